@@ -1,0 +1,1 @@
+"""Discord: webhook payloads, limits, channels and the delivery engine."""
