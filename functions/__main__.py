@@ -1,0 +1,73 @@
+"""`python -m functions serve|token`: the API on one port for local use, and local admin tokens."""
+
+from __future__ import annotations
+
+import argparse
+import logging
+import signal
+import sys
+import uuid
+from types import FrameType
+
+from werkzeug.serving import make_server
+
+from shared.auth import mint_token
+from shared.config import settings_or_exit
+from shared.logs import configure_logging
+
+log = logging.getLogger("functions")
+
+
+def serve(host: str, port: int) -> int:
+    """Serve every area until SIGINT/SIGTERM, then stop cleanly."""
+    from functions.app import create_app
+    from shared.db import database_url
+
+    settings = settings_or_exit()
+    configure_logging(settings.log_level, settings.log_format)
+    database_url(settings)  # start (and migrate) the embedded database now, not on the first request
+    server = make_server(host, port, create_app(), threaded=True)
+
+    def _stop(signum: int, frame: FrameType | None) -> None:
+        raise KeyboardInterrupt
+
+    signal.signal(signal.SIGTERM, _stop)
+    log.info("api listening", extra={"url": f"http://{host}:{server.server_port}"})
+    try:
+        server.serve_forever()
+    except KeyboardInterrupt:
+        pass
+    finally:
+        server.server_close()
+        log.info("api stopped")
+    return 0
+
+
+def token(user: uuid.UUID, email: str | None, ttl: int) -> int:
+    """Print an admin access token signed with SUPABASE_JWT_SECRET."""
+    settings = settings_or_exit()
+    if settings.supabase_jwt_secret is None:
+        print("SUPABASE_JWT_SECRET is not set (make dev generates one in .local/dev.env)", file=sys.stderr)
+        return 2
+    print(mint_token(settings.supabase_jwt_secret.get_secret_value(), user, email=email, ttl_s=ttl))
+    return 0
+
+
+def main(argv: list[str] | None = None) -> int:
+    parser = argparse.ArgumentParser(prog="python -m functions")
+    commands = parser.add_subparsers(dest="command", required=True)
+    serve_cmd = commands.add_parser("serve", help="serve every area over HTTP")
+    serve_cmd.add_argument("--host", default="127.0.0.1")
+    serve_cmd.add_argument("--port", type=int, default=None, help="default: PORT or 8000")
+    token_cmd = commands.add_parser("token", help="print a local admin token")
+    token_cmd.add_argument("--user", type=uuid.UUID, default=None, help="user id (default: a new one)")
+    token_cmd.add_argument("--email", default=None)
+    token_cmd.add_argument("--ttl", type=int, default=3600, help="seconds until it expires")
+    args = parser.parse_args(argv)
+    if args.command == "serve":
+        return serve(args.host, args.port or settings_or_exit().port)
+    return token(args.user or uuid.uuid4(), args.email, args.ttl)
+
+
+if __name__ == "__main__":
+    raise SystemExit(main())

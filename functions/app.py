@@ -1,0 +1,106 @@
+"""The Flask app factory: every area's blueprint, JSON errors, CORS for WEB_ORIGIN, a body limit."""
+
+from __future__ import annotations
+
+import importlib
+import logging
+from typing import Any
+
+import psycopg
+from flask import Blueprint, Flask, Response, request
+from psycopg_pool import PoolTimeout
+from werkzeug.exceptions import HTTPException
+
+from functions.errors import ApiError
+from shared.config import get_settings
+
+log = logging.getLogger(__name__)
+
+# Each area is a module with `bp` (its routes) and `handler` (its own Lambda).
+AREAS: tuple[str, ...] = (
+    "functions.health",
+    "functions.watchlist",
+)
+
+MAX_BODY_BYTES = 64 * 1024
+_CORS_METHODS = "GET, POST, PATCH, PUT, DELETE, OPTIONS"
+_CORS_HEADERS = "Authorization, Content-Type, Idempotency-Key"
+
+# Werkzeug's own errors, mapped to our codes so clients never see an HTML page.
+_HTTP_CODES = {
+    400: "bad_request",
+    404: "not_found",
+    405: "method_not_allowed",
+    413: "payload_too_large",
+    415: "unsupported_media_type",
+    429: "rate_limited",
+}
+
+
+def all_blueprints() -> list[Blueprint]:
+    """The blueprint of every area in AREAS."""
+    return [importlib.import_module(name).bp for name in AREAS]
+
+
+def _json_error(status: int, code: str, message: str, field: str | None = None) -> tuple[dict[str, Any], int]:
+    return {"error": {"code": code, "message": message, "field": field}}, status
+
+
+def create_app(blueprints: list[Blueprint] | None = None) -> Flask:
+    """An app serving `blueprints` (every area when None)."""
+    app = Flask("honeydrip")
+    app.config["MAX_CONTENT_LENGTH"] = MAX_BODY_BYTES
+    app.json.sort_keys = False  # type: ignore[attr-defined]
+    for blueprint in blueprints if blueprints is not None else all_blueprints():
+        app.register_blueprint(blueprint)
+
+    @app.errorhandler(ApiError)
+    def _api_error(error: ApiError) -> tuple[dict[str, Any], int, dict[str, str]]:
+        return error.body(), error.status, error.headers
+
+    @app.errorhandler(HTTPException)
+    def _http_error(error: HTTPException) -> Any:
+        status = error.code or 500
+        if status == 413:
+            return _json_error(413, "payload_too_large", f"request bodies are limited to {MAX_BODY_BYTES} bytes")
+        response = _json_error(status, _HTTP_CODES.get(status, "http_error"), error.description or error.name)
+        if status == 405 and error.valid_methods:  # type: ignore[attr-defined]
+            return (*response, {"Allow": ", ".join(error.valid_methods)})  # type: ignore[attr-defined]
+        return response
+
+    @app.errorhandler(psycopg.OperationalError)
+    @app.errorhandler(PoolTimeout)
+    def _database_down(error: Exception) -> tuple[dict[str, Any], int, dict[str, str]]:
+        log.error("database unavailable", extra={"path": request.path, "error": type(error).__name__})
+        body, status = _json_error(503, "database_unavailable", "the database cannot be reached; try again shortly")
+        return body, status, {"Retry-After": "5"}
+
+    @app.errorhandler(Exception)
+    def _unexpected(error: Exception) -> tuple[dict[str, Any], int]:
+        log.exception("unhandled error", extra={"path": request.path, "method": request.method})
+        return _json_error(500, "internal", "something went wrong on our side; it has been logged")
+
+    @app.before_request
+    def _preflight_and_limits() -> Response | None:
+        if request.content_length is not None and request.content_length > MAX_BODY_BYTES:
+            body, status = _json_error(
+                413, "payload_too_large", f"request bodies are limited to {MAX_BODY_BYTES} bytes"
+            )
+            return app.response_class(app.json.dumps(body), status=status, mimetype="application/json")
+        if request.method == "OPTIONS":
+            return app.response_class(status=204)
+        return None
+
+    @app.after_request
+    def _cors(response: Response) -> Response:
+        origin = request.headers.get("Origin")
+        allowed = get_settings().web_origin
+        if origin and allowed and origin.rstrip("/") == allowed:
+            response.headers["Access-Control-Allow-Origin"] = allowed
+            response.headers["Access-Control-Allow-Methods"] = _CORS_METHODS
+            response.headers["Access-Control-Allow-Headers"] = _CORS_HEADERS
+            response.headers["Access-Control-Max-Age"] = "600"
+        response.headers.add("Vary", "Origin")
+        return response
+
+    return app

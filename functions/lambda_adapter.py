@@ -1,0 +1,31 @@
+"""Each area as its own AWS Lambda behind HTTP (API Gateway v1/v2 payloads, Function URLs)."""
+
+from __future__ import annotations
+
+from collections.abc import Callable
+from typing import Any
+
+from flask import Blueprint
+
+LambdaHandler = Callable[[dict[str, Any], Any], dict[str, Any]]
+
+
+def lambda_handler(blueprint: Blueprint) -> LambdaHandler:
+    """A Lambda handler serving only `blueprint`; the app is built on the first invocation."""
+    wrapped: LambdaHandler | None = None
+
+    def handler(event: dict[str, Any], context: Any) -> dict[str, Any]:
+        nonlocal wrapped
+        if wrapped is None:
+            from apig_wsgi import make_lambda_handler
+
+            from functions.app import create_app
+            from shared.config import settings_or_exit
+            from shared.logs import configure_logging
+
+            settings = settings_or_exit()
+            configure_logging(settings.log_level, settings.log_format)
+            wrapped = make_lambda_handler(create_app([blueprint]))
+        return wrapped(event, context)
+
+    return handler

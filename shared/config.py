@@ -1,0 +1,160 @@
+"""Settings for every part of Honey Drip, read from the environment and `.env`."""
+
+from __future__ import annotations
+
+import os
+import sys
+from functools import lru_cache
+from typing import Literal
+
+from pydantic import AliasChoices, AnyHttpUrl, Field, SecretStr, ValidationError, field_validator
+from pydantic_settings import BaseSettings, SettingsConfigDict
+
+DEFAULT_DISCORD_API_BASE = "https://discord.com/api"
+DEFAULT_MASSIVE_WS_URL = "wss://socket.massive.com"
+DEFAULT_MASSIVE_REST_URL = "https://api.massive.com"
+
+
+class Settings(BaseSettings):
+    """Every variable the functions, the relay and the local stack read.
+
+    Field names are the variable names (case-insensitive); the predecessor's `VITE_*`
+    names are accepted as aliases so an existing deployment keeps working.
+    """
+
+    model_config = SettingsConfigDict(
+        # `.local/dev.env` holds what `make dev` generated (a local JWT secret); `.env` overrides it,
+        # and real environment variables override both.
+        env_file=(".local/dev.env", ".env"),
+        env_file_encoding="utf-8",
+        extra="ignore",
+        populate_by_name=True,
+    )
+
+    # Database. Unset means: start the embedded Postgres (local use and tests only).
+    database_url: SecretStr | None = Field(default=None, validation_alias="DATABASE_URL")
+    db_pool_max_size: int = Field(default=2, ge=1, le=50, validation_alias="DB_POOL_MAX_SIZE")
+
+    # Supabase.
+    supabase_url: AnyHttpUrl | None = Field(
+        default=None, validation_alias=AliasChoices("SUPABASE_URL", "VITE_SUPABASE_URL")
+    )
+    supabase_anon_key: SecretStr | None = Field(
+        default=None, validation_alias=AliasChoices("SUPABASE_ANON_KEY", "VITE_SUPABASE_ANON_KEY")
+    )
+    supabase_service_role_key: SecretStr | None = Field(
+        default=None, validation_alias="SUPABASE_SERVICE_ROLE_KEY"
+    )
+    supabase_jwt_secret: SecretStr | None = Field(default=None, validation_alias="SUPABASE_JWT_SECRET")
+
+    # Massive.
+    massive_api_key: SecretStr | None = Field(default=None, validation_alias="MASSIVE_API_KEY")
+    massive_proxy_token: SecretStr | None = Field(
+        default=None,
+        validation_alias=AliasChoices("MASSIVE_PROXY_TOKEN", "VITE_MASSIVE_PROXY_TOKEN"),
+    )
+    massive_ws_url: str = Field(default=DEFAULT_MASSIVE_WS_URL, validation_alias="MASSIVE_WS_URL")
+    massive_rest_url: AnyHttpUrl = Field(
+        default=AnyHttpUrl(DEFAULT_MASSIVE_REST_URL), validation_alias="MASSIVE_REST_URL"
+    )
+    max_ws_connections: int = Field(default=5, ge=1, le=1000, validation_alias="MAX_WS_CONNECTIONS")
+
+    # Relay.
+    relay_simulate: bool = Field(default=False, validation_alias="RELAY_SIMULATE")
+    relay_allowed_origins: str = Field(default="", validation_alias="RELAY_ALLOWED_ORIGINS")
+    relay_max_clients: int = Field(default=1000, ge=1, validation_alias="RELAY_MAX_CLIENTS")
+    relay_idle_close_s: float = Field(default=60.0, ge=0, validation_alias="RELAY_IDLE_CLOSE_S")
+
+    # Discord delivery.
+    discord_api_base: AnyHttpUrl = Field(
+        default=AnyHttpUrl(DEFAULT_DISCORD_API_BASE), validation_alias="DISCORD_API_BASE"
+    )
+    alert_queue_url: str | None = Field(default=None, validation_alias="ALERT_QUEUE_URL")
+
+    # HTTP.
+    port: int = Field(default=8000, ge=1, le=65535, validation_alias="PORT")
+    web_origin: str | None = Field(default=None, validation_alias="WEB_ORIGIN")
+
+    # Logs.
+    log_level: Literal["DEBUG", "INFO", "WARNING", "ERROR", "CRITICAL"] = Field(
+        default="INFO", validation_alias="LOG_LEVEL"
+    )
+    log_format: Literal["json", "text"] = Field(default="json", validation_alias="LOG_FORMAT")
+
+    @field_validator("log_level", mode="before")
+    @classmethod
+    def _upper_level(cls, value: object) -> object:
+        return value.upper() if isinstance(value, str) else value
+
+    @field_validator("log_format", mode="before")
+    @classmethod
+    def _lower_format(cls, value: object) -> object:
+        return value.lower() if isinstance(value, str) else value
+
+    @field_validator("database_url", mode="after")
+    @classmethod
+    def _postgres_url(cls, value: SecretStr | None) -> SecretStr | None:
+        if value is not None and not value.get_secret_value().startswith(("postgres://", "postgresql://")):
+            raise ValueError("must be a postgres:// or postgresql:// URL")
+        return value
+
+    @field_validator("massive_ws_url", mode="after")
+    @classmethod
+    def _websocket_url(cls, value: str) -> str:
+        if not value.startswith(("ws://", "wss://")):
+            raise ValueError("must be a ws:// or wss:// URL")
+        return value.rstrip("/")
+
+    @field_validator("web_origin", mode="after")
+    @classmethod
+    def _origin(cls, value: str | None) -> str | None:
+        if value is not None and not value.startswith(("http://", "https://")):
+            raise ValueError("must be an http:// or https:// origin")
+        return value.rstrip("/") if value else value
+
+    @property
+    def allowed_relay_origins(self) -> frozenset[str]:
+        """`RELAY_ALLOWED_ORIGINS` as a set; `WEB_ORIGIN` is always allowed too."""
+        origins = {o.strip().rstrip("/") for o in self.relay_allowed_origins.split(",") if o.strip()}
+        if self.web_origin:
+            origins.add(self.web_origin)
+        return frozenset(origins)
+
+
+class ConfigError(SystemExit):
+    """A bad variable: start-up stops with one line naming it."""
+
+
+def _describe(error: ValidationError) -> str:
+    first = error.errors()[0]
+    field = str(first["loc"][0]) if first["loc"] else "settings"
+    name = Settings.model_fields[field].validation_alias if field in Settings.model_fields else field
+    if isinstance(name, AliasChoices):
+        name = str(name.choices[0])
+    return f"config error: {name or field.upper()}: {first['msg']}"
+
+
+def load_settings() -> Settings:
+    """Read the settings now; a bad value raises ConfigError with one line naming the variable."""
+    try:
+        # Tests set HONEYDRIP_IGNORE_ENV_FILES so a developer's .env never leaks into them.
+        if os.environ.get("HONEYDRIP_IGNORE_ENV_FILES"):
+            return Settings(_env_file=None)
+        return Settings()
+    except ValidationError as error:
+        raise ConfigError(_describe(error)) from None
+
+
+@lru_cache(maxsize=1)
+def get_settings() -> Settings:
+    """The process's settings, read once."""
+    return load_settings()
+
+
+def settings_or_exit() -> Settings:
+    """For entry points: print the one-line config error to stderr and exit 2."""
+    try:
+        return get_settings()
+    except ConfigError as error:
+        print(error.code, file=sys.stderr)  # noqa: T201
+        raise SystemExit(2) from None

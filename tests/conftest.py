@@ -1,0 +1,173 @@
+"""Shared fixtures: a real Postgres per test session, settings, tokens, the app over real HTTP."""
+
+from __future__ import annotations
+
+import os
+
+# Before anything reads settings: a developer's .env must never leak into the tests.
+os.environ["HONEYDRIP_IGNORE_ENV_FILES"] = "1"
+
+import secrets
+import threading
+import uuid
+from collections.abc import Callable, Iterator
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Any
+
+import psycopg
+import pytest
+from flask import Flask
+from flask.testing import FlaskClient
+from psycopg import sql
+from psycopg.conninfo import conninfo_to_dict, make_conninfo
+from werkzeug.serving import BaseWSGIServer, make_server
+
+from shared.auth import VerifiedToken, mint_token
+from shared.config import Settings, get_settings
+from shared.db import reset_for_tests
+from shared.db.embedded import REPO_ROOT, start_embedded
+from shared.db.migrations import migrate
+
+TEST_JWT_SECRET = "test-jwt-secret-" + secrets.token_hex(16)
+MakeToken = Callable[..., tuple[str, VerifiedToken]]
+
+
+def _server_url() -> str:
+    """An admin connection to the Postgres server the tests use."""
+    configured = os.environ.get("DATABASE_URL")
+    if configured:
+        return configured
+    return start_embedded(REPO_ROOT / ".local" / "pgtest")
+
+
+@pytest.fixture(scope="session")
+def postgres_admin_url() -> str:
+    """A superuser URL on the test server (DATABASE_URL's server, or the embedded one)."""
+    return _server_url()
+
+
+@pytest.fixture(scope="session")
+def database_url(postgres_admin_url: str) -> Iterator[str]:
+    """A fresh database for this test session, with every migration applied; dropped afterwards."""
+    name = f"hd_test_{uuid.uuid4().hex[:12]}"
+    with psycopg.connect(postgres_admin_url, autocommit=True) as admin:
+        admin.execute(sql.SQL("create database {}").format(sql.Identifier(name)))
+    params = conninfo_to_dict(postgres_admin_url)
+    params["dbname"] = name
+    url = make_conninfo(**{k: v for k, v in params.items() if v is not None})
+    with psycopg.connect(url) as conn:
+        migrate(conn)
+    yield url
+    reset_for_tests()
+    with psycopg.connect(postgres_admin_url, autocommit=True) as admin:
+        admin.execute(sql.SQL("drop database if exists {} with (force)").format(sql.Identifier(name)))
+
+
+@pytest.fixture(scope="session", autouse=True)
+def _test_environment(request: pytest.FixtureRequest) -> Iterator[None]:
+    """Every test sees the test JWT secret; database tests also get DATABASE_URL (see `settings`)."""
+    with pytest.MonkeyPatch.context() as patch:
+        patch.setenv("SUPABASE_JWT_SECRET", TEST_JWT_SECRET)
+        patch.setenv("LOG_FORMAT", "text")
+        for name in ("SUPABASE_URL", "ALERT_QUEUE_URL", "MASSIVE_API_KEY", "WEB_ORIGIN"):
+            patch.delenv(name, raising=False)
+        get_settings.cache_clear()
+        yield
+    get_settings.cache_clear()
+
+
+@pytest.fixture(scope="session")
+def _database_env(database_url: str) -> Iterator[None]:
+    with pytest.MonkeyPatch.context() as patch:
+        patch.setenv("DATABASE_URL", database_url)
+        get_settings.cache_clear()
+        reset_for_tests()
+        yield
+    get_settings.cache_clear()
+    reset_for_tests()
+
+
+@pytest.fixture
+def settings(_database_env: None) -> Settings:
+    """Settings pointing at the session's test database, with the test JWT secret."""
+    return get_settings()
+
+
+def _public_tables(conn: psycopg.Connection[Any]) -> list[str]:
+    rows = conn.execute(
+        "select tablename from pg_tables where schemaname = 'public' order by tablename"
+    ).fetchall()
+    return [row[0] for row in rows]
+
+
+@pytest.fixture
+def db(database_url: str, _database_env: None) -> Iterator[psycopg.Connection[Any]]:
+    """An emptied test database: every public table truncated; yields a superuser connection."""
+    with psycopg.connect(database_url, autocommit=True) as conn:
+        tables = _public_tables(conn)
+        if tables:
+            conn.execute(
+                sql.SQL("truncate {} restart identity cascade").format(
+                    sql.SQL(", ").join(sql.Identifier("public", t) for t in tables)
+                )
+            )
+        yield conn
+
+
+@pytest.fixture
+def make_token() -> MakeToken:
+    """`make_token(user_id=None, email=None, ttl_s=3600)` → (token, its verified claims)."""
+
+    def _make(
+        user_id: uuid.UUID | None = None, *, email: str | None = None, ttl_s: int = 3600, **_: Any
+    ) -> tuple[str, VerifiedToken]:
+        user = user_id or uuid.uuid4()
+        token = mint_token(TEST_JWT_SECRET, user, email=email, ttl_s=ttl_s)
+        from shared.auth import TokenVerifier
+
+        return token, TokenVerifier(TEST_JWT_SECRET, None).verify(token)
+
+    return _make
+
+
+@pytest.fixture
+def app(settings: Settings, db: psycopg.Connection[Any]) -> Flask:
+    """The whole API over an emptied test database."""
+    from functions.app import create_app
+
+    application = create_app()
+    application.testing = True
+    return application
+
+
+@pytest.fixture
+def client(app: Flask) -> FlaskClient:
+    return app.test_client()
+
+
+@dataclass
+class LiveServer:
+    url: str
+    server: BaseWSGIServer
+
+
+@pytest.fixture
+def api_server(app: Flask) -> Iterator[LiveServer]:
+    """The app served over real HTTP on a free loopback port."""
+    server = make_server("127.0.0.1", 0, app, threaded=True)
+    thread = threading.Thread(target=server.serve_forever, name="api-server", daemon=True)
+    thread.start()
+    yield LiveServer(url=f"http://127.0.0.1:{server.server_port}", server=server)
+    server.shutdown()
+    server.server_close()
+    thread.join(timeout=5)
+
+
+def bearer(token: str) -> dict[str, str]:
+    """Headers carrying `token` the way the web client sends it."""
+    return {"Authorization": f"Bearer {token}"}
+
+
+def repo_path(*parts: str) -> Path:
+    return REPO_ROOT.joinpath(*parts)
