@@ -1,0 +1,1 @@
+"""Trades: the lifecycle state machine, P&L and days-to-expiry rules (pure, no I/O)."""
