@@ -94,7 +94,11 @@ class Settings(BaseSettings):
     @field_validator("database_url", mode="after")
     @classmethod
     def _postgres_url(cls, value: SecretStr | None) -> SecretStr | None:
-        if value is not None and not value.get_secret_value().startswith(("postgres://", "postgresql://")):
+        if value is None:
+            return value
+        text = value.get_secret_value()
+        # libpq also takes "host=… dbname=…" strings; anything else is a mistake worth stopping for.
+        if not text.startswith(("postgres://", "postgresql://")) and "=" not in text:
             raise ValueError("must be a postgres:// or postgresql:// URL")
         return value
 
@@ -156,5 +160,5 @@ def settings_or_exit() -> Settings:
     try:
         return get_settings()
     except ConfigError as error:
-        print(error.code, file=sys.stderr)  # noqa: T201
+        print(error.code, file=sys.stderr)
         raise SystemExit(2) from None

@@ -20,7 +20,7 @@ import pytest
 from flask import Flask
 from flask.testing import FlaskClient
 from psycopg import sql
-from psycopg.conninfo import conninfo_to_dict, make_conninfo
+from psycopg.conninfo import make_conninfo
 from werkzeug.serving import BaseWSGIServer, make_server
 
 from shared.auth import VerifiedToken, mint_token
@@ -29,7 +29,7 @@ from shared.db import reset_for_tests
 from shared.db.embedded import REPO_ROOT, start_embedded
 from shared.db.migrations import migrate
 
-TEST_JWT_SECRET = "test-jwt-secret-" + secrets.token_hex(16)
+TEST_JWT_SECRET = "test-jwt-secret-" + secrets.token_hex(32)
 MakeToken = Callable[..., tuple[str, VerifiedToken]]
 
 
@@ -53,9 +53,7 @@ def database_url(postgres_admin_url: str) -> Iterator[str]:
     name = f"hd_test_{uuid.uuid4().hex[:12]}"
     with psycopg.connect(postgres_admin_url, autocommit=True) as admin:
         admin.execute(sql.SQL("create database {}").format(sql.Identifier(name)))
-    params = conninfo_to_dict(postgres_admin_url)
-    params["dbname"] = name
-    url = make_conninfo(**{k: v for k, v in params.items() if v is not None})
+    url = make_conninfo(postgres_admin_url, dbname=name)
     with psycopg.connect(url) as conn:
         migrate(conn)
     yield url
@@ -156,7 +154,7 @@ class LiveServer:
 def api_server(app: Flask) -> Iterator[LiveServer]:
     """The app served over real HTTP on a free loopback port."""
     server = make_server("127.0.0.1", 0, app, threaded=True)
-    thread = threading.Thread(target=server.serve_forever, name="api-server", daemon=True)
+    thread = threading.Thread(target=server.serve_forever, args=(0.05,), name="api-server", daemon=True)
     thread.start()
     yield LiveServer(url=f"http://127.0.0.1:{server.server_port}", server=server)
     server.shutdown()

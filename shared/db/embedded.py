@@ -27,6 +27,8 @@ def start_embedded(pgdata: Path | None = None) -> str:
     folder = (pgdata or Path(os.environ.get("HONEYDRIP_PGDATA", DEFAULT_PGDATA))).resolve()
     if folder in _servers:
         return str(_servers[folder].get_uri())
+    # platformdirs (under pgserver) warns when XDG_RUNTIME_DIR is unset, as it is in containers.
+    os.environ.setdefault("XDG_RUNTIME_DIR", str(folder.parent / "run"))
     try:
         import pgserver
     except ImportError:
@@ -35,6 +37,7 @@ def start_embedded(pgdata: Path | None = None) -> str:
             "(pip install 'honeydrip-backend[embedded]', or set DATABASE_URL)"
         ) from None
     folder.mkdir(parents=True, exist_ok=True)
+    Path(os.environ["XDG_RUNTIME_DIR"]).mkdir(mode=0o700, parents=True, exist_ok=True)
     server = pgserver.get_server(folder, cleanup_mode="stop")
     _servers[folder] = server
     log.info("embedded postgres started", extra={"pgdata": folder.name})

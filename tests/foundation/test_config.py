@@ -1,0 +1,67 @@
+"""Settings: variable names, the predecessor's aliases, and one clear line for a bad value."""
+
+from __future__ import annotations
+
+import subprocess
+import sys
+
+import pytest
+
+from shared.config import ConfigError, load_settings
+
+
+def test_predecessor_vite_names_are_accepted(monkeypatch: pytest.MonkeyPatch) -> None:
+    monkeypatch.setenv("VITE_SUPABASE_URL", "https://abc.supabase.co")
+    monkeypatch.setenv("VITE_SUPABASE_ANON_KEY", "anon-key")
+    monkeypatch.setenv("VITE_MASSIVE_PROXY_TOKEN", "proxy-secret")
+    settings = load_settings()
+    assert str(settings.supabase_url) == "https://abc.supabase.co/"
+    assert settings.supabase_anon_key is not None
+    assert settings.supabase_anon_key.get_secret_value() == "anon-key"
+    assert settings.massive_proxy_token is not None
+    assert settings.massive_proxy_token.get_secret_value() == "proxy-secret"
+
+
+def test_new_names_win_over_the_aliases(monkeypatch: pytest.MonkeyPatch) -> None:
+    monkeypatch.setenv("VITE_SUPABASE_URL", "https://old.supabase.co")
+    monkeypatch.setenv("SUPABASE_URL", "https://new.supabase.co")
+    assert str(load_settings().supabase_url) == "https://new.supabase.co/"
+
+
+def test_defaults_need_no_variables() -> None:
+    settings = load_settings()
+    assert settings.max_ws_connections == 5
+    assert settings.port == 8000
+    assert settings.log_format == "text"  # set by the test environment
+
+
+@pytest.mark.parametrize(
+    ("name", "value"),
+    [
+        ("MAX_WS_CONNECTIONS", "five"),
+        ("MAX_WS_CONNECTIONS", "0"),
+        ("SUPABASE_URL", "not a url"),
+        ("DATABASE_URL", "mysql://localhost/db"),
+        ("LOG_FORMAT", "xml"),
+        ("PORT", "99999"),
+    ],
+)
+def test_a_bad_value_is_refused_naming_the_variable(monkeypatch: pytest.MonkeyPatch, name: str, value: str) -> None:
+    monkeypatch.setenv(name, value)
+    with pytest.raises(ConfigError) as caught:
+        load_settings()
+    message = str(caught.value.code)
+    assert message.startswith(f"config error: {name}:")
+    assert "\n" not in message
+
+
+def test_a_bad_value_stops_start_up_with_one_line_and_no_traceback(monkeypatch: pytest.MonkeyPatch) -> None:
+    monkeypatch.setenv("MAX_WS_CONNECTIONS", "lots")
+    result = subprocess.run(
+        [sys.executable, "-m", "functions", "token"], capture_output=True, text=True, timeout=60, check=False
+    )
+    assert result.returncode == 2
+    lines = [line for line in result.stderr.splitlines() if line.strip()]
+    assert lines == [lines[0]]
+    assert lines[0].startswith("config error: MAX_WS_CONNECTIONS:")
+    assert "Traceback" not in result.stderr
