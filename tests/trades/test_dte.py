@@ -28,7 +28,7 @@ def test_dte_follows_daylight_saving_time() -> None:
 
 def test_naive_times_are_refused() -> None:
     with pytest.raises(ValueError, match="timezone-aware"):
-        market_date(datetime(2025, 1, 1))  # noqa: DTZ001
+        market_date(datetime(2025, 1, 1))
 
 
 @pytest.mark.parametrize(
