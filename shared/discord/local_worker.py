@@ -1,0 +1,70 @@
+"""The local server's in-process sender and sweeper (used when ALERT_QUEUE_URL is unset)."""
+
+from __future__ import annotations
+
+import logging
+import threading
+import time
+from collections.abc import Callable
+
+from shared.discord.engine import DeliveryEngine
+from shared.discord.handoff import LocalQueue, follow_up, local_queue
+from shared.discord.sweeper import sweep
+
+log = logging.getLogger(__name__)
+
+SENDER_THREADS = 2
+DRAIN_SLICE_S = 30.0
+SWEEP_EVERY_S = 60.0
+
+
+def start_local_worker(
+    *,
+    engine: DeliveryEngine | None = None,
+    queue: LocalQueue | None = None,
+    senders: int = SENDER_THREADS,
+    sweep_every_s: float = SWEEP_EVERY_S,
+) -> Callable[[], None]:
+    """Start daemon threads draining the local queue and sweeping every minute; returns `stop()`."""
+    from shared.discord.dispatch import default_engine
+
+    work = queue or local_queue()
+    stopping = threading.Event()
+
+    def engine_now() -> DeliveryEngine:
+        return engine or default_engine()
+
+    def send_loop() -> None:
+        while not stopping.is_set():
+            channel_id = work.get(timeout_s=0.25)
+            if channel_id is None:
+                continue
+            try:
+                result = engine_now().drain_channel(channel_id, deadline=time.time() + DRAIN_SLICE_S)
+            except Exception:
+                log.exception("local sender failed; retrying shortly", extra={"channel_id": str(channel_id)})
+                work.send(channel_id, delay_s=5.0)
+                continue
+            follow_up(work, channel_id, reason=result.reason, next_at=result.next_at, now=time.time())
+
+    def sweep_loop() -> None:
+        # Sweep at start too: work left by a previous run is picked up at once.
+        while not stopping.is_set():
+            try:
+                sweep(engine_now(), deadline=time.time() + DRAIN_SLICE_S, hand_off=work)
+            except Exception:
+                log.exception("local sweep failed")
+            stopping.wait(sweep_every_s)
+
+    threads = [threading.Thread(target=send_loop, name=f"discord-sender-{i}", daemon=True) for i in range(senders)]
+    threads.append(threading.Thread(target=sweep_loop, name="discord-sweeper", daemon=True))
+    for thread in threads:
+        thread.start()
+    log.info("local discord sender started", extra={"senders": senders, "sweep_every_s": sweep_every_s})
+
+    def stop() -> None:
+        stopping.set()
+        for thread in threads:
+            thread.join(timeout=DRAIN_SLICE_S + 5)
+
+    return stop
