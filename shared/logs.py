@@ -85,5 +85,5 @@ def configure_logging(level: str = "INFO", fmt: str = "json") -> None:
     handler._honeydrip = True  # type: ignore[attr-defined]
     root.addHandler(handler)
     root.setLevel(level)
-    for noisy in ("urllib3", "botocore", "boto3", "httpx", "httpcore", "hpack"):
+    for noisy in ("urllib3", "botocore", "boto3", "httpx", "httpcore", "hpack", "pgserver"):
         logging.getLogger(noisy).setLevel(max(logging.WARNING, root.level))

@@ -1,0 +1,165 @@
+"""`make dev`: the whole stack on one laptop, on embedded defaults, stopped cleanly by Ctrl-C.
+
+Runs the functions' HTTP API and the relay as child processes. With no DATABASE_URL the API
+starts the embedded Postgres; with no MASSIVE_API_KEY the relay streams from its simulator;
+with no Discord webhook configured, channels can point at nothing real and the local sender
+still runs in-process. A local JWT secret is generated once into `.local/dev.env`.
+"""
+
+from __future__ import annotations
+
+import os
+import secrets
+import signal
+import subprocess
+import sys
+import time
+import uuid
+from dataclasses import dataclass
+from pathlib import Path
+from types import FrameType
+
+import requests
+
+from shared.config import settings_or_exit
+
+REPO_ROOT = Path(__file__).resolve().parents[1]
+DEV_ENV = REPO_ROOT / ".local" / "dev.env"
+DEV_USER = uuid.UUID("00000000-0000-4000-8000-00000000d0d0")
+API_PORT = 8000
+RELAY_PORT = 8080
+STARTUP_TIMEOUT_S = 60.0
+
+
+@dataclass
+class Part:
+    name: str
+    command: list[str]
+    env: dict[str, str]
+    health_url: str
+    process: subprocess.Popen[bytes] | None = None
+
+
+def ensure_local_secret() -> None:
+    """Generate a local SUPABASE_JWT_SECRET into `.local/dev.env` unless one is configured."""
+    if settings_or_exit().supabase_jwt_secret is not None:
+        return
+    DEV_ENV.parent.mkdir(parents=True, exist_ok=True)
+    with DEV_ENV.open("a", encoding="utf-8") as env_file:
+        env_file.write(f"SUPABASE_JWT_SECRET={secrets.token_urlsafe(48)}\n")
+    DEV_ENV.chmod(0o600)
+    from shared.config import get_settings
+
+    get_settings.cache_clear()
+
+
+def parts() -> list[Part]:
+    """The processes `make dev` runs."""
+    base = {**os.environ, "LOG_FORMAT": os.environ.get("LOG_FORMAT", "text")}
+    stack = [
+        Part(
+            "api",
+            [sys.executable, "-m", "functions", "serve", "--port", str(API_PORT)],
+            {**base, "PORT": str(API_PORT)},
+            f"http://127.0.0.1:{API_PORT}/api/health",
+        )
+    ]
+    if (REPO_ROOT / "relay" / "__main__.py").exists():
+        stack.append(
+            Part(
+                "relay",
+                [sys.executable, "-m", "relay"],
+                {**base, "PORT": str(RELAY_PORT)},
+                f"http://127.0.0.1:{RELAY_PORT}/api/health",
+            )
+        )
+    return stack
+
+
+def wait_healthy(part: Part, deadline: float) -> bool:
+    while time.monotonic() < deadline:
+        if part.process is not None and part.process.poll() is not None:
+            return False
+        try:
+            if requests.get(part.health_url, timeout=2).status_code < 500:
+                return True
+        except requests.RequestException:
+            pass
+        time.sleep(0.3)
+    return False
+
+
+def stop(stack: list[Part]) -> None:
+    running = [p for p in stack if p.process is not None and p.process.poll() is None]
+    for part in running:
+        assert part.process is not None
+        part.process.send_signal(signal.SIGTERM)
+    deadline = time.monotonic() + 10
+    for part in running:
+        assert part.process is not None
+        try:
+            part.process.wait(timeout=max(0.1, deadline - time.monotonic()))
+        except subprocess.TimeoutExpired:
+            part.process.kill()
+            part.process.wait()
+
+
+def banner(stack: list[Part]) -> str:
+    settings = settings_or_exit()
+    lines = ["", "Honey Drip is running:"]
+    lines.append(f"  API     http://127.0.0.1:{API_PORT}   (GET /api/health)")
+    if any(p.name == "relay" for p in stack):
+        source = "Massive" if settings.massive_api_key and not settings.relay_simulate else "the built-in simulator"
+        lines.append(f"  relay   ws://127.0.0.1:{RELAY_PORT}/ws/options, /ws/indices   (data from {source})")
+        lines.append(f"          http://127.0.0.1:{RELAY_PORT}/api/ws-health")
+    database = "DATABASE_URL" if settings.database_url else "embedded Postgres in .local/pgdata"
+    lines.append(f"  database {database}")
+    lines += [
+        "",
+        "An admin token (signed with the local secret in .local/dev.env; any --user UUID is a new admin):",
+        f"  export TOKEN=$(.venv/bin/python -m functions token --user {DEV_USER} --email dev@localhost)",
+        f'  curl -H "Authorization: Bearer $TOKEN" http://127.0.0.1:{API_PORT}/api/watchlist',
+        f'  websocat "ws://127.0.0.1:{RELAY_PORT}/ws/indices?token=$TOKEN"   (or wscat -c …)',
+        "",
+        "Ctrl-C stops everything.",
+        "",
+    ]
+    return "\n".join(lines)
+
+
+def main() -> int:
+    os.chdir(REPO_ROOT)
+    ensure_local_secret()
+    stack = parts()
+    stopping = False
+
+    def _interrupt(signum: int, frame: FrameType | None) -> None:
+        nonlocal stopping
+        stopping = True
+
+    signal.signal(signal.SIGINT, _interrupt)
+    signal.signal(signal.SIGTERM, _interrupt)
+    try:
+        deadline = time.monotonic() + STARTUP_TIMEOUT_S
+        for part in stack:
+            part.process = subprocess.Popen(part.command, env=part.env, cwd=REPO_ROOT)  # noqa: S603
+        for part in stack:
+            if not wait_healthy(part, deadline):
+                print(f"devstack: {part.name} did not start; see its log above", file=sys.stderr)
+                return 1
+        print(banner(stack), flush=True)
+        while not stopping:
+            for part in stack:
+                assert part.process is not None
+                if part.process.poll() is not None:
+                    print(f"devstack: {part.name} exited with {part.process.returncode}", file=sys.stderr)
+                    return 1
+            time.sleep(0.5)
+        return 0
+    finally:
+        stop(stack)
+        print("devstack: stopped", file=sys.stderr)
+
+
+if __name__ == "__main__":
+    raise SystemExit(main())
