@@ -1,0 +1,1 @@
+"""Alerts: presets, field toggles, the edited prices (effective trade) and the Discord renderer."""
