@@ -64,6 +64,9 @@ class Settings(BaseSettings):
     relay_allowed_origins: str = Field(default="", validation_alias="RELAY_ALLOWED_ORIGINS")
     relay_max_clients: int = Field(default=1000, ge=1, validation_alias="RELAY_MAX_CLIENTS")
     relay_idle_close_s: float = Field(default=60.0, ge=0, validation_alias="RELAY_IDLE_CLOSE_S")
+    relay_ping_interval_s: float = Field(default=25.0, gt=0, validation_alias="RELAY_PING_INTERVAL_S")
+    relay_pong_timeout_s: float = Field(default=10.0, gt=0, validation_alias="RELAY_PONG_TIMEOUT_S")
+    relay_upstream_silence_s: float = Field(default=45.0, gt=0, validation_alias="RELAY_UPSTREAM_SILENCE_S")
 
     # Discord delivery.
     discord_api_base: AnyHttpUrl = Field(

@@ -1,0 +1,62 @@
+"""Who may use the relay: admin JWTs or the shared proxy token, and allowed browser origins."""
+
+from __future__ import annotations
+
+import hmac
+from dataclasses import dataclass
+from typing import Literal
+from urllib.parse import parse_qs
+
+from shared.auth import AuthError, TokenVerifier, bearer_token
+
+ANY_ORIGIN = "*"
+
+
+@dataclass(frozen=True, slots=True)
+class Principal:
+    """An authenticated client: an admin (until `expires_at`) or a trusted service."""
+
+    kind: Literal["admin", "service"]
+    subject: str
+    expires_at: float | None
+
+
+class Gatekeeper:
+    """Checks tokens and origins; never logs or keeps a token."""
+
+    def __init__(
+        self, verifier: TokenVerifier, proxy_token: str | None, allowed_origins: frozenset[str]
+    ) -> None:
+        self._verifier = verifier
+        self._proxy_token = proxy_token.encode() if proxy_token else None
+        self._origins = allowed_origins
+
+    def authenticate(self, token: str) -> Principal:
+        """The principal `token` stands for, or AuthError."""
+        if not token:
+            raise AuthError("missing_token", "a token is required")
+        if self._proxy_token is not None and hmac.compare_digest(token.encode(), self._proxy_token):
+            return Principal("service", "proxy-token", None)
+        verified = self._verifier.verify(token)
+        return Principal("admin", str(verified.user_id), verified.expires_at)
+
+    def origin_allowed(self, origin: str | None) -> bool:
+        """Requests without an Origin header (services, wscat) pass; browsers must be listed."""
+        if origin is None:
+            return True
+        return ANY_ORIGIN in self._origins or origin.rstrip("/") in self._origins
+
+
+def request_token(environ: dict[str, object]) -> str | None:
+    """The token a handshake carries in `?token=` or `Authorization: Bearer`, if any.
+
+    A malformed Authorization header raises AuthError rather than being ignored.
+    """
+    query = parse_qs(str(environ.get("QUERY_STRING", "")))
+    tokens = query.get("token")
+    if tokens and tokens[0]:
+        return tokens[0]
+    header = environ.get("HTTP_AUTHORIZATION")
+    if header:
+        return bearer_token(str(header))
+    return None

@@ -1,0 +1,186 @@
+"""The relay's WSGI application: WebSocket endpoints and the health routes.
+
+Admission (path, origin, token) runs before the upgrade, in `relay.worker.RelayHandler`, so a
+bad token gets HTTP 401 instead of a socket; a client without a token is upgraded and has
+5 s to authenticate with a first frame.
+"""
+
+from __future__ import annotations
+
+import logging
+import time
+from collections.abc import Callable, Iterable
+from dataclasses import dataclass
+from typing import Any
+
+import orjson
+
+from relay.admission import Gatekeeper, request_token
+from relay.channels import Cluster
+from relay.client import CLOSE_POLICY, ClientSession
+from relay.health import basic_health
+from relay.node import Relay, RelayConfig
+from relay.wire import close_frame
+from shared.auth import AuthError, TokenVerifier
+from shared.config import Settings
+from shared.logs import register_secret
+
+log = logging.getLogger("relay.app")
+
+WS_PATHS = {f"/ws/{cluster}": cluster for cluster in Cluster}
+REFUSAL_KEY = "relay.refusal"
+PRINCIPAL_KEY = "relay.principal"
+SIMULATOR_KEY = "simulator"
+
+StartResponse = Callable[..., Any]
+Environ = dict[str, Any]
+
+
+@dataclass(frozen=True, slots=True)
+class Refusal:
+    """Why a handshake is refused, as an HTTP error."""
+
+    status: int
+    code: str
+    message: str
+    field: str | None = None
+
+
+_REASONS = {200: "OK", 401: "Unauthorized", 403: "Forbidden", 404: "Not Found", 405: "Method Not Allowed",
+            426: "Upgrade Required", 503: "Service Unavailable"}
+
+
+def _json(start_response: StartResponse, status: int, body: object) -> list[bytes]:
+    payload = orjson.dumps(body)
+    start_response(
+        f"{status} {_REASONS.get(status, 'Error')}",
+        [("Content-Type", "application/json"), ("Content-Length", str(len(payload))),
+         ("Cache-Control", "no-store")],
+    )
+    return [payload]
+
+
+def _error(start_response: StartResponse, refusal: Refusal) -> list[bytes]:
+    body = {"error": {"code": refusal.code, "message": refusal.message, "field": refusal.field}}
+    return _json(start_response, refusal.status, body)
+
+
+class RelayApp:
+    """WSGI callable serving `/ws/options`, `/ws/indices`, `/api/health`, `/api/ws-health`, `/metrics`."""
+
+    def __init__(self, relay: Relay) -> None:
+        self.relay = relay
+
+    def refuse_upgrade(self, environ: Environ) -> bool:
+        """Check a WebSocket handshake before upgrading; True means answer it over plain HTTP."""
+        return self._admit(environ) is not None
+
+    def _admit(self, environ: Environ) -> Refusal | None:
+        if REFUSAL_KEY in environ or PRINCIPAL_KEY in environ:
+            refusal: Refusal | None = environ.get(REFUSAL_KEY)
+            return refusal
+        refusal = self._check(environ)
+        if refusal is not None:
+            environ[REFUSAL_KEY] = refusal
+        return refusal
+
+    def _check(self, environ: Environ) -> Refusal | None:
+        if environ.get("PATH_INFO") not in WS_PATHS:
+            return Refusal(404, "not_found", "WebSocket paths are /ws/options and /ws/indices")
+        origin = environ.get("HTTP_ORIGIN")
+        if not self.relay.gatekeeper.origin_allowed(origin):
+            return Refusal(403, "origin_not_allowed", f"origin {origin!r} is not in RELAY_ALLOWED_ORIGINS",
+                           "Origin")
+        try:
+            token = request_token(environ)
+            principal = self.relay.gatekeeper.authenticate(token) if token else None
+        except AuthError as error:
+            log.info("[ConnectionPool] handshake refused: %s", error.reason, extra={"reason": error.reason})
+            return Refusal(401, "unauthorized", error.message, "token")
+        environ[PRINCIPAL_KEY] = principal
+        return None
+
+    def __call__(self, environ: Environ, start_response: StartResponse) -> Iterable[bytes]:
+        socket = environ.get("wsgi.websocket")
+        if socket is not None:
+            self._serve_socket(environ, socket)
+            return []
+        path = environ.get("PATH_INFO", "")
+        if path in WS_PATHS:
+            refusal = self._admit(environ) or Refusal(426, "upgrade_required", "connect with a WebSocket client")
+            return _error(start_response, refusal)
+        if environ.get("REQUEST_METHOD") not in ("GET", "HEAD"):
+            return _error(start_response, Refusal(405, "method_not_allowed", "only GET is served"))
+        if path == "/api/health":
+            return _json(start_response, 200, basic_health(self.relay.started_at, time.time()))
+        if path == "/api/ws-health":
+            status, body = self.relay.ws_health()
+            return _json(start_response, status, body)
+        if path == "/metrics":
+            text = self.relay.metrics_text().encode()
+            start_response("200 OK", [("Content-Type", "text/plain; version=0.0.4; charset=utf-8"),
+                                      ("Content-Length", str(len(text)))])
+            return [text]
+        return _error(start_response, Refusal(404, "not_found", f"no route {path}"))
+
+    def _serve_socket(self, environ: Environ, websocket: Any) -> None:
+        handler = websocket.handler
+        sock, read = handler.socket, handler.rfile.read
+        try:
+            if self._admit(environ) is not None:
+                # Reached only when the server did not check before upgrading.
+                sock.sendall(close_frame(CLOSE_POLICY, "unauthorized"))
+                return
+            cluster = WS_PATHS[environ["PATH_INFO"]]
+            session = ClientSession(
+                self.relay.next_session_id(),
+                cluster,
+                sock,
+                read,
+                self.relay,
+                environ.get(PRINCIPAL_KEY),
+                str(environ.get("REMOTE_ADDR", "")),
+            )
+            session.run()
+        finally:
+            # We closed the socket ourselves; gevent-websocket's own close() would send a bad frame.
+            websocket.closed = True
+
+
+def relay_config(settings: Settings, upstream_url: str | None = None) -> RelayConfig:
+    """The node's configuration; `upstream_url` replaces Massive's (the simulator's address)."""
+    key = settings.massive_api_key.get_secret_value() if settings.massive_api_key else SIMULATOR_KEY
+    return RelayConfig(
+        upstream_url=upstream_url or settings.massive_ws_url,
+        api_key=key,
+        max_upstream_connections=settings.max_ws_connections,
+        max_clients=settings.relay_max_clients,
+        idle_close_s=settings.relay_idle_close_s,
+        ping_interval_s=settings.relay_ping_interval_s,
+        pong_timeout_s=settings.relay_pong_timeout_s,
+        upstream_silence_s=settings.relay_upstream_silence_s,
+    )
+
+
+def simulating(settings: Settings) -> bool:
+    """The built-in simulator replaces Massive without a key, or when asked to."""
+    return settings.relay_simulate or settings.massive_api_key is None
+
+
+def create_app(settings: Settings) -> RelayApp:
+    """Build the relay (starting the simulator when there is no key) and start its greenlets."""
+    api_key = settings.massive_api_key.get_secret_value() if settings.massive_api_key else None
+    proxy_token = settings.massive_proxy_token.get_secret_value() if settings.massive_proxy_token else None
+    register_secret(api_key)
+    register_secret(proxy_token)
+    upstream_url = None
+    if simulating(settings):
+        from relay.simulator import Simulator
+
+        upstream_url = Simulator().start()
+        log.info("relay: no MASSIVE_API_KEY or RELAY_SIMULATE=1: streaming from the built-in simulator",
+                 extra={"upstream": upstream_url})
+    gatekeeper = Gatekeeper(TokenVerifier.from_settings(settings), proxy_token, settings.allowed_relay_origins)
+    relay = Relay(relay_config(settings, upstream_url), gatekeeper)
+    relay.start()
+    return RelayApp(relay)

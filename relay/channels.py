@@ -1,0 +1,125 @@
+"""Massive channel names per cluster: parsing, validation and normalisation (pure)."""
+
+from __future__ import annotations
+
+import re
+from collections.abc import Iterable, Mapping
+from dataclasses import dataclass
+from enum import StrEnum
+from typing import Any
+
+
+class Cluster(StrEnum):
+    """A Massive market the relay serves; its value is the upstream URL path and our WS path."""
+
+    OPTIONS = "options"
+    INDICES = "indices"
+
+
+WILDCARD = "*"
+# Massive refuses `Q.*` on options (OPRA quote bandwidth), so only these may be wildcards there.
+EVENTS: Mapping[Cluster, frozenset[str]] = {
+    Cluster.OPTIONS: frozenset({"T", "Q", "A", "AM"}),
+    Cluster.INDICES: frozenset({"V", "A", "AM"}),
+}
+WILDCARD_EVENTS: Mapping[Cluster, frozenset[str]] = {
+    Cluster.OPTIONS: frozenset({"T", "A", "AM"}),
+    Cluster.INDICES: frozenset({"V", "A", "AM"}),
+}
+# Quotes and index values describe a current level, so a lagging client only needs the latest.
+CONFLATED_EVENTS: Mapping[Cluster, frozenset[str]] = {
+    Cluster.OPTIONS: frozenset({"Q"}),
+    Cluster.INDICES: frozenset({"V"}),
+}
+QUOTE_EVENT = "Q"
+MAX_CHANNEL_LENGTH = 64
+
+_OPTION_SYMBOL = re.compile(r"O:[A-Z][A-Z0-9]{0,5}\d{6}[CP]\d{8}")
+_INDEX_SYMBOL = re.compile(r"I:[A-Z0-9][A-Z0-9._^-]{0,15}")
+
+
+class ChannelError(ValueError):
+    """One requested channel that cannot be served, and why."""
+
+    def __init__(self, channel: str, reason: str) -> None:
+        super().__init__(f"{channel}: {reason}")
+        self.channel = channel
+        self.reason = reason
+
+
+@dataclass(frozen=True, slots=True)
+class Channel:
+    """A validated Massive channel: event type and symbol (`*` for every symbol)."""
+
+    ev: str
+    sym: str
+
+    @property
+    def name(self) -> str:
+        return f"{self.ev}.{self.sym}"
+
+    @property
+    def is_wildcard(self) -> bool:
+        return self.sym == WILDCARD
+
+    def __str__(self) -> str:
+        return self.name
+
+
+def split_params(params: str | Iterable[str]) -> list[str]:
+    """The raw channel names in a `params` value: comma-joined text or a list of such texts."""
+    pieces = [params] if isinstance(params, str) else list(params)
+    names: list[str] = []
+    for piece in pieces:
+        names.extend(part.strip() for part in piece.split(",") if part.strip())
+    return names
+
+
+def parse_channel(cluster: Cluster, raw: str) -> Channel:
+    """Validate one channel name for `cluster`; `V.SPX` on indices becomes `V.I:SPX`."""
+    shown = raw[:MAX_CHANNEL_LENGTH]
+    if len(raw) > MAX_CHANNEL_LENGTH:
+        raise ChannelError(shown, f"longer than {MAX_CHANNEL_LENGTH} characters")
+    ev, dot, sym = raw.strip().upper().partition(".")
+    if not dot or not ev or not sym:
+        raise ChannelError(shown, "expected EV.SYMBOL, e.g. Q.O:SPY251219C00650000")
+    if ev not in EVENTS[cluster]:
+        allowed = ", ".join(sorted(EVENTS[cluster]))
+        raise ChannelError(shown, f"unknown event type {ev!r} on {cluster}: use one of {allowed}")
+    if sym == WILDCARD:
+        if ev not in WILDCARD_EVENTS[cluster]:
+            raise ChannelError(shown, f"{ev}.* is not allowed on {cluster}: subscribe to contracts")
+        return Channel(ev, WILDCARD)
+    if cluster is Cluster.OPTIONS:
+        if not _OPTION_SYMBOL.fullmatch(sym):
+            raise ChannelError(shown, "not an option contract like O:SPY251219C00650000")
+        return Channel(ev, sym)
+    if not sym.startswith("I:"):
+        sym = f"I:{sym}"
+    if not _INDEX_SYMBOL.fullmatch(sym):
+        raise ChannelError(shown, "not an index symbol like I:SPX")
+    return Channel(ev, sym)
+
+
+def parse_channels(cluster: Cluster, params: str | Iterable[str]) -> tuple[list[Channel], list[ChannelError]]:
+    """Each channel in `params` validated on its own: (valid ones without repeats, errors)."""
+    valid: list[Channel] = []
+    seen: set[Channel] = set()
+    errors: list[ChannelError] = []
+    for raw in split_params(params):
+        try:
+            channel = parse_channel(cluster, raw)
+        except ChannelError as error:
+            errors.append(error)
+            continue
+        if channel not in seen:
+            seen.add(channel)
+            valid.append(channel)
+    return valid, errors
+
+
+def event_symbol(cluster: Cluster, event: Mapping[str, Any]) -> str | None:
+    """The symbol an upstream event is about: `sym`, or `T` for index values."""
+    key = "T" if cluster is Cluster.INDICES and event.get("ev") == "V" else "sym"
+    value = event.get(key)
+    return value if isinstance(value, str) else None

@@ -1,0 +1,296 @@
+"""One client's WebSocket session: the reader (its own greenlet), a sender greenlet, a bounded queue.
+
+Only the sender writes to the socket, so a client that stops reading blocks nobody but its own
+sender; the queue in front of it is bounded in bytes. A socket whose send failed is never
+written again, and it is only ever shut down, never closed, while a greenlet may wait on it:
+the server closes it once both greenlets are gone.
+"""
+
+from __future__ import annotations
+
+import logging
+import socket
+import struct
+import time
+from collections import deque
+from collections.abc import Callable
+from typing import TYPE_CHECKING
+
+import gevent
+from gevent.event import Event
+from gevent.greenlet import Greenlet
+
+from relay.admission import Principal
+from relay.channels import Cluster
+from relay.frames import FrameError, Status, StatusEvent, parse_client_frame, status, status_frame
+from relay.hub import Delivery
+from relay.liveness import Liveness
+from relay.outbound import OutboundQueue
+from relay.ratelimit import FRAMES_PER_SECOND, TokenBucket
+from relay.wire import (
+    MAX_MESSAGE_BYTES,
+    OP_CLOSE,
+    OP_PING,
+    OP_PONG,
+    OP_TEXT,
+    ConnectionGone,
+    Message,
+    MessageAssembler,
+    WireError,
+    close_frame,
+    encode_frame,
+    read_frame,
+)
+from shared.auth import AuthError
+
+if TYPE_CHECKING:
+    from relay.node import Relay
+
+log = logging.getLogger("relay.client")
+
+CLOSE_GRACE_S = 5.0
+CLOSE_SLOW_CONSUMER = 4008
+CLOSE_NO_PONG = 4012
+CLOSE_POLICY = 1008
+CLOSE_TRY_AGAIN_LATER = 1013
+
+
+class ClientSession:
+    """A connected client of one cluster."""
+
+    def __init__(
+        self,
+        sid: int,
+        cluster: Cluster,
+        sock: socket.socket,
+        read: Callable[[int], bytes],
+        relay: Relay,
+        principal: Principal | None,
+        remote: str,
+    ) -> None:
+        self.sid = sid
+        self.cluster = cluster
+        self.principal = principal
+        self.remote = remote
+        self.queue = OutboundQueue()
+        now = time.monotonic()
+        self.bucket = TokenBucket(FRAMES_PER_SECOND, now=now)
+        self.liveness = Liveness(
+            opened_at=now,
+            ping_interval_s=relay.ping_interval_s,
+            pong_timeout_s=relay.pong_timeout_s,
+        )
+        if principal is not None:
+            self.liveness.authenticate(principal.expires_at)
+        self._sock = sock
+        self._read = read
+        self._relay = relay
+        self._control: deque[bytes] = deque()
+        self._ready = Event()
+        self._closing: tuple[int, str] | None = None
+        self._peer_gone = False
+        self._sender: Greenlet | None = None
+        self._abort_timer: Greenlet | None = None
+        self._last_rate_error = 0.0
+
+    @property
+    def closing(self) -> bool:
+        return self._closing is not None
+
+    # --- the reader ------------------------------------------------------------------------
+
+    def run(self) -> None:
+        """Serve the session until the client leaves or is closed (runs in the handler greenlet)."""
+        if not self._relay.register(self):
+            self._write_directly(close_frame(CLOSE_TRY_AGAIN_LATER, "server full"))
+            return
+        self._sender = gevent.spawn(self._send_loop)
+        self.send(status(Status.CONNECTED, "Connected Successfully"))
+        assembler = MessageAssembler(MAX_MESSAGE_BYTES)
+        try:
+            while True:
+                frame = read_frame(self._read)
+                self.liveness.answered()
+                if frame.opcode == OP_CLOSE:
+                    code = struct.unpack("!H", frame.payload[:2])[0] if len(frame.payload) >= 2 else 1000
+                    self.close(code if code in (1000, 1001) else 1000, "")
+                    break
+                if frame.opcode == OP_PING:
+                    self._queue_control(encode_frame(OP_PONG, frame.payload))
+                    continue
+                if frame.opcode == OP_PONG:
+                    continue
+                message = assembler.feed(frame)
+                if message is not None and not self.closing:
+                    self._on_message(message)
+        except WireError as error:
+            self.close(error.code, error.reason)
+        except (ConnectionGone, OSError):
+            self._peer_gone = True
+        finally:
+            self._finish()
+
+    def _on_message(self, message: Message) -> None:
+        now = time.monotonic()
+        if message.oversized:
+            self.send_error(f"frame of {message.oversized} bytes is over the {MAX_MESSAGE_BYTES} byte limit")
+            return
+        if not self.bucket.allow(now):
+            if now - self._last_rate_error >= 1.0:
+                self._last_rate_error = now
+                self.send_error(f"more than {FRAMES_PER_SECOND} frames a second: frames dropped")
+            return
+        try:
+            frame = parse_client_frame(message.payload)
+        except FrameError as error:
+            self.send_error(str(error))
+            return
+        if frame.action == "ping":
+            self.send(status(Status.PONG))
+        elif frame.action == "auth":
+            self._authenticate(frame.params)
+        elif not self.liveness.authenticated:
+            self.send_error('authenticate first: {"action":"auth","params":"<token>"}')
+        elif frame.params is None or frame.params == "" or frame.params == []:
+            self.send_error(f"params: {frame.action} needs channels, e.g. Q.O:SPY251219C00650000")
+        elif frame.action == "subscribe":
+            self.send(*self._relay.subscribe(self, frame.params))
+        else:
+            self.send(*self._relay.unsubscribe(self, frame.params))
+
+    def _authenticate(self, params: str | list[str] | None) -> None:
+        token = params if isinstance(params, str) else ""
+        try:
+            principal = self._relay.gatekeeper.authenticate(token)
+        except AuthError as error:
+            log.info(
+                "[ConnectionPool] client %s refused: %s",
+                self.sid,
+                error.reason,
+                extra={"cluster": str(self.cluster), "reason": error.reason},
+            )
+            self.send(status(Status.AUTH_FAILED, error.message))
+            self.close(CLOSE_POLICY, "unauthorized")
+            return
+        was_authenticated = self.liveness.authenticated
+        self.principal = principal
+        self.liveness.authenticate(principal.expires_at)
+        self.send(status(Status.AUTH_SUCCESS, "authenticated"))
+        if not was_authenticated:
+            self._relay.authenticated(self)
+
+    # --- writing ---------------------------------------------------------------------------
+
+    def send(self, *events: StatusEvent) -> None:
+        """Queue status events as one frame."""
+        if self.closing or not events:
+            return
+        if not self.queue.push_frame(status_frame(*events)):
+            self._relay.slow_consumer(self)
+            return
+        self._ready.set()
+
+    def send_error(self, message: str) -> None:
+        self.send(status(Status.ERROR, message))
+
+    def push(self, delivery: Delivery) -> int:
+        """Queue routed events; returns how many queued events they replaced (conflation)."""
+        if self.closing:
+            return 0
+        outcome = self.queue.push(delivery)
+        if outcome.overflow:
+            self._relay.slow_consumer(self)
+            return outcome.conflated
+        if outcome.started_conflating:
+            self.queue.push_frame(
+                status_frame(
+                    status(
+                        Status.SLOW_CONSUMER,
+                        "you are falling behind: quotes and index values are conflated to the latest",
+                    )
+                )
+            )
+        self._ready.set()
+        return outcome.conflated
+
+    def ping(self, now: float) -> None:
+        self.liveness.pinged(now)
+        self._queue_control(encode_frame(OP_PING, struct.pack("!d", now)))
+
+    def _queue_control(self, frame: bytes) -> None:
+        if not self.closing:
+            self._control.append(frame)
+            self._ready.set()
+
+    def close(self, code: int, reason: str) -> None:
+        """Close with `code` and `reason` after what is queued; forced after a grace period."""
+        if self._closing is not None:
+            return
+        self._closing = (code, reason)
+        self._relay.unregister(self)
+        self._ready.set()
+        self._abort_timer = gevent.spawn_later(CLOSE_GRACE_S, self._abort)
+
+    def drop_queue(self) -> None:
+        """Free everything queued (a slow consumer about to be closed)."""
+        self.queue.clear()
+
+    def _send_loop(self) -> None:
+        sock = self._sock
+        try:
+            while True:
+                self._ready.wait()
+                self._ready.clear()
+                while True:
+                    if self._control:
+                        data = self._control.popleft()
+                    else:
+                        frame = self.queue.pop()
+                        if frame is None:
+                            if self._closing is not None:
+                                if not self._peer_gone:
+                                    sock.sendall(close_frame(*self._closing))
+                                    sock.shutdown(socket.SHUT_WR)
+                                return
+                            break
+                        data = encode_frame(OP_TEXT, frame)
+                    sock.sendall(data)
+        except OSError:
+            # The socket is gone: never write to it again; wake the reader so the session ends.
+            self._peer_gone = True
+            self.queue.clear()
+            self._shutdown()
+
+    def _write_directly(self, data: bytes) -> None:
+        """Write from the handler greenlet before any sender exists (refusing a client)."""
+        try:
+            with gevent.Timeout(2.0):
+                self._sock.sendall(data)
+                self._sock.shutdown(socket.SHUT_WR)
+        except (OSError, gevent.Timeout):
+            return
+
+    def _abort(self) -> None:
+        """The close did not finish in time: stop the sender and cut the connection."""
+        if self._sender is not None and not self._sender.dead:
+            self._sender.kill(block=True, timeout=1.0)
+        self._shutdown()
+
+    def _shutdown(self) -> None:
+        try:
+            self._sock.shutdown(socket.SHUT_RDWR)
+        except OSError:
+            return
+
+    def _finish(self) -> None:
+        self._relay.unregister(self)
+        if self._closing is None:
+            self._closing = (1000, "")
+        self._ready.set()
+        if self._sender is not None:
+            self._sender.join(timeout=CLOSE_GRACE_S)
+            if not self._sender.dead:
+                self._sender.kill(block=True, timeout=1.0)
+        if self._abort_timer is not None:
+            self._abort_timer.kill(block=False)
+        self._shutdown()

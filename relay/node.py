@@ -1,0 +1,301 @@
+"""The relay node: clusters (hub + upstream link + counters), client sessions, and the reaper.
+
+Everything here runs in one gevent hub, so no locks: greenlets only switch on I/O.
+"""
+
+from __future__ import annotations
+
+import itertools
+import logging
+import time
+from collections.abc import Iterable
+from dataclasses import dataclass, field
+
+import gevent
+from gevent.greenlet import Greenlet
+
+from relay.admission import Gatekeeper
+from relay.channels import Cluster, parse_channels
+from relay.client import CLOSE_NO_PONG, CLOSE_POLICY, ClientSession
+from relay.frames import Status, StatusEvent, status
+from relay.health import ClusterCounters, ClusterReport, prometheus, ws_health
+from relay.hub import ClusterHub, RoutedFrame
+from relay.link import UpstreamLink
+from relay.liveness import Verdict
+from relay.upstream import ConnectionBudget, LinkState
+
+log = logging.getLogger("relay.node")
+
+REAP_INTERVAL_S = 0.5
+
+
+@dataclass(frozen=True, slots=True)
+class RelayConfig:
+    """What the node needs from the settings."""
+
+    upstream_url: str
+    api_key: str
+    max_upstream_connections: int
+    max_clients: int
+    idle_close_s: float
+    ping_interval_s: float = 25.0
+    pong_timeout_s: float = 10.0
+    upstream_silence_s: float = 45.0
+
+
+@dataclass(slots=True)
+class ClusterRuntime:
+    """One cluster's hub, upstream link, counters and sessions."""
+
+    cluster: Cluster
+    hub: ClusterHub
+    link: UpstreamLink
+    counters: ClusterCounters
+    sessions: dict[int, ClientSession] = field(default_factory=dict)
+
+
+class Relay:
+    """Owns every hub, link and session of this process."""
+
+    def __init__(self, config: RelayConfig, gatekeeper: Gatekeeper) -> None:
+        self.config = config
+        self.gatekeeper = gatekeeper
+        self.ping_interval_s = config.ping_interval_s
+        self.pong_timeout_s = config.pong_timeout_s
+        self.started_at = time.time()
+        self.budget = ConnectionBudget(config.max_upstream_connections)
+        self._ids = itertools.count(1)
+        self._sessions: dict[int, ClientSession] = {}
+        self._reaper: Greenlet | None = None
+        self.clusters: dict[Cluster, ClusterRuntime] = {}
+        for cluster in Cluster:
+            hub = ClusterHub(cluster)
+            counters = ClusterCounters()
+            link = UpstreamLink(
+                cluster,
+                url=f"{config.upstream_url.rstrip('/')}/{cluster}",
+                api_key=config.api_key,
+                hub=hub,
+                budget=self.budget,
+                counters=counters,
+                relay=self,
+                idle_close_s=config.idle_close_s,
+                silence_s=config.upstream_silence_s,
+            )
+            self.clusters[cluster] = ClusterRuntime(cluster, hub, link, counters)
+
+    # --- life ------------------------------------------------------------------------------
+
+    def start(self) -> None:
+        for runtime in self.clusters.values():
+            runtime.link.start()
+        self._reaper = gevent.spawn(self._reap_forever)
+
+    def stop(self) -> None:
+        if self._reaper is not None:
+            self._reaper.kill(block=False)
+        for runtime in self.clusters.values():
+            runtime.link.stop()
+        for session in list(self._sessions.values()):
+            session.close(1001, "relay shutting down")
+
+    def next_session_id(self) -> int:
+        return next(self._ids)
+
+    @property
+    def client_count(self) -> int:
+        return len(self._sessions)
+
+    # --- sessions --------------------------------------------------------------------------
+
+    def register(self, session: ClientSession) -> bool:
+        """Admit a session; False when `RELAY_MAX_CLIENTS` are already connected."""
+        if len(self._sessions) >= self.config.max_clients:
+            log.warning(
+                "[ConnectionPool] refused client %s: server full (%s clients)",
+                session.sid,
+                len(self._sessions),
+                extra={"cluster": str(session.cluster)},
+            )
+            return False
+        self._sessions[session.sid] = session
+        runtime = self.clusters[session.cluster]
+        runtime.sessions[session.sid] = session
+        runtime.hub.add_client(session.sid)
+        log.info(
+            "[ConnectionPool] client %s registered on %s (%s clients)",
+            session.sid,
+            session.cluster,
+            len(runtime.sessions),
+            extra={"cluster": str(session.cluster), "remote": session.remote},
+        )
+        return True
+
+    def unregister(self, session: ClientSession) -> None:
+        """Forget a session and release its channels; safe to call more than once."""
+        if self._sessions.pop(session.sid, None) is None:
+            return
+        runtime = self.clusters[session.cluster]
+        runtime.sessions.pop(session.sid, None)
+        released = runtime.hub.remove_client(session.sid)
+        if released:
+            runtime.link.poke()
+        log.info(
+            "[ConnectionPool] client %s left %s (%s clients, %s channels released)",
+            session.sid,
+            session.cluster,
+            len(runtime.sessions),
+            len(released),
+            extra={"cluster": str(session.cluster)},
+        )
+
+    def authenticated(self, session: ClientSession) -> None:
+        """A session authenticated by its first frame: tell it how the upstream stands."""
+        self._tell_upstream_state(session)
+
+    def subscribe(self, session: ClientSession, params: str | list[str]) -> list[StatusEvent]:
+        """Hold the valid channels of `params` for `session`; one status per channel."""
+        runtime = self.clusters[session.cluster]
+        channels, errors = parse_channels(session.cluster, params)
+        outcome = runtime.hub.subscribe(session.sid, channels)
+        if runtime.hub.has_pending():
+            runtime.link.poke()
+        events = [status(Status.SUCCESS, f"subscribed to: {channel.name}") for channel in outcome.held]
+        events += [status(Status.ERROR, f"{e.channel} refused: {e.reason}") for e in errors + outcome.refused]
+        if outcome.held:
+            events += self._upstream_warning(runtime)
+        return events
+
+    def unsubscribe(self, session: ClientSession, params: str | list[str]) -> list[StatusEvent]:
+        runtime = self.clusters[session.cluster]
+        channels, errors = parse_channels(session.cluster, params)
+        outcome = runtime.hub.unsubscribe(session.sid, channels)
+        if runtime.hub.has_pending():
+            runtime.link.poke()
+        events = [status(Status.SUCCESS, f"unsubscribed to: {c.name}") for c in outcome.released]
+        events += [status(Status.ERROR, f"{c.name} refused: not subscribed") for c in outcome.not_held]
+        events += [status(Status.ERROR, f"{e.channel} refused: {e.reason}") for e in errors]
+        return events
+
+    def slow_consumer(self, session: ClientSession) -> None:
+        """A client's queue overflowed: free it and close the client with 4008."""
+        if session.closing:
+            return
+        runtime = self.clusters[session.cluster]
+        runtime.counters.slow_consumer_disconnects += 1
+        session.drop_queue()
+        log.warning(
+            "[ConnectionPool] client %s closed: slow consumer",
+            session.sid,
+            extra={"cluster": str(session.cluster)},
+        )
+        session.close(4008, "slow consumer")
+
+    # --- from the upstream -----------------------------------------------------------------
+
+    def deliver(self, cluster: Cluster, routed: RoutedFrame) -> None:
+        """Queue each client's delivery of one upstream frame."""
+        runtime = self.clusters[cluster]
+        sessions = runtime.sessions
+        events_out = 0
+        conflated = 0
+        for sid, delivery in routed.deliveries.items():
+            session = sessions.get(sid)
+            if session is None:
+                continue
+            conflated += session.push(delivery)
+            events_out += delivery.events
+        runtime.counters.events_out += events_out
+        runtime.counters.events_conflated += conflated
+
+    def broadcast(self, cluster: Cluster, event: StatusEvent) -> None:
+        """Tell every authenticated client of `cluster`."""
+        for session in list(self.clusters[cluster].sessions.values()):
+            if session.liveness.authenticated:
+                session.send(event)
+
+    def wake_links(self) -> None:
+        """A socket slot was freed: let every link reconsider."""
+        for runtime in self.clusters.values():
+            runtime.link.poke()
+
+    def _upstream_warning(self, runtime: ClusterRuntime) -> list[StatusEvent]:
+        link = runtime.link
+        if link.waiting_for_capacity:
+            return [status(Status.ERROR, link.capacity_message())]
+        if link.machine.state in (LinkState.BACKOFF, LinkState.AUTH_FAILED, LinkState.EVICTED):
+            return [status(Status.UPSTREAM_DISCONNECTED, link.down_message())]
+        return []
+
+    def _tell_upstream_state(self, session: ClientSession) -> None:
+        runtime = self.clusters[session.cluster]
+        if runtime.link.machine.state is LinkState.CONNECTED:
+            session.send(status(Status.UPSTREAM_CONNECTED, f"connected to Massive {session.cluster}"))
+        else:
+            session.send(*self._upstream_warning(runtime))
+
+    # --- the reaper ------------------------------------------------------------------------
+
+    def _reap_forever(self) -> None:
+        while True:
+            gevent.sleep(REAP_INTERVAL_S)
+            try:
+                self.reap(time.monotonic(), time.time())
+            except Exception:
+                log.exception("reaper failed")
+
+    def reap(self, now: float, wall: float) -> None:
+        """Ping, expire and drop sessions whose clocks say so."""
+        for session in list(self._sessions.values()):
+            verdict = session.liveness.check(now, wall)
+            if verdict is Verdict.PING:
+                session.ping(now)
+            elif verdict is Verdict.AUTH_TIMEOUT:
+                session.send(status(Status.AUTH_FAILED, "no auth frame within 5 s"))
+                session.close(CLOSE_POLICY, "unauthorized")
+            elif verdict is Verdict.TOKEN_EXPIRED:
+                session.close(CLOSE_POLICY, "token expired")
+            elif verdict is Verdict.NO_PONG:
+                log.info(
+                    "[ConnectionPool] client %s reaped: no pong",
+                    session.sid,
+                    extra={"cluster": str(session.cluster)},
+                )
+                session.close(CLOSE_NO_PONG, "no pong")
+
+    # --- health ----------------------------------------------------------------------------
+
+    def reports(self) -> dict[Cluster, ClusterReport]:
+        now = time.monotonic()
+        reports: dict[Cluster, ClusterReport] = {}
+        for cluster, runtime in self.clusters.items():
+            machine = runtime.link.machine
+            wanted = runtime.hub.has_channels()
+            healthy, problem = machine.healthy(now, wanted)
+            reports[cluster] = ClusterReport(
+                total_clients=len(runtime.sessions),
+                upstream_connections=1 if runtime.link.socket_open else 0,
+                active_subscriptions=runtime.hub.active_channels,
+                connection_state=str(machine.state),
+                reconnect_attempts=machine.reconnect_attempts,
+                last_error=machine.last_error,
+                counters=runtime.counters,
+                healthy=healthy,
+                problem=problem,
+                waiting_for_capacity=runtime.link.waiting_for_capacity,
+            )
+        return reports
+
+    def ws_health(self) -> tuple[int, dict[str, object]]:
+        return ws_health(
+            self.reports(),
+            now=time.time(),
+            max_upstream_connections=self.config.max_upstream_connections,
+            max_clients=self.config.max_clients,
+        )
+
+    def metrics_text(self) -> str:
+        return prometheus(self.reports(), max_upstream_connections=self.config.max_upstream_connections)
+
+    def sessions_of(self, cluster: Cluster) -> Iterable[ClientSession]:
+        return self.clusters[cluster].sessions.values()
