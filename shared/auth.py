@@ -145,7 +145,7 @@ class TokenVerifier:
             raise AuthError("invalid_signature", "the token's signature does not verify") from None
         if response is None:
             raise AuthError("malformed_token", "the token carries no claims")
-        claims: dict[str, Any] = dict(response.claims)
+        claims: dict[str, Any] = dict(response["claims"])
         audience = claims.get("aud")
         audiences = audience if isinstance(audience, list) else [audience]
         if AUDIENCE not in audiences:

@@ -65,7 +65,7 @@ def compat_sql() -> str:
 def apply_compat(conn: psycopg.Connection) -> None:
     """Create what Supabase provides (roles, `auth.uid()`), changing nothing where it exists."""
     with conn.transaction():
-        conn.execute(compat_sql())  # type: ignore[arg-type]  # a trusted file of ours, not user input
+        conn.execute(compat_sql().encode())  # a trusted file of ours, not user input
 
 
 def _ensure_ledger(conn: psycopg.Connection) -> None:
@@ -121,7 +121,7 @@ def migrate(
                 continue
             with conn.transaction():
                 try:
-                    conn.execute(migration.sql)  # type: ignore[arg-type]  # our own migration file
+                    conn.execute(migration.sql.encode())  # our own migration file
                 except psycopg.Error as error:
                     raise MigrationError(f"{migration.path.name} failed: {error}") from error
                 conn.execute(
