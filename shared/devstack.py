@@ -26,8 +26,9 @@ from shared.config import settings_or_exit
 REPO_ROOT = Path(__file__).resolve().parents[1]
 DEV_ENV = REPO_ROOT / ".local" / "dev.env"
 DEV_USER = uuid.UUID("00000000-0000-4000-8000-00000000d0d0")
-API_PORT = 8000
-RELAY_PORT = 8080
+# Overridable so a second stack (or the test of this one) can run beside the first.
+API_PORT = int(os.environ.get("DEV_API_PORT", "8000"))
+RELAY_PORT = int(os.environ.get("DEV_RELAY_PORT", "8080"))
 STARTUP_TIMEOUT_S = 60.0
 
 
