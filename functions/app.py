@@ -20,6 +20,8 @@ log = logging.getLogger(__name__)
 AREAS: tuple[str, ...] = (
     "functions.health",
     "functions.watchlist",
+    "functions.discord",
+    "functions.deliveries",
 )
 
 MAX_BODY_BYTES = 64 * 1024

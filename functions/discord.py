@@ -1,0 +1,305 @@
+"""`/api/discord/channels…`: an admin's Discord webhook channels, through row-level security.
+
+Webhook URLs are validated by shape, then checked live with Discord before anything is stored;
+responses show them masked, never with the token.
+"""
+
+from __future__ import annotations
+
+import math
+from typing import Any, Literal
+from uuid import UUID
+
+import psycopg
+from flask import Blueprint
+from pydantic import BaseModel, ConfigDict, Field, field_validator, model_validator
+
+from functions.auth import current_user, requires_user
+from functions.bodies import parse_body
+from functions.errors import Conflict, NotFound, ServiceUnavailable, Unprocessable
+from functions.lambda_adapter import lambda_handler
+from shared.auth import VerifiedToken
+from shared.db import service_tx, user_tx
+from shared.discord.check_message import check_payload
+from shared.discord.client import DiscordWebhook
+from shared.discord.dispatch import default_engine, dispatch_after_commit
+from shared.discord.errors import DiscordUnavailable, InvalidWebhookUrl, WebhookRejected
+from shared.discord.outbox import enqueue_deliveries, get_deliveries
+from shared.discord.webhook_url import WebhookRef, mask_webhook, parse_webhook_url
+
+bp = Blueprint("discord", __name__)
+handler = lambda_handler(bp)
+
+Action = Literal["load", "enter", "update", "exit", "signal"]
+
+_CHANNEL_COLUMNS = (
+    "id, name, webhook_id, guild_id, discord_channel_id, is_active, is_global_default, default_for,"
+    " created_at, updated_at, last_ok_at, last_error"
+)
+
+
+def _valid_url(value: str) -> str:
+    try:
+        return parse_webhook_url(value).canonical_url
+    except InvalidWebhookUrl as error:
+        raise ValueError(error.message) from None
+
+
+def _valid_name(value: str) -> str:
+    name = value.strip()
+    if not name:
+        raise ValueError("the name must not be blank")
+    return name
+
+
+class ChannelCreate(BaseModel):
+    """Body of `POST /api/discord/channels`."""
+
+    model_config = ConfigDict(extra="forbid")
+
+    name: str = Field(min_length=1, max_length=100)
+    webhook_url: str = Field(max_length=512, description="https://discord.com/api/webhooks/<id>/<token>")
+    is_global_default: bool = False
+    default_for: list[Action] = Field(default_factory=list, max_length=5)
+
+    _name = field_validator("name")(_valid_name)
+    _url = field_validator("webhook_url")(_valid_url)
+
+    @field_validator("default_for")
+    @classmethod
+    def _unique(cls, value: list[str]) -> list[str]:
+        return list(dict.fromkeys(value))
+
+
+class ChannelUpdate(BaseModel):
+    """Body of `PATCH /api/discord/channels/<id>`: only the fields given change."""
+
+    model_config = ConfigDict(extra="forbid")
+
+    name: str | None = Field(default=None, min_length=1, max_length=100)
+    webhook_url: str | None = Field(default=None, max_length=512)
+    is_active: bool | None = None
+    is_global_default: bool | None = None
+    default_for: list[Action] | None = Field(default=None, max_length=5)
+
+    @field_validator("name")
+    @classmethod
+    def _name(cls, value: str | None) -> str | None:
+        return _valid_name(value) if value is not None else None
+
+    @field_validator("webhook_url")
+    @classmethod
+    def _url(cls, value: str | None) -> str | None:
+        return _valid_url(value) if value is not None else None
+
+    @field_validator("default_for")
+    @classmethod
+    def _unique(cls, value: list[str] | None) -> list[str] | None:
+        return list(dict.fromkeys(value)) if value is not None else None
+
+    @model_validator(mode="after")
+    def _something(self) -> ChannelUpdate:
+        if not self.model_fields_set:
+            raise ValueError("give at least one field to change")
+        return self
+
+
+def channel_view(row: dict[str, Any]) -> dict[str, Any]:
+    """A channel as the API shows it: the webhook masked, never its token."""
+    return {
+        "id": str(row["id"]),
+        "name": row["name"],
+        "webhook_url": mask_webhook(row["webhook_id"]),
+        "guild_id": row["guild_id"],
+        "discord_channel_id": row["discord_channel_id"],
+        "is_active": row["is_active"],
+        "is_global_default": row["is_global_default"],
+        "default_for": list(row["default_for"]),
+        "created_at": row["created_at"].isoformat(),
+        "updated_at": row["updated_at"].isoformat(),
+        "last_ok_at": row["last_ok_at"].isoformat() if row["last_ok_at"] else None,
+        "last_error": row["last_error"],
+    }
+
+
+def check_webhook(ref: WebhookRef) -> DiscordWebhook:
+    """Ask Discord about the webhook: 422 when it is gone or refused, 503 when Discord cannot answer."""
+    try:
+        webhook = default_engine().client.get_webhook(ref)
+    except WebhookRejected as error:
+        raise Unprocessable(error.message, field="webhook_url", code="webhook_rejected") from None
+    except DiscordUnavailable as error:
+        wait = max(1, math.ceil(error.retry_after_s))
+        raise ServiceUnavailable(
+            f"{error.message}; nothing was stored, try again in {wait} s",
+            code="discord_unavailable",
+            headers={"Retry-After": str(wait)},
+            details={"retry_after_s": wait},
+        ) from None
+    if webhook.id != ref.webhook_id:
+        raise Unprocessable("Discord describes a different webhook", field="webhook_url", code="webhook_rejected")
+    return webhook
+
+
+def _conflict(error: psycopg.errors.UniqueViolation) -> Conflict:
+    constraint = error.diag.constraint_name or ""
+    if "global_default" in constraint:
+        return Conflict("another channel just became the global default", field="is_global_default")
+    return Conflict("you already have a channel with this name", field="name", code="duplicate")
+
+
+def _load(conn: psycopg.Connection[Any], channel_id: UUID, *, lock: bool = False) -> dict[str, Any]:
+    query = f"select {_CHANNEL_COLUMNS} from discord_channels where id = %s"  # noqa: S608 - fixed columns
+    row = conn.execute(query + (" for no key update" if lock else ""), (channel_id,)).fetchone()
+    if row is None:
+        raise NotFound("channel not found", field="channel_id")
+    return dict(row)
+
+
+def _clear_global_default(conn: psycopg.Connection[Any], except_id: UUID | None) -> None:
+    conn.execute(
+        "update discord_channels set is_global_default = false, updated_at = now()"
+        " where is_global_default and id is distinct from %s",
+        (except_id,),
+    )
+
+
+@bp.get("/api/discord/channels")
+@requires_user
+def list_channels() -> dict[str, Any]:
+    with user_tx(current_user()) as conn:
+        rows = conn.execute(
+            f"select {_CHANNEL_COLUMNS} from discord_channels order by created_at, id"  # noqa: S608
+        ).fetchall()
+    return {"channels": [channel_view(dict(row)) for row in rows]}
+
+
+@bp.get("/api/discord/channels/<uuid:channel_id>")
+@requires_user
+def get_channel(channel_id: UUID) -> dict[str, Any]:
+    with user_tx(current_user()) as conn:
+        return channel_view(_load(conn, channel_id))
+
+
+@bp.post("/api/discord/channels")
+@requires_user
+def create_channel() -> tuple[dict[str, Any], int]:
+    body = parse_body(ChannelCreate)
+    ref = parse_webhook_url(body.webhook_url)
+    webhook = check_webhook(ref)
+    try:
+        with user_tx(current_user()) as conn:
+            if body.is_global_default:
+                _clear_global_default(conn, None)
+            row = conn.execute(
+                "insert into discord_channels (name, webhook_id, webhook_token, guild_id, discord_channel_id,"  # noqa: S608
+                " is_global_default, default_for) values (%s, %s, %s, %s, %s, %s, %s)"
+                f" returning {_CHANNEL_COLUMNS}",
+                (
+                    body.name,
+                    ref.webhook_id,
+                    ref.token,
+                    webhook.guild_id,
+                    webhook.channel_id,
+                    body.is_global_default,
+                    list(body.default_for),
+                ),
+            ).fetchone()
+    except psycopg.errors.UniqueViolation as error:
+        raise _conflict(error) from None
+    assert row is not None
+    return channel_view(dict(row)), 201
+
+
+def _stored_ref(user: VerifiedToken, channel_id: UUID) -> WebhookRef:
+    """The channel's webhook, read as service_role but only for its owner (tokens are not user-readable)."""
+    with service_tx() as conn:
+        row = conn.execute(
+            "select webhook_id, webhook_token from discord_channels where id = %s and user_id = %s",
+            (channel_id, user.user_id),
+        ).fetchone()
+    if row is None:
+        raise NotFound("channel not found", field="channel_id")
+    return WebhookRef(row["webhook_id"], row["webhook_token"])
+
+
+@bp.patch("/api/discord/channels/<uuid:channel_id>")
+@requires_user
+def update_channel(channel_id: UUID) -> dict[str, Any]:
+    body = parse_body(ChannelUpdate)
+    user = current_user()
+    with user_tx(user) as conn:
+        current = _load(conn, channel_id)
+    changes: dict[str, Any] = {}
+    if body.webhook_url is not None:
+        ref = parse_webhook_url(body.webhook_url)
+        webhook = check_webhook(ref)
+        changes.update(
+            webhook_id=ref.webhook_id,
+            webhook_token=ref.token,
+            guild_id=webhook.guild_id,
+            discord_channel_id=webhook.channel_id,
+            is_active=True,
+            last_error=None,
+        )
+    elif body.is_active and not current["is_active"]:
+        check_webhook(_stored_ref(user, channel_id))
+        changes.update(is_active=True, last_error=None)
+    if body.is_active is not None and "is_active" not in changes:
+        changes["is_active"] = body.is_active
+    if body.is_active is False:
+        changes["is_active"] = False
+    for name in ("name", "is_global_default", "default_for"):
+        value = getattr(body, name)
+        if value is not None:
+            changes[name] = list(value) if name == "default_for" else value
+    try:
+        with user_tx(user) as conn:
+            _load(conn, channel_id, lock=True)
+            if changes.get("is_global_default"):
+                _clear_global_default(conn, channel_id)
+            assignments = ", ".join(f"{column} = %s" for column in changes)
+            row = conn.execute(
+                f"update discord_channels set {assignments}, updated_at = now()"  # noqa: S608 - known columns
+                f" where id = %s returning {_CHANNEL_COLUMNS}",
+                (*changes.values(), channel_id),
+            ).fetchone()
+    except psycopg.errors.UniqueViolation as error:
+        raise _conflict(error) from None
+    assert row is not None
+    return channel_view(dict(row))
+
+
+@bp.delete("/api/discord/channels/<uuid:channel_id>")
+@requires_user
+def delete_channel(channel_id: UUID) -> tuple[str, int]:
+    with user_tx(current_user()) as conn:
+        _load(conn, channel_id, lock=True)
+        conn.execute(
+            "update alert_deliveries set status = 'dead', last_error = 'channel deleted', updated_at = now()"
+            " where channel_id = %s and status in ('pending', 'failed')",
+            (channel_id,),
+        )
+        conn.execute("delete from discord_channels where id = %s", (channel_id,))
+    return "", 204
+
+
+@bp.post("/api/discord/channels/<uuid:channel_id>/test")
+@requires_user
+def test_channel(channel_id: UUID) -> tuple[dict[str, Any], int]:
+    user = current_user()
+    with user_tx(user) as conn:
+        channel = _load(conn, channel_id)
+        if not channel["is_active"]:
+            raise Conflict(
+                f"the channel is inactive ({channel['last_error'] or 'deactivated'}); fix its webhook first",
+                field="channel_id",
+                code="channel_inactive",
+            )
+        [delivery_id] = enqueue_deliveries(
+            conn, user_id=user.user_id, channel_ids=[channel_id], payload=check_payload(channel["name"])
+        )
+    dispatch_after_commit([delivery_id])
+    with user_tx(user) as conn:
+        [delivery] = get_deliveries(conn, [delivery_id])
+    return {"delivery": delivery}, 201
