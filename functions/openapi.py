@@ -165,7 +165,8 @@ def _schemas_for(ops: list[Operation]) -> tuple[dict[tuple[Any, str], Any], dict
     if not unique:
         return {}, {}
     mapping, top = models_json_schema(unique, ref_template="#/components/schemas/{model}")
-    return dict(mapping), top.get("$defs", {})
+    refs: dict[tuple[Any, str], Any] = {(model, str(mode)): schema for (model, mode), schema in mapping.items()}
+    return refs, top.get("$defs", {})
 
 
 def _resolve(schema: dict[str, Any], components: dict[str, Any]) -> dict[str, Any]:
