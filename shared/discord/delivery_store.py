@@ -139,6 +139,8 @@ def record_attempt(
     conn: psycopg.Connection[Any], delivery: ClaimedDelivery, update: DeliveryUpdate, *, now: float
 ) -> None:
     """Write an attempt's result; a gone webhook also deactivates the channel and ends its queue."""
+    # Lock order is channel, then deliveries, as in claim_head: the reverse would deadlock.
+    conn.execute("select 1 from discord_channels where id = %s for no key update", (delivery.channel_id,))
     conn.execute("update alert_deliveries set attempts = attempts + 1 where id = %s", (delivery.id,))
     _write(conn, delivery.id, update, now)
     if update.status == "sent":

@@ -1,0 +1,107 @@
+"""The `discord_send` Lambda: drains the channels named by SQS messages (partial batch failures).
+
+A record is reported failed, so SQS delivers it again, when its channel still had work due that
+this invocation could not finish or hand on; a malformed record is dropped with a log line, as
+retrying it could never succeed.
+"""
+
+from __future__ import annotations
+
+import logging
+import time
+from concurrent.futures import ThreadPoolExecutor
+from typing import Any
+from uuid import UUID
+
+from pydantic import BaseModel, ConfigDict, ValidationError
+
+from shared.discord.client import CONNECT_TIMEOUT_S, READ_TIMEOUT_S
+from shared.discord.engine import DeliveryEngine
+from shared.discord.handoff import ChannelMessage, HandOff, configured_hand_off, follow_up
+
+log = logging.getLogger(__name__)
+
+# Stop starting requests early enough that one in flight finishes before the function's timeout.
+SAFETY_S = CONNECT_TIMEOUT_S + READ_TIMEOUT_S + 2.0
+DEFAULT_REMAINING_MS = 60_000
+MAX_THREADS = 4
+
+
+class SqsRecord(BaseModel):
+    """The part of an SQS event record we read."""
+
+    model_config = ConfigDict(extra="ignore")
+
+    messageId: str  # noqa: N815 - AWS's field name
+    body: str
+
+
+class SqsEvent(BaseModel):
+    """An SQS event source batch."""
+
+    model_config = ConfigDict(extra="ignore")
+
+    Records: list[SqsRecord]
+
+
+def remaining_s(context: Any) -> float:
+    """Seconds left before the Lambda times out (a minute when not on Lambda)."""
+    getter = getattr(context, "get_remaining_time_in_millis", None)
+    return (getter() if callable(getter) else DEFAULT_REMAINING_MS) / 1000.0
+
+
+def _drain(engine: DeliveryEngine, hand_off: HandOff, channel_id: UUID, deadline: float) -> bool:
+    """Drain one channel; True when its due work is done or handed on."""
+    result = engine.drain_channel(channel_id, deadline=deadline)
+    now = time.time()
+    if result.reason == "deadline" and result.next_at is not None and result.next_at <= now:
+        return False
+    follow_up(hand_off, channel_id, reason=result.reason, next_at=result.next_at, now=now, strict=True)
+    return True
+
+
+def process_batch(
+    event: dict[str, Any], *, engine: DeliveryEngine, hand_off: HandOff, deadline: float
+) -> dict[str, Any]:
+    """Drain every channel in the batch until `deadline`; the records to retry as batchItemFailures."""
+    try:
+        records = SqsEvent.model_validate(event).Records
+    except ValidationError:
+        log.error("discord_send got an event that is not an SQS batch")
+        return {"batchItemFailures": []}
+    by_channel: dict[UUID, list[str]] = {}
+    for record in records:
+        try:
+            channel_id = ChannelMessage.model_validate_json(record.body).channel_id
+        except ValidationError:
+            log.error("dropping a malformed queue message", extra={"message_id": record.messageId})
+            continue
+        by_channel.setdefault(channel_id, []).append(record.messageId)
+
+    def one(channel_id: UUID) -> tuple[UUID, bool]:
+        try:
+            return channel_id, _drain(engine, hand_off, channel_id, deadline)
+        except Exception:
+            log.exception("draining a channel failed; SQS will retry", extra={"channel_id": str(channel_id)})
+            return channel_id, False
+
+    failures: list[dict[str, str]] = []
+    if by_channel:
+        with ThreadPoolExecutor(max_workers=min(MAX_THREADS, len(by_channel))) as pool:
+            for channel_id, done in pool.map(one, list(by_channel)):
+                if not done:
+                    failures.extend({"itemIdentifier": message_id} for message_id in by_channel[channel_id])
+    log.info("discord_send batch", extra={"records": len(records), "failed": len(failures)})
+    return {"batchItemFailures": failures}
+
+
+def handler(event: dict[str, Any], context: Any) -> dict[str, Any]:
+    """The Lambda entry point (SQS event source with ReportBatchItemFailures)."""
+    from shared.config import settings_or_exit
+    from shared.discord.dispatch import default_engine
+    from shared.logs import configure_logging
+
+    settings = settings_or_exit()
+    configure_logging(settings.log_level, settings.log_format)
+    deadline = time.time() + max(remaining_s(context) - SAFETY_S, 0.0)
+    return process_batch(event, engine=default_engine(), hand_off=configured_hand_off(), deadline=deadline)
