@@ -22,11 +22,14 @@ AREAS: tuple[str, ...] = (
     "functions.watchlist",
     "functions.discord",
     "functions.deliveries",
+    "functions.trades",
+    "functions.alerts",
+    "functions.openapi",
 )
 
 MAX_BODY_BYTES = 64 * 1024
 _CORS_METHODS = "GET, POST, PATCH, PUT, DELETE, OPTIONS"
-_CORS_HEADERS = "Authorization, Content-Type, Idempotency-Key"
+_CORS_HEADERS = "Authorization, Content-Type, Idempotency-Key, If-Match"
 
 # Werkzeug's own errors, mapped to our codes so clients never see an HTML page.
 _HTTP_CODES = {

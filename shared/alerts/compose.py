@@ -20,6 +20,19 @@ from shared.trades.lifecycle import Action, InputError, Step, apply_action, chec
 from shared.trades.models import ActionInputs, Trade
 
 
+def jsonb_order(value: Any) -> Any:
+    """`value` with every object's keys in the order Postgres jsonb keeps them (shorter first, then bytes).
+
+    The alert and its deliveries are stored as jsonb and sent from there; putting the preview's
+    keys in the same order makes its bytes the bytes Discord receives.
+    """
+    if isinstance(value, dict):
+        return {k: jsonb_order(value[k]) for k in sorted(value, key=lambda k: (len(k.encode()), k.encode()))}
+    if isinstance(value, list):
+        return [jsonb_order(v) for v in value]
+    return value
+
+
 @dataclass(frozen=True)
 class Composition:
     """An action's outcome and its alert: the payload exactly as it would be stored and sent."""
@@ -53,4 +66,6 @@ def compose(
     fields = resolve_fields(alert_action, preset, block.fields if block else None)
     comment = block.comment if block is not None and block.comment is not None else inputs.comment
     payload = fit_payload(render_alert(step.trade, alert_action, step.update, fields, comment, now))
-    return Composition(step=step, payload=payload.to_json_dict(), fields=fields, preset=preset, comment=comment)
+    return Composition(
+        step=step, payload=jsonb_order(payload.to_json_dict()), fields=fields, preset=preset, comment=comment
+    )

@@ -77,12 +77,14 @@ create table if not exists public.trade_updates (
     trim_percent    numeric(5, 2) check (trim_percent > 0 and trim_percent <= 100),
     quantity        integer check (quantity >= 1),
     created_at      timestamptz not null default now(),
+    -- Writing order: updates of one instant still list in the order they happened.
+    seq             bigint generated always as identity,
     constraint trade_updates_trim_has_percent check ((type = 'trim') = (trim_percent is not null)),
     constraint trade_updates_trade foreign key (trade_id, user_id)
         references public.trades (id, user_id) on delete cascade
 );
 
-create index if not exists trade_updates_trade on public.trade_updates (trade_id, created_at, id);
+create index if not exists trade_updates_trade on public.trade_updates (trade_id, seq);
 
 -- The trims of one trade never add up to more than the whole position.
 create or replace function public.trade_updates_trim_total() returns trigger
@@ -135,11 +137,12 @@ create table if not exists public.alerts (
     fields              jsonb not null default '{}' check (jsonb_typeof(fields) = 'object'),
     channel_ids         uuid[] not null default '{}',
     created_at          timestamptz not null default now(),
+    seq                 bigint generated always as identity,
     constraint alerts_trade foreign key (trade_id, user_id)
         references public.trades (id, user_id) on delete cascade
 );
 
-create index if not exists alerts_trade on public.alerts (trade_id, created_at, id);
+create index if not exists alerts_trade on public.alerts (trade_id, seq);
 
 do $$
 begin

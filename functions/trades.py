@@ -1,0 +1,535 @@
+"""`/api/trades…`: the trade lifecycle enforced by the server, each action one transaction.
+
+An action locks the trade row, checks the transition, saves the trade, writes its update row and,
+when the admin sends an alert, the alert and one delivery per channel, all in one transaction.
+Deliveries are posted right after the commit (`dispatch_after_commit`).
+"""
+
+from __future__ import annotations
+
+import base64
+import binascii
+import logging
+from collections.abc import Callable, Iterator, Sequence
+from contextlib import contextmanager
+from datetime import datetime
+from typing import Any
+from uuid import UUID
+
+import psycopg
+from flask import Blueprint, current_app, request
+from pydantic import ValidationError
+
+from functions import openapi
+from functions.auth import current_user, requires_user
+from functions.bodies import parse_body, parse_query
+from functions.errors import Conflict, NotFound, Unprocessable
+from functions.lambda_adapter import lambda_handler
+from shared.alerts.compose import Composition, compose
+from shared.alerts.models import AlertBlock
+from shared.auth import VerifiedToken
+from shared.db import Connection, user_tx
+from shared.discord.dispatch import dispatch_after_commit
+from shared.discord.errors import ChannelInactive, ChannelNotFound
+from shared.discord.outbox import (
+    channels_for_action,
+    deliveries_for_alerts,
+    enqueue_deliveries,
+    get_deliveries,
+    global_default_channel,
+)
+from shared.trades import idempotency, store
+from shared.trades.bodies import TradeActionBody, TradeCreate, TradeDraft, TradeListQuery, TradePatch
+from shared.trades.contract import resolve_contract
+from shared.trades.dte import days_to_expiry, trade_type_for, utc_now
+from shared.trades.lifecycle import (
+    CONTRACT_FIELDS,
+    Action,
+    InputError,
+    TransitionError,
+    check_editable,
+    next_state,
+    with_default_levels,
+)
+from shared.trades.models import ActionInputs, Trade
+from shared.trades.views import alert_view, trade_view, update_view
+
+bp = Blueprint("trades", __name__)
+handler = lambda_handler(bp)
+log = logging.getLogger(__name__)
+
+# App config keys: a clock and a dispatcher other than the real ones (tests, the benchmark).
+CLOCK_KEY = "HONEYDRIP_CLOCK"
+DISPATCH_KEY = "HONEYDRIP_DISPATCH"
+# A second admin acting on a locked trade waits this long, then hears 409.
+LOCK_TIMEOUT = "3s"
+IDEMPOTENCY_HEADER = "Idempotency-Key"
+# Which `default_for` entry of a channel an action's alert goes to by default.
+CHANNEL_KIND = {"load": "load", "enter": "enter", "exit": "exit", "share_exit": "exit"}
+_NOT_NULLABLE = frozenset({"ticker", "contract", "entry_price", "exit_price", "stop_mode", "quantity", "trade_type"})
+
+
+def now() -> datetime:
+    """The request's time (the app's configured clock in tests)."""
+    clock: Callable[[], datetime] | None = current_app.config.get(CLOCK_KEY)
+    return clock() if clock is not None else utc_now()
+
+
+def _dispatch(delivery_ids: Sequence[UUID]) -> None:
+    dispatcher: Callable[[Sequence[UUID]], None] = current_app.config.get(DISPATCH_KEY, dispatch_after_commit)
+    dispatcher(delivery_ids)
+
+
+# ---------------------------------------------------------------------------------------------
+# Errors of the core and the database, as API errors.
+# ---------------------------------------------------------------------------------------------
+
+
+def _conflict(error: TransitionError, trade: Trade, conn: Connection, at: datetime) -> Conflict:
+    return Conflict(
+        str(error),
+        field="action",
+        code="invalid_transition",
+        details={
+            "state": error.state,
+            "action": error.action.value,
+            "allowed": [a.value for a in error.allowed],
+            "trade": trade_view(trade, store.linked_channels(conn, trade.id) if trade.id else [], at),
+        },
+    )
+
+
+@contextmanager
+def core_errors(trade: Trade, conn: Connection, at: datetime) -> Iterator[None]:
+    """Turn the core's TransitionError into 409 (with the trade) and InputError into 422."""
+    try:
+        yield
+    except TransitionError as error:
+        raise _conflict(error, trade, conn, at) from None
+    except InputError as error:
+        raise Unprocessable(error.message, field=error.field) from None
+
+
+def _id(trade: Trade) -> UUID:
+    assert trade.id is not None
+    return trade.id
+
+
+def _locked_trade(conn: Connection, trade_id: UUID) -> Trade:
+    conn.execute("select set_config('lock_timeout', %s, true)", (LOCK_TIMEOUT,))
+    try:
+        trade = store.get_trade(conn, trade_id, lock=True)
+    except psycopg.errors.LockNotAvailable:
+        raise Conflict(
+            "another admin is acting on this trade right now; reload it and try again", code="trade_busy"
+        ) from None
+    if trade is None:
+        raise NotFound("no such trade", field="trade_id")
+    return trade
+
+
+def _check_if_match(trade: Trade, conn: Connection, at: datetime) -> None:
+    header = request.headers.get("If-Match")
+    if header is None:
+        return
+    text = header.strip().removeprefix("W/").strip('"')
+    if not text.isdigit():
+        raise Unprocessable("If-Match must be the trade's version, e.g. \"3\"", field="If-Match")
+    if int(text) != trade.version:
+        raise Conflict(
+            f"the trade changed (version {trade.version}, you acted on {text}); reload it",
+            code="version_conflict",
+            details={"trade": trade_view(trade, store.linked_channels(conn, _id(trade)), at)},
+        )
+
+
+# ---------------------------------------------------------------------------------------------
+# Idempotency-Key
+# ---------------------------------------------------------------------------------------------
+
+
+def _claim_key(conn: Connection) -> idempotency.Replay | None:
+    key = request.headers.get(IDEMPOTENCY_HEADER)
+    if key is None:
+        return None
+    if not 1 <= len(key) <= idempotency.MAX_KEY_LENGTH:
+        raise Unprocessable(
+            f"{IDEMPOTENCY_HEADER} must be 1 to {idempotency.MAX_KEY_LENGTH} characters", field=IDEMPOTENCY_HEADER
+        )
+    fingerprint = idempotency.request_hash(request.method, request.path, request.get_data(cache=True))
+    try:
+        return idempotency.claim(conn, key, fingerprint)
+    except idempotency.KeyReused:
+        raise Unprocessable(
+            f"this {IDEMPOTENCY_HEADER} was already used for a different request",
+            field=IDEMPOTENCY_HEADER,
+            code="idempotency_key_reused",
+        ) from None
+
+
+def _remember(conn: Connection, status: int, body: Any) -> None:
+    key = request.headers.get(IDEMPOTENCY_HEADER)
+    if key is not None:
+        idempotency.remember(conn, key, status, body)
+
+
+def _replayed(user: VerifiedToken, replay: idempotency.Replay) -> tuple[Any, int, dict[str, str]]:
+    body = replay.body
+    alert = body.get("alert") if isinstance(body, dict) else None
+    if alert:
+        # The stored answer is from before delivery; the deliveries' status now is what matters.
+        with user_tx(user) as conn:
+            alert["deliveries"] = deliveries_for_alerts(conn, [UUID(alert["id"])]).get(UUID(alert["id"]), [])
+    return (body if body is not None else ""), replay.status, {"Idempotent-Replayed": "true"}
+
+
+# ---------------------------------------------------------------------------------------------
+# Alerts and their channels
+# ---------------------------------------------------------------------------------------------
+
+
+def resolve_channels(
+    conn: Connection, user_id: UUID, trade_id: UUID | None, action: str, block: AlertBlock
+) -> list[UUID]:
+    """The block's channels, else the trade's linked channels, else the action's defaults, else the global one."""
+    if block.channel_ids:
+        return list(dict.fromkeys(block.channel_ids))
+    if trade_id is not None:
+        linked = store.active_linked_channels(conn, trade_id)
+        if linked:
+            return linked
+    defaults = channels_for_action(conn, user_id, CHANNEL_KIND.get(action, "update"))
+    if defaults:
+        return defaults
+    fallback = global_default_channel(conn, user_id)
+    return [fallback] if fallback is not None else []
+
+
+def _send_alert(
+    conn: Connection,
+    user: VerifiedToken,
+    trade: Trade,
+    action: Action,
+    composition: Composition,
+    block: AlertBlock | None,
+    update_id: UUID,
+    at: datetime,
+) -> tuple[dict[str, Any] | None, list[UUID]]:
+    if block is None or not block.send:
+        return None, []
+    channels = resolve_channels(conn, user.user_id, _id(trade), action.value, block)
+    if not channels:
+        raise Unprocessable(
+            "no channel to send to: choose channel_ids, link channels to the trade, or set a default channel",
+            field="alert.channel_ids",
+            code="no_channel",
+        )
+    row = store.insert_alert(
+        conn,
+        trade_id=_id(trade),
+        update_id=update_id,
+        action=action.value,
+        payload=composition.payload,
+        preset=composition.preset,
+        fields={str(key): shown for key, shown in composition.fields.items()},
+        channel_ids=channels,
+        now=at,
+    )
+    try:
+        delivery_ids = enqueue_deliveries(
+            conn, user_id=user.user_id, channel_ids=channels, payload=composition.payload, alert_id=row["id"]
+        )
+    except ChannelNotFound as error:
+        raise Unprocessable(
+            f"channel {error.channel_id} is not one of your channels", field="alert.channel_ids"
+        ) from None
+    except ChannelInactive as error:
+        raise Unprocessable(error.message, field="alert.channel_ids", code="channel_inactive") from None
+    if not store.linked_channels(conn, _id(trade)):
+        store.link_channels(conn, _id(trade), channels)
+    return alert_view(row, get_deliveries(conn, delivery_ids)), delivery_ids
+
+
+def _deliver(user: VerifiedToken, response: dict[str, Any], delivery_ids: list[UUID]) -> None:
+    """Post the committed deliveries now and show their status in the answer."""
+    if not delivery_ids:
+        return
+    _dispatch(delivery_ids)
+    with user_tx(user) as conn:
+        response["alert"]["deliveries"] = get_deliveries(conn, delivery_ids)
+
+
+def _inputs(body: TradeActionBody) -> ActionInputs:
+    return ActionInputs.model_validate(
+        body.model_dump(include={"price", "stop_loss", "target_price", "trim_percent", "quantity", "comment"})
+    )
+
+
+# ---------------------------------------------------------------------------------------------
+# Routes
+# ---------------------------------------------------------------------------------------------
+
+
+def draft_trade(body: TradeDraft, at: datetime) -> Trade:
+    """A new (watching) trade from its body: contract checked, type from DTE, default target and stop."""
+    contract = resolve_contract(
+        body.ticker, body.contract.symbol, body.contract.strike, body.contract.expiry, body.contract.type
+    )
+    trade = Trade(
+        ticker=contract.ticker,
+        contract=contract.symbol,
+        underlying=contract.underlying,
+        strike=contract.strike,
+        expiry=contract.expiry,
+        side=contract.side,
+        trade_type=body.trade_type or trade_type_for(days_to_expiry(contract.expiry, at)),
+        state="watching",
+        quantity=body.quantity or 1,
+        entry_price=body.entry_price,
+        current_price=body.current_price,
+        target_price=body.target_price,
+        stop_loss=body.stop_loss,
+        target_underlying=body.target_underlying,
+        stop_underlying=body.stop_underlying,
+        setup_type=body.setup_type,
+        notes=body.notes,
+        confluence=body.confluence,
+        greeks=body.greeks,
+    )
+    return with_default_levels(trade, at)
+
+
+@bp.post("/api/trades")
+@requires_user
+def create_trade() -> tuple[Any, int, dict[str, str]] | tuple[dict[str, Any], int]:
+    body = parse_body(TradeCreate)
+    user, at = current_user(), now()
+    action = Action(body.action)
+    try:
+        draft = draft_trade(body, at)
+    except InputError as error:
+        raise Unprocessable(error.message, field=error.field) from None
+    with user_tx(user) as conn:
+        replay = _claim_key(conn)
+        if replay is not None:
+            return _replayed(user, replay)
+        with core_errors(draft, conn, at):
+            composition = compose(draft, action, ActionInputs(), body.alert, at)
+        assert composition.step.update is not None
+        saved = store.insert_trade(conn, composition.step.trade, at)
+        update = store.insert_update(conn, _id(saved), composition.step.update, at)
+        alert, delivery_ids = _send_alert(conn, user, saved, action, composition, body.alert, update["id"], at)
+        response = {
+            "trade": trade_view(saved, store.linked_channels(conn, _id(saved)), at),
+            "update": update_view(update),
+            "alert": alert,
+        }
+        _remember(conn, 201, response)
+    log.info("trade created", extra={"trade_id": str(saved.id), "action": action.value, "alerted": bool(alert)})
+    _deliver(user, response, delivery_ids)
+    return response, 201
+
+
+@bp.get("/api/trades")
+@requires_user
+def list_trades() -> dict[str, Any]:
+    query = parse_query(TradeListQuery)
+    after = _decode_cursor(query.cursor) if query.cursor else None
+    at = now()
+    with user_tx(current_user()) as conn:
+        page = store.list_trades(conn, state=query.state, limit=query.limit + 1, after=after)
+        more = len(page) > query.limit
+        page = page[: query.limit]
+        channels = store.channels_by_trade(conn, [_id(t) for t in page])
+    next_cursor = _encode_cursor(page[-1]) if more and page else None
+    return {"trades": [trade_view(t, channels[_id(t)], at) for t in page], "next_cursor": next_cursor}
+
+
+def _encode_cursor(trade: Trade) -> str:
+    assert trade.created_at is not None
+    raw = f"{trade.created_at.isoformat()}|{trade.id}".encode()
+    return base64.urlsafe_b64encode(raw).decode().rstrip("=")
+
+
+def _decode_cursor(cursor: str) -> tuple[datetime, UUID]:
+    try:
+        raw = base64.urlsafe_b64decode(cursor + "=" * (-len(cursor) % 4)).decode()
+        created, _, trade_id = raw.partition("|")
+        moment = datetime.fromisoformat(created)
+        if moment.tzinfo is None:
+            raise ValueError("naive")
+        return moment, UUID(trade_id)
+    except (ValueError, binascii.Error, UnicodeDecodeError):
+        raise Unprocessable("cursor is not one this API returned", field="cursor") from None
+
+
+@bp.get("/api/trades/<uuid:trade_id>")
+@requires_user
+def get_trade(trade_id: UUID) -> tuple[dict[str, Any], int, dict[str, str]]:
+    at = now()
+    with user_tx(current_user()) as conn:
+        trade = store.get_trade(conn, trade_id)
+        if trade is None:
+            raise NotFound("no such trade", field="trade_id")
+        updates = store.list_updates(conn, trade_id)
+        alerts = store.list_alerts(conn, trade_id)
+        deliveries = deliveries_for_alerts(conn, [a["id"] for a in alerts])
+        channels = store.linked_channels(conn, trade_id)
+    return (
+        {
+            "trade": trade_view(trade, channels, at),
+            "updates": [update_view(u) for u in updates],
+            "alerts": [alert_view(a, deliveries.get(a["id"], [])) for a in alerts],
+        },
+        200,
+        {"ETag": f'"{trade.version}"'},
+    )
+
+
+@bp.post("/api/trades/<uuid:trade_id>/actions")
+@requires_user
+def act_on_trade(trade_id: UUID) -> tuple[Any, int, dict[str, str]] | tuple[dict[str, Any], int]:
+    body = parse_body(TradeActionBody)
+    user, at = current_user(), now()
+    action = Action(body.action)
+    with user_tx(user) as conn:
+        replay = _claim_key(conn)
+        if replay is not None:
+            return _replayed(user, replay)
+        trade = _locked_trade(conn, trade_id)
+        _check_if_match(trade, conn, at)
+        with core_errors(trade, conn, at):
+            composition = compose(trade, action, _inputs(body), body.alert, at)
+        assert composition.step.update is not None
+        saved = store.save_trade(conn, composition.step.trade, at)
+        update = store.insert_update(conn, trade_id, composition.step.update, at)
+        alert, delivery_ids = _send_alert(conn, user, saved, action, composition, body.alert, update["id"], at)
+        response = {
+            "trade": trade_view(saved, store.linked_channels(conn, trade_id), at),
+            "update": update_view(update),
+            "alert": alert,
+        }
+        _remember(conn, 200, response)
+    log.info(
+        "trade action",
+        extra={"trade_id": str(trade_id), "action": action.value, "state": saved.state, "alerted": bool(alert)},
+    )
+    _deliver(user, response, delivery_ids)
+    return response, 200
+
+
+@bp.patch("/api/trades/<uuid:trade_id>")
+@requires_user
+def edit_trade(trade_id: UUID) -> dict[str, Any]:
+    body = parse_body(TradePatch)
+    given = set(body.model_fields_set) - {"channel_ids"}
+    for name in sorted(given & _NOT_NULLABLE):
+        if getattr(body, name) is None:
+            raise Unprocessable(f"{name} cannot be cleared", field=name)
+    user, at = current_user(), now()
+    with user_tx(user) as conn:
+        trade = _locked_trade(conn, trade_id)
+        _check_if_match(trade, conn, at)
+        try:
+            check_editable(trade.state, given)
+        except InputError as error:
+            raise Conflict(error.message, field=error.field, code="not_editable") from None
+        changes: dict[str, Any] = {name: getattr(body, name) for name in given - CONTRACT_FIELDS}
+        if given & CONTRACT_FIELDS:
+            changes.update(_contract_changes(trade, body, at))
+        if given:
+            try:
+                edited = Trade.model_validate({**trade.model_dump(), **changes})
+            except ValidationError as error:
+                raise Unprocessable(str(error.errors()[0]["msg"]), field=str(error.errors()[0]["loc"][0])) from None
+            trade = store.save_trade(conn, edited, at)
+        if body.channel_ids is not None:
+            _relink(conn, trade_id, body.channel_ids)
+        return {"trade": trade_view(trade, store.linked_channels(conn, trade_id), at)}
+
+
+def _contract_changes(trade: Trade, body: TradePatch, at: datetime) -> dict[str, Any]:
+    contract = body.contract
+    try:
+        resolved = resolve_contract(
+            body.ticker or trade.ticker,
+            contract.symbol if contract else trade.contract,
+            contract.strike if contract else trade.strike,
+            contract.expiry if contract else trade.expiry,
+            contract.type if contract else trade.side,
+        )
+    except InputError as error:
+        raise Unprocessable(error.message, field=error.field) from None
+    changes: dict[str, Any] = {
+        "ticker": resolved.ticker,
+        "contract": resolved.symbol,
+        "underlying": resolved.underlying,
+        "strike": resolved.strike,
+        "expiry": resolved.expiry,
+        "side": resolved.side,
+    }
+    if body.trade_type is None:
+        changes["trade_type"] = trade_type_for(days_to_expiry(resolved.expiry, at))
+    return changes
+
+
+def _relink(conn: Connection, trade_id: UUID, channel_ids: list[UUID]) -> None:
+    own = store.own_channels(conn, channel_ids)
+    for index, channel_id in enumerate(channel_ids):
+        if channel_id not in own:
+            raise Unprocessable(f"channel {channel_id} is not one of your channels", field=f"channel_ids[{index}]")
+    store.link_channels(conn, trade_id, channel_ids, replace=True)
+
+
+@bp.delete("/api/trades/<uuid:trade_id>")
+@requires_user
+def unload_trade(trade_id: UUID) -> tuple[Any, int, dict[str, str]] | tuple[str, int]:
+    user, at = current_user(), now()
+    with user_tx(user) as conn:
+        replay = _claim_key(conn)
+        if replay is not None:
+            return _replayed(user, replay)
+        trade = _locked_trade(conn, trade_id)
+        _check_if_match(trade, conn, at)
+        try:
+            next_state(trade.state, Action.UNLOAD)
+        except TransitionError as error:
+            raise _conflict(error, trade, conn, at) from None
+        store.delete_trade(conn, trade_id)
+        _remember(conn, 204, None)
+    log.info("trade unloaded", extra={"trade_id": str(trade_id)})
+    return "", 204
+
+
+# ---------------------------------------------------------------------------------------------
+# The OpenAPI description of these routes
+# ---------------------------------------------------------------------------------------------
+
+_TRADE_ID = {"trade_id": {"type": "string", "format": "uuid"}}
+_OBJECT: dict[str, Any] = {"type": "object"}
+
+openapi.register(
+    "post", "/api/trades", summary="Load a trade, or enter it straight away", tag="trades",
+    body=TradeCreate, responses={201: _OBJECT}, headers=(IDEMPOTENCY_HEADER,), errors=(409,),
+)
+openapi.register(
+    "get", "/api/trades", summary="The admin's trades, newest first", tag="trades",
+    query=TradeListQuery, responses={200: _OBJECT},
+)
+openapi.register(
+    "get", "/api/trades/{trade_id}", summary="A trade with its updates and alerts", tag="trades",
+    responses={200: _OBJECT}, path_params=_TRADE_ID,
+)
+openapi.register(
+    "post", "/api/trades/{trade_id}/actions", summary="Act on a trade (enter, trim, add, …, exit)", tag="trades",
+    body=TradeActionBody, responses={200: _OBJECT}, headers=(IDEMPOTENCY_HEADER, "If-Match"),
+    path_params=_TRADE_ID, errors=(409,),
+)
+openapi.register(
+    "patch", "/api/trades/{trade_id}", summary="Edit the fields still editable in the trade's state", tag="trades",
+    body=TradePatch, responses={200: _OBJECT}, headers=("If-Match",), path_params=_TRADE_ID, errors=(409,),
+)
+openapi.register(
+    "delete", "/api/trades/{trade_id}", summary="Unload a loaded trade", tag="trades",
+    responses={204: None}, headers=(IDEMPOTENCY_HEADER, "If-Match"), path_params=_TRADE_ID, errors=(409,),
+)

@@ -1,0 +1,51 @@
+"""An option contract as admins send it, checked against its OCC symbol and ticker."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from datetime import date
+from decimal import Decimal
+
+from shared.symbols import SymbolError, normalize_symbol, parse_occ, underlying_ticker
+from shared.trades.lifecycle import InputError
+from shared.trades.models import Side
+
+
+@dataclass(frozen=True)
+class ResolvedContract:
+    """A contract whose symbol, ticker, strike, expiry and side agree."""
+
+    ticker: str
+    symbol: str
+    underlying: str
+    strike: Decimal
+    expiry: date
+    side: Side
+
+
+def option_roots(ticker: str) -> set[str]:
+    """The OCC roots an option on `ticker` may carry: itself (no dots), weekly `W`, PM-settled `P`."""
+    bare = ticker.replace(".", "")
+    return {bare, f"{ticker}W", f"{ticker}P"}
+
+
+def resolve_contract(ticker: str, symbol: str, strike: Decimal, expiry: date, side: Side) -> ResolvedContract:
+    """Check the parts against the symbol; InputError names the first part that disagrees."""
+    try:
+        display = underlying_ticker(normalize_symbol(ticker))
+    except SymbolError as error:
+        raise InputError("ticker", str(error)) from None
+    try:
+        parsed = parse_occ(symbol)
+    except SymbolError as error:
+        raise InputError("contract.symbol", str(error)) from None
+    canonical = parsed.symbol
+    if parsed.underlying not in option_roots(display):
+        raise InputError("contract.symbol", f"{canonical} is not an option on {display}")
+    if parsed.strike != strike:
+        raise InputError("contract.strike", f"{canonical} has strike {parsed.strike.normalize():f}, not {strike}")
+    if parsed.expiry != expiry:
+        raise InputError("contract.expiry", f"{canonical} expires {parsed.expiry.isoformat()}, not {expiry}")
+    if parsed.side != side:
+        raise InputError("contract.type", f"{canonical} is a {parsed.side}, not a {side}")
+    return ResolvedContract(display, canonical, parsed.underlying, parsed.strike, parsed.expiry, parsed.side)

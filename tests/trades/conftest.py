@@ -1,0 +1,163 @@
+"""Fixtures for the trades and alerts API tests: admins, a fixed clock, channels on the fake Discord."""
+
+from __future__ import annotations
+
+import uuid
+from collections.abc import Callable, Iterator
+from dataclasses import dataclass, field
+from datetime import UTC, datetime, timedelta
+from typing import Any
+
+import psycopg
+import pytest
+from flask import Flask
+from flask.testing import FlaskClient
+
+from functions.trades import CLOCK_KEY
+from shared.auth import VerifiedToken
+from shared.db import user_tx
+from tests.fakes.discord import FakeDiscord, FakeWebhook, fake_discord
+
+__all__ = ["fake_discord"]
+
+NOW = datetime(2025, 12, 5, 15, 30, tzinfo=UTC)
+SPY_CONTRACT = {"symbol": "O:SPY251219C00650000", "strike": 650, "expiry": "2025-12-19", "type": "call"}
+
+
+@dataclass
+class Clock:
+    """The app's clock in these tests: still unless a test moves it."""
+
+    at: datetime = NOW
+
+    def __call__(self) -> datetime:
+        return self.at
+
+    def advance(self, seconds: float = 1.0) -> None:
+        self.at += timedelta(seconds=seconds)
+
+
+@dataclass(frozen=True)
+class Admin:
+    """A signed-in admin: their token, its verified claims, and request headers."""
+
+    token: str
+    verified: VerifiedToken
+
+    @property
+    def user_id(self) -> uuid.UUID:
+        return self.verified.user_id
+
+    @property
+    def headers(self) -> dict[str, str]:
+        return {"Authorization": f"Bearer {self.token}"}
+
+
+@dataclass
+class Api:
+    """The Flask test client, speaking as one admin."""
+
+    client: FlaskClient
+    admin: Admin
+    extra_headers: dict[str, str] = field(default_factory=dict)
+
+    def _headers(self, headers: dict[str, str] | None) -> dict[str, str]:
+        return {**self.admin.headers, **self.extra_headers, **(headers or {})}
+
+    def get(self, path: str, **kw: Any) -> Any:
+        return self.client.get(path, headers=self._headers(kw.pop("headers", None)), **kw)
+
+    def post(self, path: str, body: Any = None, **kw: Any) -> Any:
+        return self.client.post(path, json=body, headers=self._headers(kw.pop("headers", None)), **kw)
+
+    def patch(self, path: str, body: Any = None, **kw: Any) -> Any:
+        return self.client.patch(path, json=body, headers=self._headers(kw.pop("headers", None)), **kw)
+
+    def delete(self, path: str, **kw: Any) -> Any:
+        return self.client.delete(path, headers=self._headers(kw.pop("headers", None)), **kw)
+
+    def as_admin(self, admin: Admin) -> Api:
+        return Api(self.client, admin)
+
+    def load(self, **overrides: Any) -> dict[str, Any]:
+        """A loaded SPY 650 call (current $1.20); the trade as returned."""
+        response = self.post("/api/trades", load_body(**overrides))
+        assert response.status_code == 201, response.get_json()
+        trade: dict[str, Any] = response.get_json()["trade"]
+        return trade
+
+    def enter(self, **overrides: Any) -> dict[str, Any]:
+        """An entered SPY 650 call at $1.20."""
+        response = self.post("/api/trades", load_body(action="enter", entry_price="1.20", **overrides))
+        assert response.status_code == 201, response.get_json()
+        trade: dict[str, Any] = response.get_json()["trade"]
+        return trade
+
+    def act(self, trade_id: str, action: str, **body: Any) -> Any:
+        return self.post(f"/api/trades/{trade_id}/actions", {"action": action, **body})
+
+
+def load_body(**overrides: Any) -> dict[str, Any]:
+    """A valid `POST /api/trades` body loading a SPY 650 call."""
+    body: dict[str, Any] = {"ticker": "SPY", "contract": dict(SPY_CONTRACT), "action": "load", "current_price": "1.20"}
+    body.update(overrides)
+    return body
+
+
+@pytest.fixture
+def clock(app: Flask) -> Clock:
+    clock = Clock()
+    app.config[CLOCK_KEY] = clock
+    return clock
+
+
+@pytest.fixture
+def admin(make_token: Callable[..., tuple[str, VerifiedToken]]) -> Admin:
+    return Admin(*make_token())
+
+
+@pytest.fixture
+def other_admin(make_token: Callable[..., tuple[str, VerifiedToken]]) -> Admin:
+    return Admin(*make_token())
+
+
+@pytest.fixture
+def api(client: FlaskClient, admin: Admin, clock: Clock) -> Api:
+    return Api(client, admin)
+
+
+@pytest.fixture
+def other_api(client: FlaskClient, other_admin: Admin, clock: Clock) -> Api:
+    return Api(client, other_admin)
+
+
+AddChannel = Callable[..., uuid.UUID]
+
+
+@pytest.fixture
+def add_channel(db: psycopg.Connection[Any], fake_discord: FakeDiscord) -> Iterator[AddChannel]:
+    """`add_channel(admin, name=..., default_for=[...], is_global_default=False, active=True)` → channel id,
+    backed by a new webhook on the fake Discord (`add_channel.hooks[channel_id]`)."""
+    hooks: dict[uuid.UUID, FakeWebhook] = {}
+
+    def _add(
+        owner: Admin,
+        *,
+        name: str | None = None,
+        default_for: list[str] | None = None,
+        is_global_default: bool = False,
+        active: bool = True,
+    ) -> uuid.UUID:
+        hook = fake_discord.add_webhook()
+        with user_tx(owner.verified) as conn:
+            row = conn.execute(
+                "insert into discord_channels (name, webhook_id, webhook_token, default_for, is_global_default,"
+                " is_active) values (%s, %s, %s, %s, %s, %s) returning id",
+                (name or f"channel {hook.id[-5:]}", hook.id, hook.token, default_for or [], is_global_default, active),
+            ).fetchone()
+        assert row is not None
+        hooks[row["id"]] = hook
+        return uuid.UUID(str(row["id"]))
+
+    _add.hooks = hooks  # type: ignore[attr-defined]
+    yield _add
