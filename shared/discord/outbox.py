@@ -38,7 +38,7 @@ def enqueue_deliveries(
     Raises ChannelNotFound for a channel that is not `user_id`'s and ChannelInactive for a
     deactivated one; nothing is written then (the caller's transaction rolls back on the error).
     """
-    unique_ids = list(dict.fromkeys(channel_ids))
+    unique_ids = list(dict.fromkeys(UUID(str(channel_id)) for channel_id in channel_ids))
     if not unique_ids:
         return []
     rows = conn.execute(
