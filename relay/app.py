@@ -71,6 +71,10 @@ class RelayApp:
     def __init__(self, relay: Relay) -> None:
         self.relay = relay
 
+    def shutdown(self) -> None:
+        """Close every client with 1001 and every upstream socket."""
+        self.relay.stop()
+
     def refuse_upgrade(self, environ: Environ) -> bool:
         """Check a WebSocket handshake before upgrading; True means answer it over plain HTTP."""
         return self._admit(environ) is not None

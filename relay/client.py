@@ -8,6 +8,7 @@ the server closes it once both greenlets are gone.
 
 from __future__ import annotations
 
+import contextlib
 import logging
 import socket
 import struct
@@ -49,6 +50,9 @@ if TYPE_CHECKING:
 log = logging.getLogger("relay.client")
 
 CLOSE_GRACE_S = 5.0
+# Kernel send buffers count against a lagging client too: cap them instead of letting Linux
+# autotune each one up to megabytes, so the 1 MB queue limit is what bounds a client.
+SEND_BUFFER_BYTES = 256 * 1024
 CLOSE_SLOW_CONSUMER = 4008
 CLOSE_NO_PONG = 4012
 CLOSE_POLICY = 1008
@@ -83,6 +87,8 @@ class ClientSession:
         if principal is not None:
             self.liveness.authenticate(principal.expires_at)
         self._sock = sock
+        with contextlib.suppress(OSError):
+            sock.setsockopt(socket.SOL_SOCKET, socket.SO_SNDBUF, SEND_BUFFER_BYTES)
         self._read = read
         self._relay = relay
         self._control: deque[bytes] = deque()

@@ -2,8 +2,10 @@
 
 from __future__ import annotations
 
+from types import FrameType
 from typing import Any
 
+import gevent
 from gevent.pywsgi import WSGIHandler
 from geventwebsocket.gunicorn.workers import GeventWebSocketWorker
 from geventwebsocket.handler import WebSocketHandler
@@ -29,6 +31,13 @@ class RelayHandler(WebSocketHandler):
 
 
 class RelayWorker(GeventWebSocketWorker):
-    """`GeventWebSocketWorker` with `RelayHandler`."""
+    """`GeventWebSocketWorker` with `RelayHandler`, closing clients (1001) as soon as it is told to stop."""
 
     wsgi_handler = RelayHandler
+
+    def handle_exit(self, sig: int, frame: FrameType | None) -> None:
+        # Without this, open WebSockets would hold the worker for the whole graceful timeout.
+        shutdown = getattr(getattr(self, "wsgi", None), "shutdown", None)
+        if shutdown is not None:
+            gevent.spawn(shutdown)
+        super().handle_exit(sig, frame)

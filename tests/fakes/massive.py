@@ -135,6 +135,17 @@ class FakeMassive:
             if action is None or frame.get("action") == action
         ]
 
+    def most_open_at_once(self, cluster: str | None = None) -> int:
+        """The most relay sockets (of `cluster`, or in all) open at one time since the last reset."""
+        with self._lock:
+            mine = [c for c in self.connections if not c.peer and (cluster is None or c.cluster == cluster)]
+            changes = sorted([(c.opened_at, 1) for c in mine] + [(c.closed_at, -1) for c in mine if c.closed_at])
+        peak = current = 0
+        for _, step in changes:
+            current += step
+            peak = max(peak, current)
+        return peak
+
     def subscriptions(self, cluster: str) -> set[str]:
         live = self.live(cluster)
         return set(live[0].subscriptions) if live else set()

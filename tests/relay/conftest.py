@@ -18,6 +18,7 @@ from typing import Any
 import pytest
 import requests
 from websockets.sync.client import ClientConnection, connect
+from websockets.sync.connection import Connection
 
 from shared.auth import mint_token
 from tests.conftest import TEST_JWT_SECRET
@@ -97,11 +98,11 @@ class RelayProcess:
         return int(self.process.returncode)
 
 
-def recv_json(ws: ClientConnection, timeout: float = 5.0) -> Any:
+def recv_json(ws: Connection, timeout: float = 5.0) -> Any:
     return json.loads(ws.recv(timeout=timeout))
 
 
-def recv_until(ws: ClientConnection, predicate: Callable[[Any], bool], timeout: float = 5.0) -> list[Any]:
+def recv_until(ws: Connection, predicate: Callable[[Any], bool], timeout: float = 5.0) -> list[Any]:
     """Frames received until one satisfies `predicate` (included); fails after `timeout`."""
     deadline = time.monotonic() + timeout
     seen: list[Any] = []
@@ -126,7 +127,7 @@ def has_status(kind: str, text: str = "") -> Callable[[Any], bool]:
     return lambda frame: any(text in str(e.get("message", "")) for e in statuses(frame, kind))
 
 
-def subscribe(ws: ClientConnection, params: str | list[str], expect_acks: int | None = None) -> list[Any]:
+def subscribe(ws: Connection, params: str | list[str], expect_acks: int | None = None) -> list[Any]:
     """Subscribe and return the reply frame (one status per channel)."""
     ws.send(json.dumps({"action": "subscribe", "params": params}))
     reply = recv_until(ws, lambda f: bool(statuses(f, "success") or statuses(f, "error")))
