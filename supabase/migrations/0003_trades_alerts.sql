@@ -52,8 +52,9 @@ create table if not exists public.trades (
     constraint trades_entered_has_entry check (
         state = 'loaded' or (entry_price is not null and entered_at is not null)
     ),
-    constraint trades_exit_only_when_exited check (
-        (state = 'exited') = (exit_price is not null and exited_at is not null)
+    constraint trades_exit_only_when_exited check (exit_price is null or state = 'exited'),
+    constraint trades_exited_has_exit check (
+        state <> 'exited' or (exit_price is not null and exited_at is not null and entry_price is not null)
     ),
     constraint trades_id_user unique (id, user_id)
 );

@@ -1,0 +1,205 @@
+"""`POST /api/trades/<id>/actions`: each action through HTTP, the refused ones, and where alerts go."""
+
+from __future__ import annotations
+
+from typing import Any
+
+import pytest
+
+from tests.fakes.discord import FakeDiscord
+from tests.trades.conftest import Api
+
+ALL_ACTIONS = ["enter", "trim", "add", "update_sl", "trail_stop", "update", "exit", "share_exit"]
+ALLOWED = {
+    "loaded": {"enter", "update"},
+    "entered": {"trim", "add", "update_sl", "trail_stop", "update", "exit"},
+    "exited": {"share_exit"},
+}
+ENOUGH: dict[str, dict[str, Any]] = {"trim": {"trim_percent": 25}, "update_sl": {"stop_loss": "0.90"}}
+
+
+def _error(response: Any) -> dict[str, Any]:
+    error: dict[str, Any] = response.get_json()["error"]
+    return error
+
+
+def _trade_in(api: Api, state: str) -> dict[str, Any]:
+    if state == "loaded":
+        return api.load()
+    trade = api.enter()
+    if state == "exited":
+        api.act(trade["id"], "exit", price="1.50")
+    return trade
+
+
+@pytest.mark.parametrize("state", ["loaded", "entered", "exited"])
+@pytest.mark.parametrize("action", ALL_ACTIONS)
+def test_every_action_from_every_stored_state(api: Api, state: str, action: str) -> None:
+    trade = _trade_in(api, state)
+    before = api.get(f"/api/trades/{trade['id']}").get_json()
+    response = api.act(trade["id"], action, **ENOUGH.get(action, {}))
+    if action in ALLOWED[state]:
+        assert response.status_code == 200, response.get_json()
+        assert response.get_json()["update"]["type"] == action
+    else:
+        assert response.status_code == 409
+        error = _error(response)
+        assert (error["state"], error["action"], error["trade"]["state"]) == (state, action, state)
+        assert f"cannot {action} a trade that is {state}" in error["message"]
+        assert api.get(f"/api/trades/{trade['id']}").get_json() == before
+
+
+def test_a_trim_reports_what_remains_and_the_realized_share(api: Api) -> None:
+    trade = api.enter()
+    body = api.act(trade["id"], "trim", trim_percent=50, price="1.80").get_json()
+    assert body["update"]["trim_percent"] == "50.00" and body["update"]["pnl_percent"] == "50.00"
+    assert body["trade"]["pnl"]["remaining_percent"] == "50.00"
+    assert body["trade"]["pnl"]["realized_percent"] == "25.00"
+
+
+def test_trimming_more_than_remains_is_a_422_and_changes_nothing(api: Api) -> None:
+    trade = api.enter()
+    api.act(trade["id"], "trim", trim_percent=80)
+    response = api.act(trade["id"], "trim", trim_percent=30)
+    assert (response.status_code, _error(response)["field"]) == (422, "trim_percent")
+    assert api.get(f"/api/trades/{trade['id']}").get_json()["trade"]["pnl"]["trimmed_percent"] == "80.00"
+
+
+@pytest.mark.parametrize(
+    ("body", "field"),
+    [
+        ({"action": "sell"}, "action"),
+        ({"action": "trim", "trim_percent": 0}, "trim_percent"),
+        ({"action": "trim", "trim_percent": 100.5}, "trim_percent"),
+        ({"action": "trim"}, "trim_percent"),
+        ({"action": "exit", "price": -1}, "price"),
+        ({"action": "update_sl"}, "stop_loss"),
+        ({"action": "update_sl", "stop_loss": 0}, "stop_loss"),
+        ({"action": "add", "quantity": 0}, "quantity"),
+        ({"action": "update", "comment": "c" * 2001}, "comment"),
+        ({"action": "update", "alert": {"fields": {"gamma": True}}}, "alert.fields"),
+        ({"action": "update", "alert": {"send": "maybe"}}, "alert.send"),
+        ({"action": "update", "alert": {"comment": "c" * 4097}}, "alert.comment"),
+        ({"action": "update", "target": 2}, "target"),
+        ({}, "action"),
+    ],
+)
+def test_each_bad_action_field_is_a_422_naming_it(api: Api, body: dict[str, Any], field: str) -> None:
+    trade = api.enter()
+    response = api.post(f"/api/trades/{trade['id']}/actions", body)
+    assert response.status_code == 422, response.get_json()
+    assert _error(response)["field"].startswith(field)
+    assert api.get(f"/api/trades/{trade['id']}").get_json()["trade"]["version"] == 0
+
+
+def test_exit_at_zero_is_allowed_for_an_option_that_expired_worthless(api: Api) -> None:
+    trade = api.enter()
+    body = api.act(trade["id"], "exit", price=0).get_json()
+    assert (body["trade"]["exit_price"], body["update"]["pnl_percent"]) == ("0.00", "-100.00")
+
+
+def test_edited_prices_in_the_alert_block_are_saved_with_the_action(api: Api) -> None:
+    trade = api.load()
+    body = api.act(
+        trade["id"], "enter", alert={"prices": {"entry": "1.10", "target": "2.50", "stop": "0.70"}}
+    ).get_json()
+    assert (body["trade"]["entry_price"], body["trade"]["target_price"], body["trade"]["stop_loss"]) == (
+        "1.10",
+        "2.50",
+        "0.70",
+    )
+
+
+def test_an_edited_entry_after_exit_is_refused(api: Api) -> None:
+    trade = _trade_in(api, "exited")
+    response = api.act(trade["id"], "share_exit", alert={"prices": {"entry": "1.00"}})
+    assert (response.status_code, _error(response)["field"]) == (422, "alert.prices.entry")
+
+
+# --- where alerts go ------------------------------------------------------------------------------
+
+
+def test_an_alert_to_chosen_channels_is_stored_and_delivered(
+    api: Api, add_channel: Any, fake_discord: FakeDiscord
+) -> None:
+    channel = add_channel(api.admin)
+    trade = api.enter()
+    body = api.act(trade["id"], "update", price="1.40", alert={"send": True, "channel_ids": [str(channel)]}).get_json()
+    assert body["alert"]["channel_ids"] == [str(channel)]
+    assert [d["status"] for d in body["alert"]["deliveries"]] == ["sent"]
+    assert [m.payload for m in fake_discord.messages()] == [body["alert"]["payload"]]
+
+
+def test_alerts_go_to_the_trades_linked_channels_first(api: Api, add_channel: Any) -> None:
+    linked = add_channel(api.admin)
+    add_channel(api.admin, default_for=["update"], is_global_default=True)
+    trade = api.enter()
+    api.patch(f"/api/trades/{trade['id']}", {"channel_ids": [str(linked)]})
+    body = api.act(trade["id"], "update", alert={"send": True}).get_json()
+    assert body["alert"]["channel_ids"] == [str(linked)]
+
+
+def test_then_to_the_channels_marked_default_for_the_action(api: Api, add_channel: Any) -> None:
+    add_channel(api.admin, default_for=["exit"])
+    for_updates = add_channel(api.admin, default_for=["update"])
+    add_channel(api.admin, is_global_default=True)
+    trade = api.enter()
+    body = api.act(trade["id"], "trim", trim_percent=10, alert={"send": True}).get_json()
+    assert body["alert"]["channel_ids"] == [str(for_updates)]
+
+
+def test_then_to_the_global_default(api: Api, add_channel: Any) -> None:
+    fallback = add_channel(api.admin, is_global_default=True)
+    trade = api.enter()
+    assert api.act(trade["id"], "exit", price="2", alert={"send": True}).get_json()["alert"]["channel_ids"] == [
+        str(fallback)
+    ]
+
+
+def test_the_first_channels_sent_to_become_the_trades_linked_channels(api: Api, add_channel: Any) -> None:
+    channel = add_channel(api.admin)
+    response = api.post(
+        "/api/trades",
+        {**_load_body(), "alert": {"send": True, "channel_ids": [str(channel)]}},
+    )
+    assert response.get_json()["trade"]["channel_ids"] == [str(channel)]
+
+
+def test_sending_with_no_channel_at_all_is_a_422_and_nothing_is_written(api: Api) -> None:
+    trade = api.enter()
+    response = api.act(trade["id"], "exit", price="2", alert={"send": True})
+    assert (response.status_code, _error(response)["field"]) == (422, "alert.channel_ids")
+    assert api.get(f"/api/trades/{trade['id']}").get_json()["trade"]["state"] == "entered"
+
+
+def test_another_admins_channel_is_refused_and_nothing_is_written(
+    api: Api, other_api: Api, add_channel: Any, fake_discord: FakeDiscord
+) -> None:
+    theirs = add_channel(other_api.admin)
+    trade = api.enter()
+    response = api.act(trade["id"], "exit", price="2", alert={"send": True, "channel_ids": [str(theirs)]})
+    assert (response.status_code, _error(response)["field"]) == (422, "alert.channel_ids")
+    after = api.get(f"/api/trades/{trade['id']}").get_json()
+    assert (after["trade"]["state"], after["alerts"]) == ("entered", [])
+    assert fake_discord.messages() == []
+
+
+def test_an_inactive_channel_is_refused(api: Api, add_channel: Any) -> None:
+    inactive = add_channel(api.admin, active=False)
+    trade = api.enter()
+    response = api.act(trade["id"], "update", alert={"send": True, "channel_ids": [str(inactive)]})
+    assert (response.status_code, _error(response)["code"]) == (422, "channel_inactive")
+
+
+def test_send_false_saves_the_action_without_an_alert(api: Api, add_channel: Any, fake_discord: FakeDiscord) -> None:
+    add_channel(api.admin, is_global_default=True)
+    trade = api.enter()
+    body = api.act(trade["id"], "update", alert={"send": False, "comment": "quiet"}).get_json()
+    assert body["alert"] is None
+    assert fake_discord.messages() == []
+
+
+def _load_body() -> dict[str, Any]:
+    from tests.trades.conftest import load_body
+
+    return load_body()

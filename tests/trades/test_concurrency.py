@@ -1,0 +1,144 @@
+"""Two sessions acting on one trade at once, and retried requests with an Idempotency-Key."""
+
+from __future__ import annotations
+
+import threading
+from collections.abc import Callable
+from concurrent.futures import ThreadPoolExecutor
+from typing import Any
+
+import psycopg
+import requests
+
+from tests.conftest import LiveServer
+from tests.fakes.discord import FakeDiscord
+from tests.trades.conftest import Admin, Api
+
+TIMEOUT_S = 15
+
+
+def _at_once(calls: list[Callable[[], requests.Response]]) -> list[requests.Response]:
+    """Run the calls in threads released together, so they reach the server at the same moment."""
+    barrier = threading.Barrier(len(calls), timeout=TIMEOUT_S)
+
+    def run(call: Callable[[], requests.Response]) -> requests.Response:
+        barrier.wait()
+        return call()
+
+    with ThreadPoolExecutor(max_workers=len(calls)) as pool:
+        return list(pool.map(run, calls, timeout=TIMEOUT_S))
+
+
+def _post(
+    server: LiveServer, admin: Admin, path: str, body: Any, headers: dict[str, str] | None = None
+) -> Callable[[], requests.Response]:
+    return lambda: requests.post(
+        f"{server.url}{path}", json=body, headers={**admin.headers, **(headers or {})}, timeout=TIMEOUT_S
+    )
+
+
+def test_two_sessions_exiting_at_once_one_wins_the_other_gets_409_with_the_state(
+    api: Api, api_server: LiveServer
+) -> None:
+    trade = api.enter()
+    path = f"/api/trades/{trade['id']}/actions"
+    responses = _at_once([_post(api_server, api.admin, path, {"action": "exit", "price": p}) for p in ("2.00", "2.10")])
+    assert sorted(r.status_code for r in responses) == [200, 409]
+    loser = next(r for r in responses if r.status_code == 409).json()["error"]
+    assert loser["trade"]["state"] == "exited"
+    assert len(api.get(f"/api/trades/{trade['id']}").get_json()["updates"]) == 2
+
+
+def test_two_sessions_acting_on_the_same_version_one_wins(api: Api, api_server: LiveServer) -> None:
+    trade = api.enter()
+    path = f"/api/trades/{trade['id']}/actions"
+    body = {"action": "trim", "trim_percent": 50}
+    responses = _at_once([_post(api_server, api.admin, path, body, {"If-Match": '"0"'}) for _ in range(2)])
+    assert sorted(r.status_code for r in responses) == [200, 409]
+    loser = next(r for r in responses if r.status_code == 409).json()["error"]
+    assert (loser["code"], loser["trade"]["version"], loser["trade"]["pnl"]["trimmed_percent"]) == (
+        "version_conflict",
+        1,
+        "50.00",
+    )
+
+
+def test_a_trade_locked_by_another_session_answers_409_busy(api: Api, db: psycopg.Connection[Any]) -> None:
+    trade = api.enter()
+    with db.transaction():
+        db.execute("select 1 from trades where id = %s for update", (trade["id"],))
+        response = api.act(trade["id"], "update", price="1.30")
+    assert (response.status_code, response.get_json()["error"]["code"]) == (409, "trade_busy")
+    assert api.get(f"/api/trades/{trade['id']}").get_json()["trade"]["version"] == 0
+
+
+def test_a_stale_if_match_is_409_with_the_current_trade(api: Api) -> None:
+    trade = api.enter()
+    api.act(trade["id"], "update", price="1.30")
+    response = api.post(f"/api/trades/{trade['id']}/actions", {"action": "exit"}, headers={"If-Match": '"0"'})
+    assert response.status_code == 409
+    assert response.get_json()["error"]["trade"]["current_price"] == "1.30"
+
+
+def test_a_retried_action_with_the_same_key_returns_the_first_answer_and_acts_once(
+    api: Api, add_channel: Any, fake_discord: FakeDiscord
+) -> None:
+    channel = add_channel(api.admin)
+    trade = api.enter()
+    body = {"action": "trim", "trim_percent": 30, "alert": {"send": True, "channel_ids": [str(channel)]}}
+    headers = {"Idempotency-Key": "trim-1"}
+    first = api.post(f"/api/trades/{trade['id']}/actions", body, headers=headers)
+    second = api.post(f"/api/trades/{trade['id']}/actions", body, headers=headers)
+    assert (first.status_code, second.status_code) == (200, 200)
+    assert second.headers["Idempotent-Replayed"] == "true"
+    assert second.get_json() == first.get_json()
+    stored = api.get(f"/api/trades/{trade['id']}").get_json()
+    assert (stored["trade"]["pnl"]["trimmed_percent"], len(stored["alerts"])) == ("30.00", 1)
+    assert len(fake_discord.messages()) == 1
+
+
+def test_a_retried_create_with_the_same_key_creates_one_trade(api: Api) -> None:
+    from tests.trades.conftest import load_body
+
+    headers = {"Idempotency-Key": "load-spy"}
+    first = api.post("/api/trades", load_body(), headers=headers)
+    second = api.post("/api/trades", load_body(), headers=headers)
+    assert (first.status_code, second.status_code) == (201, 201)
+    assert second.get_json()["trade"]["id"] == first.get_json()["trade"]["id"]
+    assert len(api.get("/api/trades").get_json()["trades"]) == 1
+
+
+def test_a_key_reused_for_a_different_request_is_a_422(api: Api) -> None:
+    trade = api.enter()
+    headers = {"Idempotency-Key": "k"}
+    api.post(f"/api/trades/{trade['id']}/actions", {"action": "update", "price": "1.30"}, headers=headers)
+    response = api.post(f"/api/trades/{trade['id']}/actions", {"action": "update", "price": "1.40"}, headers=headers)
+    assert (response.status_code, response.get_json()["error"]["field"]) == (422, "Idempotency-Key")
+
+
+def test_keys_are_per_admin(api: Api, other_api: Api) -> None:
+    from tests.trades.conftest import load_body
+
+    headers = {"Idempotency-Key": "same"}
+    mine = api.post("/api/trades", load_body(), headers=headers).get_json()["trade"]["id"]
+    theirs = other_api.post("/api/trades", load_body(), headers=headers).get_json()["trade"]["id"]
+    assert mine != theirs
+
+
+def test_a_failed_request_does_not_use_up_its_key(api: Api) -> None:
+    trade = api.enter()
+    headers = {"Idempotency-Key": "retry-me"}
+    path = f"/api/trades/{trade['id']}/actions"
+    busy = api.post(path, {"action": "trim", "trim_percent": 50}, headers={**headers, "If-Match": '"7"'})
+    assert busy.status_code == 409
+    assert api.post(path, {"action": "trim", "trim_percent": 50}, headers=headers).status_code == 200
+
+
+def test_the_same_key_sent_twice_at_once_acts_once(api: Api, api_server: LiveServer) -> None:
+    trade = api.enter()
+    path = f"/api/trades/{trade['id']}/actions"
+    body = {"action": "trim", "trim_percent": 40}
+    responses = _at_once([_post(api_server, api.admin, path, body, {"Idempotency-Key": "twin"}) for _ in range(2)])
+    assert [r.status_code for r in responses] == [200, 200]
+    assert responses[0].json() == responses[1].json()
+    assert api.get(f"/api/trades/{trade['id']}").get_json()["trade"]["pnl"]["trimmed_percent"] == "40.00"

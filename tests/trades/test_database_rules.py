@@ -1,0 +1,117 @@
+"""What the database itself refuses, whatever the application does (migration 0003)."""
+
+from __future__ import annotations
+
+from collections.abc import Iterator
+from typing import Any
+
+import psycopg
+import pytest
+
+from shared.db import user_tx
+from tests.trades.conftest import Admin, Api
+
+INSERT = (
+    "insert into trades (ticker, contract, underlying, strike, expiry, side, trade_type, state, entry_price,"
+    " entered_at, current_price) values (%(ticker)s, %(contract)s, %(underlying)s, %(strike)s, '2025-12-19',"
+    " %(side)s, 'Day', %(state)s, %(entry)s, now(), %(current)s) returning id"
+)
+GOOD = {
+    "ticker": "SPY",
+    "contract": "O:SPY251219C00650000",
+    "underlying": "SPY",
+    "strike": 650,
+    "side": "call",
+    "state": "entered",
+    "entry": 1.2,
+    "current": 1.2,
+}
+
+
+@pytest.fixture
+def as_admin(admin: Admin, db: psycopg.Connection[Any]) -> Iterator[Any]:
+    def run(sql: str, params: Any = None) -> list[dict[str, Any]]:
+        with user_tx(admin.verified) as conn:
+            cursor = conn.execute(sql, params)
+            return cursor.fetchall() if cursor.description else []
+
+    yield run
+
+
+@pytest.mark.parametrize(
+    "change",
+    [
+        {"entry": 0},
+        {"current": -1},
+        {"strike": 651},
+        {"side": "put"},
+        {"underlying": "QQQ", "contract": "O:QQQ251219C00650000"},
+        {"state": "watching"},
+        {"state": "exited"},
+    ],
+)
+def test_impossible_trades_are_refused(as_admin: Any, change: dict[str, Any]) -> None:
+    with pytest.raises(psycopg.errors.CheckViolation):
+        as_admin(INSERT, {**GOOD, **change})
+
+
+def test_a_consistent_trade_is_accepted(as_admin: Any) -> None:
+    assert len(as_admin(INSERT, GOOD)) == 1
+
+
+def test_exit_at_zero_is_accepted_only_on_an_exited_trade(as_admin: Any) -> None:
+    trade_id = as_admin(INSERT, GOOD)[0]["id"]
+    with pytest.raises(psycopg.errors.CheckViolation):
+        as_admin("update trades set exit_price = 0 where id = %s", (trade_id,))
+    as_admin("update trades set state = 'exited', exit_price = 0, exited_at = now() where id = %s", (trade_id,))
+
+
+@pytest.mark.parametrize("percent", [0, 100.01, -5])
+def test_a_trim_percent_outside_0_to_100_is_refused(as_admin: Any, percent: float) -> None:
+    trade_id = as_admin(INSERT, GOOD)[0]["id"]
+    with pytest.raises(psycopg.errors.CheckViolation):
+        as_admin(
+            "insert into trade_updates (trade_id, type, trim_percent) values (%s, 'trim', %s)", (trade_id, percent)
+        )
+
+
+def test_trims_adding_up_to_more_than_100_are_refused(as_admin: Any) -> None:
+    trade_id = as_admin(INSERT, GOOD)[0]["id"]
+    as_admin("insert into trade_updates (trade_id, type, trim_percent) values (%s, 'trim', 60)", (trade_id,))
+    with pytest.raises(psycopg.errors.CheckViolation, match="more than 100"):
+        as_admin("insert into trade_updates (trade_id, type, trim_percent) values (%s, 'trim', 41)", (trade_id,))
+
+
+def test_an_unknown_update_type_is_refused(as_admin: Any) -> None:
+    trade_id = as_admin(INSERT, GOOD)[0]["id"]
+    with pytest.raises(psycopg.errors.CheckViolation):
+        as_admin("insert into trade_updates (trade_id, type) values (%s, 'sell')", (trade_id,))
+
+
+def test_rows_of_another_user_are_invisible(api: Api, other_admin: Admin) -> None:
+    trade = api.enter()
+    with user_tx(other_admin.verified) as conn:
+        for table in ("trades", "trade_updates", "alerts", "trade_channels", "idempotency_keys"):
+            assert conn.execute(f"select count(*) as n from {table}").fetchone() == {"n": 0}  # noqa: S608
+        updated = conn.execute("update trades set notes = 'x' where id = %s", (trade["id"],)).rowcount
+    assert updated == 0
+
+
+def test_an_update_cannot_be_attached_to_another_users_trade(api: Api, other_admin: Admin) -> None:
+    trade = api.enter()
+    with pytest.raises(psycopg.errors.ForeignKeyViolation), user_tx(other_admin.verified) as conn:
+        conn.execute("insert into trade_updates (trade_id, type) values (%s, 'update')", (trade["id"],))
+
+
+def test_anon_has_no_access(db: psycopg.Connection[Any]) -> None:
+    for table in ("trades", "trade_updates", "trade_channels", "alerts", "idempotency_keys"):
+        with pytest.raises(psycopg.errors.InsufficientPrivilege), db.transaction():
+            db.execute("set local role anon")
+            db.execute(f"select 1 from {table}")  # noqa: S608
+
+
+def test_deliveries_reference_alerts(db: psycopg.Connection[Any]) -> None:
+    row = db.execute(
+        "select confrelid::regclass::text as target from pg_constraint where conname = 'alert_deliveries_alert_fk'"
+    ).fetchone()
+    assert row == ("alerts",)
