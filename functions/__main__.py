@@ -27,6 +27,12 @@ def serve(host: str, port: int) -> int:
     configure_logging(settings.log_level, settings.log_format)
     database_url(settings)  # start (and migrate) the embedded database now, not on the first request
     server = make_server(host, port, create_app(), threaded=True)
+    stop_discord_worker = None
+    if not settings.alert_queue_url:
+        # No SQS locally: the Discord sender and its sweeper run in this process instead.
+        from shared.discord.local_worker import start_local_worker
+
+        stop_discord_worker = start_local_worker()
 
     def _stop(signum: int, frame: FrameType | None) -> None:
         raise KeyboardInterrupt
@@ -39,6 +45,8 @@ def serve(host: str, port: int) -> int:
         pass
     finally:
         server.server_close()
+        if stop_discord_worker is not None:
+            stop_discord_worker()
         log.info("api stopped")
     return 0
 

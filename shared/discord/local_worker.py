@@ -16,6 +16,7 @@ log = logging.getLogger(__name__)
 SENDER_THREADS = 2
 DRAIN_SLICE_S = 30.0
 SWEEP_EVERY_S = 60.0
+STOP_WAIT_S = 3.0
 
 
 def start_local_worker(
@@ -63,8 +64,11 @@ def start_local_worker(
     log.info("local discord sender started", extra={"senders": senders, "sweep_every_s": sweep_every_s})
 
     def stop() -> None:
+        # Threads are daemons: one still mid-drain is left to finish or die with the process;
+        # its claim expires and the next sweep takes over, so shutdown never waits long.
         stopping.set()
+        give_up = time.time() + STOP_WAIT_S
         for thread in threads:
-            thread.join(timeout=DRAIN_SLICE_S + 5)
+            thread.join(timeout=max(give_up - time.time(), 0.0))
 
     return stop
