@@ -208,10 +208,6 @@ class ClusterHub:
         self._upstream.difference_update(unsubscribe)
         return UpstreamDiff(tuple(subscribe), tuple(unsubscribe))
 
-    @property
-    def upstream_channels(self) -> frozenset[str]:
-        return frozenset(self._upstream)
-
     # --- routing ---------------------------------------------------------------------------
 
     def route(self, frame: bytes | str) -> RoutedFrame:

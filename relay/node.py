@@ -8,7 +8,6 @@ from __future__ import annotations
 import itertools
 import logging
 import time
-from collections.abc import Iterable
 from dataclasses import dataclass, field
 
 import gevent
@@ -296,6 +295,3 @@ class Relay:
 
     def metrics_text(self) -> str:
         return prometheus(self.reports(), max_upstream_connections=self.config.max_upstream_connections)
-
-    def sessions_of(self, cluster: Cluster) -> Iterable[ClientSession]:
-        return self.clusters[cluster].sessions.values()

@@ -85,7 +85,7 @@ def test_the_1001st_distinct_quote_contract_is_refused_to_the_client_asking(rela
 
 def test_one_client_may_hold_1000_channels_and_no_more(relay: RelayProcess) -> None:
     ws = relay.connect()
-    reply = subscribe(ws, [f"T.O:SPY251219C{i:08d}" for i in range(1001)])
+    reply = subscribe(ws, ",".join(f"T.O:SPY251219C{i:08d}" for i in range(1001)))
     assert len(statuses(reply, "success")) == 1000
     assert "already holds 1000 channels" in statuses(reply, "error")[0]["message"]
     ws.send(json.dumps({"action": "ping"}))
