@@ -7,7 +7,9 @@ from uuid import UUID
 
 from flask import Blueprint
 
+from functions import openapi
 from functions.auth import current_user, requires_user
+from functions.discord import DeliveryAnswer
 from functions.errors import Conflict, NotFound
 from functions.lambda_adapter import lambda_handler
 from shared.db import user_tx
@@ -57,3 +59,10 @@ def retry_delivery(delivery_id: UUID) -> dict[str, Any]:
     with user_tx(user) as conn:
         [delivery] = get_deliveries(conn, [delivery_id])
     return {"delivery": delivery}
+
+
+openapi.register(
+    "post", "/api/alerts/deliveries/{delivery_id}/retry", summary="Send a dead or failed delivery again",
+    tag="discord", responses={200: DeliveryAnswer},
+    path_params={"delivery_id": {"type": "string", "format": "uuid"}}, errors=(409,),
+)

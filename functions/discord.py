@@ -7,6 +7,7 @@ responses show them masked, never with the token.
 from __future__ import annotations
 
 import math
+from datetime import datetime
 from typing import Any, Literal
 from uuid import UUID
 
@@ -14,6 +15,7 @@ import psycopg
 from flask import Blueprint
 from pydantic import BaseModel, ConfigDict, Field, field_validator, model_validator
 
+from functions import openapi
 from functions.auth import current_user, requires_user
 from functions.bodies import parse_body
 from functions.errors import Conflict, NotFound, ServiceUnavailable, Unprocessable
@@ -24,7 +26,7 @@ from shared.discord.check_message import check_payload
 from shared.discord.client import DiscordWebhook
 from shared.discord.dispatch import default_engine, dispatch_after_commit
 from shared.discord.errors import DiscordUnavailable, InvalidWebhookUrl, WebhookRejected
-from shared.discord.outbox import enqueue_deliveries, get_deliveries
+from shared.discord.outbox import DeliveryOut, enqueue_deliveries, get_deliveries
 from shared.discord.webhook_url import WebhookRef, mask_webhook, parse_webhook_url
 
 bp = Blueprint("discord", __name__)
@@ -102,6 +104,35 @@ class ChannelUpdate(BaseModel):
         if not self.model_fields_set:
             raise ValueError("give at least one field to change")
         return self
+
+
+class ChannelOut(BaseModel):
+    """A channel as the API shows it: the webhook URL masked, never its token."""
+
+    id: UUID
+    name: str
+    webhook_url: str = Field(description="masked: https://discord.com/api/webhooks/1234…/****")
+    guild_id: str | None
+    discord_channel_id: str | None
+    is_active: bool
+    is_global_default: bool
+    default_for: list[Action]
+    created_at: datetime
+    updated_at: datetime
+    last_ok_at: datetime | None
+    last_error: str | None
+
+
+class ChannelList(BaseModel):
+    """Answer of `GET /api/discord/channels`."""
+
+    channels: list[ChannelOut]
+
+
+class DeliveryAnswer(BaseModel):
+    """Answer of the test and retry routes: the delivery, usually already `sent`."""
+
+    delivery: DeliveryOut
 
 
 def channel_view(row: dict[str, Any]) -> dict[str, Any]:
@@ -303,3 +334,32 @@ def test_channel(channel_id: UUID) -> tuple[dict[str, Any], int]:
     with user_tx(user) as conn:
         [delivery] = get_deliveries(conn, [delivery_id])
     return {"delivery": delivery}, 201
+
+
+# ---------------------------------------------------------------------------------------------
+# The OpenAPI description of these routes
+# ---------------------------------------------------------------------------------------------
+
+_CHANNEL_ID = {"channel_id": {"type": "string", "format": "uuid"}}
+_TAG = "discord"
+
+openapi.register("get", "/api/discord/channels", summary="The admin's Discord channels", tag=_TAG,
+                 responses={200: ChannelList})
+openapi.register(
+    "post", "/api/discord/channels", summary="Add a channel: the webhook URL is checked live with Discord",
+    tag=_TAG, body=ChannelCreate, responses={201: ChannelOut}, errors=(409,),
+)
+openapi.register("get", "/api/discord/channels/{channel_id}", summary="One channel", tag=_TAG,
+                 responses={200: ChannelOut}, path_params=_CHANNEL_ID)
+openapi.register(
+    "patch", "/api/discord/channels/{channel_id}",
+    summary="Rename, set defaults, change the webhook (checked live) or (re)activate", tag=_TAG,
+    body=ChannelUpdate, responses={200: ChannelOut}, path_params=_CHANNEL_ID, errors=(409,),
+)
+openapi.register("delete", "/api/discord/channels/{channel_id}",
+                 summary="Delete a channel; its unsent deliveries become dead", tag=_TAG,
+                 responses={204: None}, path_params=_CHANNEL_ID)
+openapi.register(
+    "post", "/api/discord/channels/{channel_id}/test", summary="Post a grey test embed through the engine",
+    tag=_TAG, responses={201: DeliveryAnswer}, path_params=_CHANNEL_ID, errors=(409,),
+)

@@ -24,7 +24,8 @@ log = logging.getLogger(__name__)
 # Stop starting requests early enough that one in flight finishes before the function's timeout.
 SAFETY_S = CONNECT_TIMEOUT_S + READ_TIMEOUT_S + 2.0
 DEFAULT_REMAINING_MS = 60_000
-MAX_THREADS = 4
+# No more threads than the pool has connections (DB_POOL_MAX_SIZE, 2 by default).
+MAX_THREADS = 2
 
 
 class SqsRecord(BaseModel):

@@ -74,9 +74,18 @@ class DeliveryEngine:
         return self._tx()
 
     def drain_channel(
-        self, channel_id: UUID, *, deadline: float, targets: Collection[UUID] | None = None
+        self,
+        channel_id: UUID,
+        *,
+        deadline: float,
+        targets: Collection[UUID] | None = None,
+        max_wait_s: float | None = None,
     ) -> DrainResult:
-        """Deliver the channel's due deliveries in order until `deadline` (or until `targets` are done)."""
+        """Deliver the channel's due deliveries in order until `deadline` (or until `targets` are done).
+
+        A rate limit further away than `max_wait_s` ends the drain ("waiting") instead of holding
+        this sender asleep, so one sender can serve many channels.
+        """
         sent = 0
         while True:
             now = self._clock()
@@ -93,7 +102,7 @@ class DeliveryEngine:
             if claim.kind == "not_due":
                 return DrainResult("waiting", claim.retry_at, sent)
             assert claim.delivery is not None
-            delivered = self._attempt(claim.delivery, deadline)
+            delivered = self._attempt(claim.delivery, deadline, max_wait_s)
             if delivered is None:
                 return DrainResult("waiting", self._next_open_at(channel_id), sent)
             sent += delivered
@@ -112,7 +121,7 @@ class DeliveryEngine:
             rate_store.channel_key(delivery.discord_channel_id, delivery.webhook.webhook_id),
         )
 
-    def _wait_for_permit(self, delivery: ClaimedDelivery, deadline: float) -> float | None:
+    def _wait_for_permit(self, delivery: ClaimedDelivery, deadline: float, max_wait_s: float | None) -> float | None:
         """Take a permit, sleeping while it is near; None with the delivery released when it is not."""
         webhook, channel = self._permits(delivery)
         while True:
@@ -120,7 +129,8 @@ class DeliveryEngine:
             with self.tx() as conn:
                 permit = rate_store.try_acquire(conn, webhook, channel, self.policy, now)
                 # Waiting past the deadline, or past what the lease covers, is someone else's job.
-                too_late = permit.at + MIN_SEND_WINDOW_S >= deadline or permit.at - now > self.lease_s / 2
+                longest = self.lease_s / 2 if max_wait_s is None else min(max_wait_s, self.lease_s / 2)
+                too_late = permit.at + MIN_SEND_WINDOW_S >= deadline or permit.at - now > longest
                 if not permit.granted and too_late:
                     delivery_store.release(conn, delivery, retry_at=permit.at)
                     return None
@@ -128,9 +138,9 @@ class DeliveryEngine:
                 return now
             self._sleep(max(permit.at - now, 0.001))
 
-    def _attempt(self, delivery: ClaimedDelivery, deadline: float) -> int | None:
+    def _attempt(self, delivery: ClaimedDelivery, deadline: float, max_wait_s: float | None) -> int | None:
         """One attempt at a claimed delivery: 1 when sent, 0 when not, None when it had to wait."""
-        if self._wait_for_permit(delivery, deadline) is None:
+        if self._wait_for_permit(delivery, deadline, max_wait_s) is None:
             return None
         result = self.client.execute(delivery.webhook, delivery.payload)
         outcome = _outcome(result)

@@ -17,6 +17,8 @@ SENDER_THREADS = 2
 DRAIN_SLICE_S = 30.0
 SWEEP_EVERY_S = 60.0
 STOP_WAIT_S = 3.0
+# Longer waits for a rate limit go back on the queue, freeing the thread for other channels.
+MAX_PERMIT_WAIT_S = 0.25
 
 
 def start_local_worker(
@@ -41,7 +43,9 @@ def start_local_worker(
             if channel_id is None:
                 continue
             try:
-                result = engine_now().drain_channel(channel_id, deadline=time.time() + DRAIN_SLICE_S)
+                result = engine_now().drain_channel(
+                    channel_id, deadline=time.time() + DRAIN_SLICE_S, max_wait_s=MAX_PERMIT_WAIT_S
+                )
             except Exception:
                 log.exception("local sender failed; retrying shortly", extra={"channel_id": str(channel_id)})
                 work.send(channel_id, delay_s=5.0)
@@ -52,7 +56,7 @@ def start_local_worker(
         # Sweep at start too: work left by a previous run is picked up at once.
         while not stopping.is_set():
             try:
-                sweep(engine_now(), deadline=time.time() + DRAIN_SLICE_S, hand_off=work)
+                sweep(engine_now(), deadline=time.time() + DRAIN_SLICE_S, hand_off=work, drain=False)
             except Exception:
                 log.exception("local sweep failed")
             stopping.wait(sweep_every_s)

@@ -7,11 +7,13 @@ channels and deliveries) and never commit: the alert and its deliveries stand or
 from __future__ import annotations
 
 from collections.abc import Sequence
-from typing import Any
+from datetime import datetime
+from typing import Any, Literal
 from uuid import UUID
 
 import psycopg
 from psycopg.types.json import Jsonb
+from pydantic import BaseModel
 
 from shared.discord.errors import ChannelInactive, ChannelNotFound
 
@@ -63,6 +65,23 @@ def enqueue_deliveries(
         assert inserted is not None
         delivery_ids.append(inserted["id"])
     return delivery_ids
+
+
+class DeliveryOut(BaseModel):
+    """A delivery as the API shows it (the shape of `delivery_view`)."""
+
+    id: UUID
+    alert_id: UUID | None
+    channel_id: UUID | None
+    channel_name: str
+    status: Literal["pending", "sending", "sent", "failed", "dead"]
+    attempts: int
+    discord_message_id: str | None
+    last_error: str | None
+    maybe_duplicated: bool
+    next_attempt_at: datetime | None
+    created_at: datetime | None
+    sent_at: datetime | None
 
 
 def delivery_view(row: dict[str, Any]) -> dict[str, Any]:

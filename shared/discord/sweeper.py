@@ -13,7 +13,8 @@ from shared.discord.handoff import HandOff, follow_up
 
 log = logging.getLogger(__name__)
 
-SWEEP_THREADS = 4
+# No more threads than a Lambda's pool has connections (DB_POOL_MAX_SIZE, 2 by default).
+SWEEP_THREADS = 2
 
 
 @dataclass(frozen=True)
@@ -24,11 +25,21 @@ class SweepReport:
     sent: int
 
 
-def sweep(engine: DeliveryEngine, *, deadline: float, hand_off: HandOff | None = None) -> SweepReport:
-    """Drain every channel with work past its time until `deadline`; hand off what is left."""
+def sweep(
+    engine: DeliveryEngine, *, deadline: float, hand_off: HandOff | None = None, drain: bool = True
+) -> SweepReport:
+    """Drain every channel with work past its time until `deadline`; hand off what is left.
+
+    With `drain=False` the channels are only handed to `hand_off` (the local worker's senders
+    drain them), so the sweep never competes with the senders for connections.
+    """
     channels = list(iter_due_channels(engine, now=time.time()))
     if not channels:
         return SweepReport(0, 0)
+    if not drain and hand_off is not None:
+        for channel_id in channels:
+            follow_up(hand_off, channel_id, reason="swept", next_at=time.time(), now=time.time())
+        return SweepReport(len(channels), 0)
 
     def one(channel_id: UUID) -> int:
         try:

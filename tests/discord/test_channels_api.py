@@ -326,3 +326,17 @@ def test_tokens_appear_in_no_response_and_no_log_line(
     for token in (hook.token, gone.token):
         assert not any(token in body for body in bodies)
         assert not any(token in line for line in raw_lines + lines)
+
+
+def test_answers_match_the_models_the_openapi_document_describes(
+    client: FlaskClient, admin: Admin, fake_discord: FakeDiscord
+) -> None:
+    from functions.discord import ChannelList, ChannelOut, DeliveryAnswer
+
+    created = _create(client, admin, fake_discord.add_webhook()).get_json()
+    ChannelOut.model_validate(created)
+    ChannelList.model_validate(client.get(API, headers=admin.headers).get_json())
+    DeliveryAnswer.model_validate(client.post(f"{API}/{created['id']}/test", headers=admin.headers).get_json())
+    paths = client.get("/api/openapi.json").get_json()["paths"]
+    assert {"/api/discord/channels", "/api/discord/channels/{channel_id}", "/api/discord/channels/{channel_id}/test",
+            "/api/alerts/deliveries/{delivery_id}/retry"} <= paths.keys()
