@@ -38,7 +38,9 @@ class ClaimedDelivery:
 class Claim:
     """The result of trying to claim a channel's head."""
 
-    kind: Literal["claimed", "empty", "busy", "not_due"]
+    # busy: another sender holds the head (it hands on what it leaves); locked: another sender is
+    # claiming or recording this very moment (retry in a few milliseconds).
+    kind: Literal["claimed", "empty", "busy", "locked", "not_due"]
     delivery: ClaimedDelivery | None = None
     # For busy / not_due: when the head may next be tried.
     retry_at: float | None = None
@@ -53,7 +55,7 @@ def claim_head(conn: psycopg.Connection[Any], channel_id: UUID, *, now: float, l
     ).fetchone()
     if channel is None:
         exists = conn.execute("select 1 from discord_channels where id = %s", (channel_id,)).fetchone()
-        return Claim("busy", retry_at=now + 0.05) if exists else Claim("empty")
+        return Claim("locked", retry_at=now + 0.01) if exists else Claim("empty")
     if not channel["is_active"]:
         kill_open_deliveries(conn, channel_id, f"channel inactive: {channel['last_error'] or 'deactivated'}", now)
         return Claim("empty")

@@ -32,13 +32,16 @@ DEFAULT_LEASE_S = 45.0
 # Never start a request that could not finish before the deadline plus this much.
 MIN_SEND_WINDOW_S = 0.05
 BUSY_POLL_S = 0.05
+# A channel row locked by another sender's claim or record is free again within milliseconds.
+LOCKED_POLL_S = 0.01
+LOCKED_TRIES = 50
 
 
 @dataclass(frozen=True)
 class DrainResult:
     """Why a drain stopped, and when the channel's head may next be tried (None: nothing open)."""
 
-    reason: Literal["idle", "busy", "waiting", "deadline", "targets_done"]
+    reason: Literal["idle", "busy", "waiting", "deadline", "targets_done", "contended"]
     next_at: float | None
     sent: int = 0
 
@@ -87,6 +90,7 @@ class DeliveryEngine:
         this sender asleep, so one sender can serve many channels.
         """
         sent = 0
+        locked_tries = 0
         while True:
             now = self._clock()
             if targets is not None and not self._any_open(targets):
@@ -99,6 +103,15 @@ class DeliveryEngine:
                 return DrainResult("idle", None, sent)
             if claim.kind == "busy":
                 return DrainResult("busy", claim.retry_at, sent)
+            if claim.kind == "locked":
+                # Not a holder we can rely on to hand the work on: try again, and if the row
+                # stays locked, report "contended" so the caller hands the channel on itself.
+                locked_tries += 1
+                if locked_tries >= LOCKED_TRIES:
+                    return DrainResult("contended", now, sent)
+                self._sleep(LOCKED_POLL_S)
+                continue
+            locked_tries = 0
             if claim.kind == "not_due":
                 return DrainResult("waiting", claim.retry_at, sent)
             assert claim.delivery is not None

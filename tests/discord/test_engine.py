@@ -249,3 +249,20 @@ def test_discords_real_limits_are_the_default_policy() -> None:
     assert (DISCORD_POLICY.webhook.limit, DISCORD_POLICY.webhook.window_s) == (5, 2.0)
     assert (DISCORD_POLICY.channel.limit, DISCORD_POLICY.channel.window_s) == (30, 60.0)
     assert FAST_POLICY.margin_s == DISCORD_POLICY.margin_s
+
+
+def test_a_channel_locked_for_a_moment_by_another_sender_is_still_drained(
+    fast_fake: FakeDiscord, admin: Admin, add_channel: AddChannel, enqueue: Enqueue, make_engine: MakeEngine,
+    database_url: str,
+) -> None:
+    hook = fast_fake.add_webhook()
+    channel = add_channel(admin, hook)
+    enqueue(admin, [channel], ["while locked"])
+    with psycopg.connect(database_url) as other:
+        other.execute("select 1 from discord_channels where id = %s for no key update", (channel,))
+        release = threading.Timer(0.2, other.commit)
+        release.start()
+        result = make_engine(fast_fake).drain_channel(channel, deadline=time.time() + 5)
+        release.join()
+    assert result.reason == "idle"
+    assert _titles(fast_fake, hook.id) == ["while locked"]
