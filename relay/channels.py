@@ -36,6 +36,9 @@ MAX_CHANNEL_LENGTH = 64
 
 _OPTION_SYMBOL = re.compile(r"O:[A-Z][A-Z0-9]{0,5}\d{6}[CP]\d{8}")
 _INDEX_SYMBOL = re.compile(r"I:[A-Z0-9][A-Z0-9._^-]{0,15}")
+# Anything shaped EV.SYMBOL in prose; callers keep only names they hold, so a false candidate
+# such as "e.g." costs nothing.
+_NAMED_CHANNEL = re.compile(r"(?<![A-Za-z0-9.:])[A-Za-z]{1,2}\.(?:\*|[A-Za-z0-9:._^-]+)")
 
 
 class ChannelError(ValueError):
@@ -123,3 +126,19 @@ def event_symbol(cluster: Cluster, event: Mapping[str, Any]) -> str | None:
     key = "T" if cluster is Cluster.INDICES and event.get("ev") == "V" else "sym"
     value = event.get(key)
     return value if isinstance(value, str) else None
+
+
+def named_channels(text: str) -> list[str]:
+    """Channel-shaped names in a message (`not authorized for: Q.O:…,V.I:SPX`), upper-cased, in order.
+
+    A name ending a sentence comes back twice, with and without its trailing dots, since an
+    index symbol may itself contain dots.
+    """
+    names: list[str] = []
+    for match in _NAMED_CHANNEL.finditer(text):
+        name = match.group().upper()
+        names.append(name)
+        bare = name.rstrip(".")
+        if bare != name and "." in bare:
+            names.append(bare)
+    return list(dict.fromkeys(names))

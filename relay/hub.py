@@ -14,7 +14,15 @@ from typing import Any
 
 import orjson
 
-from relay.channels import CONFLATED_EVENTS, QUOTE_EVENT, Channel, ChannelError, Cluster, event_symbol
+from relay.channels import (
+    CONFLATED_EVENTS,
+    QUOTE_EVENT,
+    Channel,
+    ChannelError,
+    Cluster,
+    event_symbol,
+    named_channels,
+)
 
 MAX_QUOTE_CONTRACTS = 1000
 MAX_CHANNELS_PER_CLIENT = 1000
@@ -72,6 +80,28 @@ class RoutedFrame:
     events: int
     unrouted: int
     malformed: bool = False
+
+
+@dataclass(frozen=True, slots=True)
+class Refusal:
+    """The held channels an upstream error status names, each with its holders.
+
+    None named means the status cannot be pinned on a channel, so it concerns the whole cluster.
+    """
+
+    channels: dict[str, frozenset[int]]
+
+    @property
+    def cluster_wide(self) -> bool:
+        return not self.channels
+
+    def by_client(self) -> dict[int, list[str]]:
+        """Each holder and the refused channels it holds, in the order the message names them."""
+        clients: dict[int, list[str]] = {}
+        for name, holders in self.channels.items():
+            for client in holders:
+                clients.setdefault(client, []).append(name)
+        return clients
 
 
 class ClusterHub:
@@ -187,6 +217,15 @@ class ClusterHub:
             self._dirty.add(name)
             if channel.ev == QUOTE_EVENT and self.cluster is Cluster.OPTIONS:
                 self._quotes -= 1
+
+    def refusal(self, message: str) -> Refusal:
+        """Which held channels an upstream error status `message` names, and who holds them."""
+        named: dict[str, frozenset[int]] = {}
+        for name in named_channels(message):
+            holders = self._holders.get(name)
+            if holders:
+                named[name] = frozenset(holders)
+        return Refusal(named)
 
     # --- the upstream subscription -------------------------------------------------------
 

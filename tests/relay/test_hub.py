@@ -148,3 +148,41 @@ def test_malformed_upstream_frames_route_nothing() -> None:
     hub.subscribe(1, chans("T.*"))
     assert hub.route(b"not json").malformed
     assert hub.route(b'[1, "x", {"ev": 5}, {"no": "ev"}]').deliveries == {}
+
+
+def test_an_upstream_error_naming_a_held_channel_is_pinned_on_its_holders() -> None:
+    hub = ClusterHub(Cluster.OPTIONS)
+    hub.subscribe(1, chans(X))
+    hub.subscribe(2, chans(f"{X},{Y}"))
+    hub.subscribe(3, chans(Y))
+    refusal = hub.refusal(f"not authorized for: {X}")
+    assert not refusal.cluster_wide
+    assert refusal.channels == {X: frozenset({1, 2})}
+
+
+def test_an_upstream_error_naming_several_channels_gives_each_holder_its_own() -> None:
+    hub = ClusterHub(Cluster.OPTIONS)
+    hub.subscribe(1, chans(X))
+    hub.subscribe(2, chans(f"{X},{TRADE_X}"))
+    hub.subscribe(3, chans(Y))
+    refusal = hub.refusal(f"not authorized for: {X},{TRADE_X},Q.O:NOBODY251219C00650000")
+    assert refusal.by_client() == {1: [X], 2: [X, TRADE_X]}
+
+
+def test_an_upstream_error_naming_an_index_channel_at_a_sentence_end_is_pinned() -> None:
+    hub = ClusterHub(Cluster.INDICES)
+    hub.subscribe(1, chans("V.SPX", Cluster.INDICES))
+    assert hub.refusal("Your plan does not include V.I:SPX.").channels == {"V.I:SPX": frozenset({1})}
+
+
+def test_an_upstream_error_naming_a_held_wildcard_is_pinned_on_its_holders() -> None:
+    hub = ClusterHub(Cluster.OPTIONS)
+    hub.subscribe(1, chans("T.*"))
+    assert hub.refusal("error: T.* not allowed").channels == {"T.*": frozenset({1})}
+
+
+def test_an_upstream_error_naming_no_held_channel_concerns_the_whole_cluster() -> None:
+    hub = ClusterHub(Cluster.OPTIONS)
+    hub.subscribe(1, chans(X))
+    assert hub.refusal("not authorized for: Q.O:NOBODY251219C00650000").cluster_wide
+    assert hub.refusal("authentication required, e.g. send auth first").cluster_wide
