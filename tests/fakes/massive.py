@@ -5,8 +5,10 @@ for an unknown key, then closes), acks subscribe/unsubscribe per channel, sends 
 channels the connection subscribed (`EV.SYMBOL` or `EV.*`; index values by their `T`), and
 lets a second connection on a key in before closing the older one of that cluster with a
 `max_connections` status and close code 1008. Tests can drop connections abruptly (no close
-frame) and read what the server saw: every client frame, and the most sockets open at once per
-cluster and in all, over the server's whole life.
+frame), refuse channels the way a plan without the entitlement would (the refused ones in one
+`error` status, `not authorized for: A,B`, and never subscribed), and read what the server saw:
+every client frame, and the most sockets open at once per cluster and in all, over the server's
+whole life.
 
 Connections whose path carries `?peer=1` stand for "another process" using the key: they evict
 like any other but are not counted as the relay's.
@@ -29,6 +31,7 @@ from websockets.exceptions import ConnectionClosed
 from websockets.sync.server import Server, ServerConnection, serve
 
 CLUSTERS = ("options", "indices")
+REFUSED_PREFIX = "not authorized for: "
 MAX_CONNECTIONS_MESSAGE = (
     "Maximum number of websocket connections exceeded. You have reached the connection limit for your account."
 )
@@ -76,6 +79,7 @@ class FakeMassive:
         self.api_key = api_key
         self.reject_keys = False
         self.silent = False
+        self.refused: set[str] = set()
         self._lock = threading.Lock()
         self._ids = itertools.count(1)
         self.connections: list[FakeConnection] = []
@@ -107,6 +111,7 @@ class FakeMassive:
         """Forget per-test behaviour and close every socket (peaks are kept for the whole run)."""
         self.reject_keys = False
         self.silent = False
+        self.refused = set()
         for connection in self.live():
             self._abort(connection)
         with self._lock:
@@ -246,7 +251,10 @@ class FakeMassive:
             connection.ws.send(_status("auth_required", "authentication required"))
             return
         names = [name for name in params.split(",") if name]
+        refused: list[str] = []
         if action == "subscribe":
+            refused = [name for name in names if name in self.refused]
+            names = [name for name in names if name not in self.refused]
             connection.subscriptions.update(names)
             verb = "subscribed to"
         elif action == "unsubscribe":
@@ -255,10 +263,14 @@ class FakeMassive:
         else:
             connection.ws.send(_status("error", f"unknown action {action!r}"))
             return
-        if not self.silent:
+        if self.silent:
+            return
+        if names or not refused:
             connection.ws.send(
                 json.dumps([{"ev": "status", "status": "success", "message": f"{verb}: {n}"} for n in names])
             )
+        if refused:
+            connection.ws.send(_status("error", REFUSED_PREFIX + ",".join(refused)))
 
     def _evict_older(self, newcomer: FakeConnection) -> None:
         """Massive's one-connection-per-cluster rule: the newest stays, older ones are closed."""
