@@ -18,6 +18,7 @@ class ClusterCounters:
     events_out: int = 0
     events_conflated: int = 0
     slow_consumer_disconnects: int = 0
+    upstream_errors: int = 0
     last_connected_at: float | None = None
     last_message_at: float | None = None
 
@@ -66,6 +67,7 @@ def _cluster_json(report: ClusterReport) -> dict[str, Any]:
         "eventsOut": counters.events_out,
         "eventsConflated": counters.events_conflated,
         "slowConsumerDisconnects": counters.slow_consumer_disconnects,
+        "upstreamErrors": counters.upstream_errors,
     }
 
 
@@ -106,6 +108,7 @@ _METRICS: tuple[tuple[str, str, str], ...] = (
     ("relay_events_out_total", "counter", "Events delivered to clients"),
     ("relay_events_conflated_total", "counter", "Events replaced by newer ones for lagging clients"),
     ("relay_slow_consumer_disconnects_total", "counter", "Clients closed for falling too far behind"),
+    ("relay_upstream_errors_total", "counter", "Error statuses from the upstream (e.g. a refused channel)"),
 )
 
 
@@ -123,6 +126,7 @@ def prometheus(reports: Mapping[Cluster, ClusterReport], *, max_upstream_connect
         values["relay_events_out_total"][cluster] = report.counters.events_out
         values["relay_events_conflated_total"][cluster] = report.counters.events_conflated
         values["relay_slow_consumer_disconnects_total"][cluster] = report.counters.slow_consumer_disconnects
+        values["relay_upstream_errors_total"][cluster] = report.counters.upstream_errors
     lines: list[str] = []
     for name, kind, help_text in _METRICS:
         lines.append(f"# HELP {name} {help_text}")

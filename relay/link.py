@@ -270,8 +270,11 @@ class UpstreamLink:
             if kind in ("force_disconnect", "slow_consumer"):
                 self._end = ("drop", f"{kind}: {message}")
                 return True
-            if kind == "error":
-                self._marker("upstream error status: %s", message, level=logging.WARNING)
+            if kind in ("error", "auth_required"):
+                self._marker("upstream %s status: %s", kind, message, level=logging.WARNING)
+                self._counters.upstream_errors += 1
+                self.machine.refused(f"{kind}: {message}"[:200])
+                self._relay.upstream_refused(self.cluster, message)
         return False
 
     def _close(self, ws: websocket.WebSocket, reader: Greenlet | None) -> None:

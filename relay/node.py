@@ -26,6 +26,9 @@ from relay.upstream import ConnectionBudget, LinkState
 log = logging.getLogger("relay.node")
 
 REAP_INTERVAL_S = 0.5
+# Massive may name every refused channel in one message, and each holder gets it once per
+# channel: quoting it whole could bury a client holding hundreds of them.
+MAX_QUOTED_UPSTREAM_MESSAGE = 300
 
 
 @dataclass(frozen=True, slots=True)
@@ -213,6 +216,19 @@ class Relay:
             if session.liveness.authenticated:
                 session.send(event)
 
+    def upstream_refused(self, cluster: Cluster, message: str) -> None:
+        """Massive answered with an error status: tell the holders of what it names, else everyone."""
+        runtime = self.clusters[cluster]
+        quoted = _quote(message)
+        refusal = runtime.hub.refusal(message)
+        if refusal.cluster_wide:
+            self.broadcast(cluster, status(Status.ERROR, f"upstream error: {quoted}"))
+            return
+        for sid, channels in refusal.by_client().items():
+            session = runtime.sessions.get(sid)
+            if session is not None:
+                session.send(*(status(Status.ERROR, f"upstream refused {name}: {quoted}") for name in channels))
+
     def wake_links(self) -> None:
         """A socket slot was freed: let every link reconsider."""
         for runtime in self.clusters.values():
@@ -295,3 +311,9 @@ class Relay:
 
     def metrics_text(self) -> str:
         return prometheus(self.reports(), max_upstream_connections=self.config.max_upstream_connections)
+
+
+def _quote(message: str) -> str:
+    if len(message) <= MAX_QUOTED_UPSTREAM_MESSAGE:
+        return message
+    return message[: MAX_QUOTED_UPSTREAM_MESSAGE - 1] + "…"

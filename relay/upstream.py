@@ -152,6 +152,10 @@ class UpstreamMachine:
         """The upstream sent something (data, a status or a pong)."""
         self.last_heard = now
 
+    def refused(self, error: str) -> None:
+        """The upstream answered with an error status; the socket stays up, so only the error is kept."""
+        self.last_error = error
+
     def dropped(self, error: str, now: float) -> float:
         """The socket failed or closed; returns the backoff delay chosen."""
         self.reconnect_attempts += 1

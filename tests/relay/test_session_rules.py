@@ -111,7 +111,7 @@ def test_ws_health_has_the_predecessors_shape_and_limits() -> None:
     assert set(body["metrics"]["options"]) == {
         "totalClients", "upstreamConnections", "activeSubscriptions", "connectionState", "reconnectAttempts",
         "lastError", "lastConnectedAt", "lastMessageAt", "messagesIn", "eventsOut", "eventsConflated",
-        "slowConsumerDisconnects"}
+        "slowConsumerDisconnects", "upstreamErrors"}
 
 
 def test_an_unhealthy_cluster_makes_ws_health_503_with_its_reason() -> None:
