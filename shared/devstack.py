@@ -29,6 +29,7 @@ DEV_USER = uuid.UUID("00000000-0000-4000-8000-00000000d0d0")
 # Overridable so a second stack (or the test of this one) can run beside the first.
 API_PORT = int(os.environ.get("DEV_API_PORT", "8000"))
 RELAY_PORT = int(os.environ.get("DEV_RELAY_PORT", "8080"))
+DISCORD_SINK_PORT = int(os.environ.get("DEV_DISCORD_SINK_PORT", "8090"))
 STARTUP_TIMEOUT_S = 60.0
 
 
@@ -54,17 +55,36 @@ def ensure_local_secret() -> None:
     get_settings.cache_clear()
 
 
+def uses_console_sink() -> bool:
+    """True unless DISCORD_API_BASE is set (in the environment or .env): then alerts go there."""
+    return "discord_api_base" not in settings_or_exit().model_fields_set
+
+
 def parts() -> list[Part]:
     """The processes `make dev` runs."""
     base = {**os.environ, "LOG_FORMAT": os.environ.get("LOG_FORMAT", "text")}
-    stack = [
+    stack: list[Part] = []
+    api_env = {**base, "PORT": str(API_PORT)}
+    if uses_console_sink():
+        sink = f"http://127.0.0.1:{DISCORD_SINK_PORT}"
+        stack.append(
+            Part(
+                "discord-sink",
+                [sys.executable, "-m", "shared.discord.console_sink", "--port", str(DISCORD_SINK_PORT)],
+                base,
+                # The sink answers Discord's validation GET for any numeric webhook id.
+                f"{sink}/api/webhooks/1/health",
+            )
+        )
+        api_env["DISCORD_API_BASE"] = f"{sink}/api"
+    stack.append(
         Part(
             "api",
             [sys.executable, "-m", "functions", "serve", "--port", str(API_PORT)],
-            {**base, "PORT": str(API_PORT)},
+            api_env,
             f"http://127.0.0.1:{API_PORT}/api/health",
         )
-    ]
+    )
     if (REPO_ROOT / "relay" / "__main__.py").exists():
         stack.append(
             Part(
@@ -113,6 +133,13 @@ def banner(stack: list[Part]) -> str:
         source = "Massive" if settings.massive_api_key and not settings.relay_simulate else "the built-in simulator"
         lines.append(f"  relay   ws://127.0.0.1:{RELAY_PORT}/ws/options, /ws/indices   (data from {source})")
         lines.append(f"          http://127.0.0.1:{RELAY_PORT}/api/ws-health")
+    if any(p.name == "discord-sink" for p in stack):
+        lines.append(
+            f"  discord  alerts print here (console sink on :{DISCORD_SINK_PORT}); any webhook URL of the form"
+        )
+        lines.append("           https://discord.com/api/webhooks/<17-20 digits>/<token> is accepted")
+    else:
+        lines.append(f"  discord  {settings.discord_api_base}")
     database = "DATABASE_URL" if settings.database_url else "embedded Postgres in .local/pgdata"
     lines.append(f"  database {database}")
     lines += [

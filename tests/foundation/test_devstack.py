@@ -1,18 +1,21 @@
-"""`make dev`: the stack starts on embedded defaults, answers, and stops cleanly on Ctrl-C."""
+"""`make dev`: the whole stack on embedded defaults — API, simulated feed, console Discord — and a clean Ctrl-C."""
 
 from __future__ import annotations
 
+import json
 import os
 import signal
 import socket
 import subprocess
 import sys
 import time
+from datetime import date, timedelta
 from pathlib import Path
 
 import requests
+from websockets.sync.client import connect
 
-from tests.conftest import repo_path
+from tests.conftest import MakeToken, bearer, repo_path
 
 
 def free_port() -> int:
@@ -21,14 +24,62 @@ def free_port() -> int:
         return int(sock.getsockname()[1])
 
 
-def test_make_dev_runs_the_stack_and_stops_on_ctrl_c(tmp_path: Path) -> None:
-    api_port, relay_port = free_port(), free_port()
+def contract_in_a_month() -> dict[str, str]:
+    expiry = date.today() + timedelta(days=30)
+    return {"symbol": f"O:SPY{expiry:%y%m%d}C00650000", "strike": "650", "expiry": expiry.isoformat(), "type": "call"}
+
+
+def post_an_alert_through_the_console_sink(api: str, headers: dict[str, str]) -> None:
+    channel = requests.post(
+        f"{api}/api/discord/channels",
+        json={"name": "trades", "webhook_url": "https://discord.com/api/webhooks/123456789012345678/local-token"},
+        headers=headers,
+        timeout=10,
+    )
+    assert channel.status_code == 201, channel.text
+    created = requests.post(
+        f"{api}/api/trades",
+        json={
+            "ticker": "SPY",
+            "contract": contract_in_a_month(),
+            "action": "load",
+            "current_price": "1.20",
+            "alert": {"send": True, "channel_ids": [channel.json()["id"]]},
+        },
+        headers=headers,
+        timeout=10,
+    )
+    assert created.status_code == 201, created.text
+    deliveries = created.json()["alert"]["deliveries"]
+    assert [d["status"] for d in deliveries] == ["sent"]
+
+
+def an_index_value_arrives_from_the_simulator(relay_port: int, token: str) -> None:
+    with connect(f"ws://127.0.0.1:{relay_port}/ws/indices?token={token}", open_timeout=10) as ws:
+        ws.send(json.dumps({"action": "subscribe", "params": "V.SPX"}))
+        deadline = time.monotonic() + 20
+        while time.monotonic() < deadline:
+            for event in json.loads(ws.recv(timeout=10)):
+                if event.get("ev") == "V":
+                    assert event["T"] == "I:SPX"
+                    return
+        raise AssertionError("no index value from the simulator")
+
+
+def test_make_dev_runs_the_stack_and_stops_on_ctrl_c(tmp_path: Path, make_token: MakeToken) -> None:
+    api_port, relay_port, sink_port = free_port(), free_port(), free_port()
     env = {
-        **{k: v for k, v in os.environ.items() if k not in ("DATABASE_URL", "MASSIVE_API_KEY", "ALERT_QUEUE_URL")},
+        **{
+            k: v
+            for k, v in os.environ.items()
+            if k not in ("DATABASE_URL", "MASSIVE_API_KEY", "ALERT_QUEUE_URL", "DISCORD_API_BASE")
+        },
         "DEV_API_PORT": str(api_port),
         "DEV_RELAY_PORT": str(relay_port),
+        "DEV_DISCORD_SINK_PORT": str(sink_port),
         "HONEYDRIP_PGDATA": str(tmp_path / "pgdata"),
     }
+    token, _ = make_token(email="dev@localhost")
     process = subprocess.Popen(
         [sys.executable, "-m", "shared.devstack"],
         cwd=repo_path(),
@@ -54,9 +105,10 @@ def test_make_dev_runs_the_stack_and_stops_on_ctrl_c(tmp_path: Path) -> None:
         health = requests.get(f"http://127.0.0.1:{api_port}/api/health", timeout=10)
         assert health.status_code == 200
         assert health.json()["checks"]["database"]["ok"] is True
-        if (repo_path("relay", "__main__.py")).exists():
-            assert f"ws://127.0.0.1:{relay_port}/ws/options" in banner
-            assert requests.get(f"http://127.0.0.1:{relay_port}/api/health", timeout=10).status_code == 200
+        assert f"ws://127.0.0.1:{relay_port}/ws/options" in banner
+        assert requests.get(f"http://127.0.0.1:{relay_port}/api/health", timeout=10).status_code == 200
+        an_index_value_arrives_from_the_simulator(relay_port, token)
+        post_an_alert_through_the_console_sink(f"http://127.0.0.1:{api_port}", bearer(token))
         process.send_signal(signal.SIGINT)
         rest, _ = process.communicate(timeout=30)
     finally:
@@ -65,6 +117,7 @@ def test_make_dev_runs_the_stack_and_stops_on_ctrl_c(tmp_path: Path) -> None:
             process.wait()
     assert process.returncode == 0, rest
     assert "devstack: stopped" in rest
-    for port in (api_port, relay_port):
+    assert "📊 LOADING: SPY $650 Call" in rest  # the alert, printed by the console sink
+    for port in (api_port, relay_port, sink_port):
         with socket.socket() as sock:
             assert sock.connect_ex(("127.0.0.1", port)) != 0, f"port {port} still served after Ctrl-C"
