@@ -12,13 +12,16 @@ import threading
 import time
 import uuid
 from dataclasses import dataclass, field
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 import jwt
-from supabase_auth import SyncGoTrueClient
-from supabase_auth.errors import AuthError as SupabaseAuthError
 
 from shared.config import Settings
+
+if TYPE_CHECKING:
+    # Imported lazily below: supabase-auth (httpx and friends) costs ~240 ms of every cold start,
+    # and only projects signing with asymmetric keys need it.
+    from supabase_auth import SyncGoTrueClient
 
 AUDIENCE = "authenticated"
 ASYMMETRIC_ALGORITHMS = frozenset({"ES256", "RS256"})
@@ -115,6 +118,8 @@ class TokenVerifier:
             raise AuthError("malformed_token", f"the token is invalid: {error}") from None
 
     def _jwks(self) -> SyncGoTrueClient:
+        from supabase_auth import SyncGoTrueClient
+
         with self._lock:
             if self._jwks_client is None:
                 if not self._auth_url:
@@ -125,6 +130,8 @@ class TokenVerifier:
             return self._jwks_client
 
     def _verify_jwks(self, token: str) -> dict[str, Any]:
+        from supabase_auth.errors import AuthError as SupabaseAuthError
+
         try:
             header = jwt.get_unverified_header(token)
             if "kid" not in header:
