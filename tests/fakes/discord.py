@@ -31,12 +31,15 @@ import pytest
 from shared.config import get_settings
 
 _PATH = re.compile(r"^/api(?:/v\d+)?/webhooks/(\d+)/([^/?]+)/?$")
-_snowflakes = itertools.count(int(time.time() * 1000) << 22)
+# Each id takes its own block of 4096 values, so the random low bits can never make two ids equal
+# (a bare `count() + randrange(4096)` repeats an id in about 1 % of runs of ten webhooks).
+_ID_BLOCK = 1 << 12
+_snowflakes = itertools.count(int(time.time() * 1000) << 22, _ID_BLOCK)
 
 
 def snowflake() -> str:
-    """A fresh 19-digit Discord-style id."""
-    return str(next(_snowflakes) + random.randrange(1 << 12))
+    """A fresh 19-digit Discord-style id, never the same twice in a process."""
+    return str(next(_snowflakes) + random.randrange(_ID_BLOCK))
 
 
 @dataclass
@@ -166,6 +169,8 @@ class FakeDiscord:
             guild_id=guild_id or "1111111111111111111",
         )
         with self._lock:
+            # Two webhooks under one id would answer the first one's posts 401 (wrong token).
+            assert hook.id not in self.webhooks, f"webhook id {hook.id} given twice"
             self.webhooks[hook.id] = hook
         return hook
 
