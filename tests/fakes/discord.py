@@ -5,7 +5,8 @@ object, `?wait=true` message objects, 404 code 10015 for a deleted webhook, 401 
 wrong token, 400 code 50035 for a body over the embed limits. It enforces 5 requests per 2 s per
 webhook (a bucket reported in X-RateLimit-* headers) and 30 per minute per Discord channel (not in
 the headers, like Discord), answering 429 with Discord's body and headers. Failures (5xx, 401,
-404, 429, slow answers, redirects) can be ordered per webhook. It records what it accepted.
+404, 429, slow answers, dropped connections, redirects) can be ordered per webhook. It records
+what it accepted.
 
 Use the `fake_discord` fixture (DISCORD_API_BASE points at it) or `FakeDiscord()` as a context
 manager with your own limits.
@@ -17,6 +18,8 @@ import itertools
 import json
 import random
 import re
+import socket
+import struct
 import threading
 import time
 from collections import deque
@@ -31,6 +34,8 @@ import pytest
 from shared.config import get_settings
 
 _PATH = re.compile(r"^/api(?:/v\d+)?/webhooks/(\d+)/([^/?]+)/?$")
+# The status recorded for a request whose connection the fake reset without answering.
+DROPPED = 0
 # Each id takes its own block of 4096 values, so the random low bits can never make two ids equal
 # (a bare `count() + randrange(4096)` repeats an id in about 1 % of runs of ten webhooks).
 _ID_BLOCK = 1 << 12
@@ -207,6 +212,10 @@ class FakeDiscord:
             headers["X-RateLimit-Scope"] = "global"
         self.fail_next(webhook_id, 429, count=count, body=body, headers=headers)
 
+    def drop_next(self, webhook_id: str, *, count: int = 1) -> None:
+        """The next `count` requests are not posted: the connection is reset without an answer."""
+        self.fail_next(webhook_id, DROPPED, count=count)
+
     def slow_next(self, webhook_id: str, delay_s: float, *, count: int = 1) -> None:
         """The next `count` requests are posted, but answered only after `delay_s`."""
         self.fail_next(webhook_id, 200, count=count, delay_s=delay_s)
@@ -359,7 +368,15 @@ class _Handler(BaseHTTPRequestHandler):
             self.fake.seen.append(Seen(method, webhook_id, status, time.time()))
         if delay:
             time.sleep(delay)
+        if status == DROPPED:
+            self._reset()
+            return
         self._send(status, headers, payload)
+
+    def _reset(self) -> None:
+        # Linger 0: closing sends an RST, as a proxy or load balancer dropping the request would.
+        self.connection.setsockopt(socket.SOL_SOCKET, socket.SO_LINGER, struct.pack("ii", 1, 0))
+        self.close_connection = True
 
     def _send(self, status: int, headers: dict[str, str], payload: Any) -> None:
         data = b"" if payload is None else json.dumps(payload).encode()
