@@ -79,10 +79,11 @@ def claim_head(conn: psycopg.Connection[Any], channel_id: UUID, *, now: float, l
             return Claim("not_due", retry_at=head["next_at"])
         previous = head["status"]
         if previous == "sending":
-            # Its sender died mid-attempt (the lease ran out); whether it posted is unknown.
+            # Its sender died mid-attempt (the lease ran out): it may have posted, so this retry
+            # may post the message a second time.
             previous = "failed"
             conn.execute(
-                "update alert_deliveries set last_error = %s where id = %s",
+                "update alert_deliveries set last_error = %s, maybe_duplicated = true where id = %s",
                 ("a sender stopped mid-attempt; retrying", head["id"]),
             )
         conn.execute(
@@ -139,11 +140,20 @@ def _write(conn: psycopg.Connection[Any], delivery_id: UUID, update: DeliveryUpd
 
 def record_attempt(
     conn: psycopg.Connection[Any], delivery: ClaimedDelivery, update: DeliveryUpdate, *, now: float
-) -> None:
-    """Write an attempt's result; a gone webhook also deactivates the channel and ends its queue."""
+) -> bool:
+    """Write an attempt's result; a gone webhook also deactivates the channel and ends its queue.
+
+    Only a delivery still claimed (`sending`) is written, so recording again after a commit whose
+    answer was lost changes nothing; False when there was nothing to write.
+    """
     # Lock order is channel, then deliveries, as in claim_head: the reverse would deadlock.
     conn.execute("select 1 from discord_channels where id = %s for no key update", (delivery.channel_id,))
-    conn.execute("update alert_deliveries set attempts = attempts + 1 where id = %s", (delivery.id,))
+    claimed = conn.execute(
+        "update alert_deliveries set attempts = attempts + 1 where id = %s and status = 'sending' returning id",
+        (delivery.id,),
+    ).fetchone()
+    if claimed is None:
+        return False
     _write(conn, delivery.id, update, now)
     if update.status == "sent":
         conn.execute(
@@ -159,6 +169,7 @@ def record_attempt(
         conn.execute(
             "update discord_channels set last_error = %s where id = %s", (update.last_error, delivery.channel_id)
         )
+    return True
 
 
 def kill_open_deliveries(conn: psycopg.Connection[Any], channel_id: UUID, reason: str, now: float) -> int:

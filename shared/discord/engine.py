@@ -21,7 +21,7 @@ import psycopg
 from shared.discord import delivery_store, rate_store
 from shared.discord.client import DiscordClient, ExecuteResult
 from shared.discord.delivery_store import ClaimedDelivery
-from shared.discord.outcome import Outcome, after_attempt, classify_response, network_failure
+from shared.discord.outcome import DeliveryUpdate, Outcome, after_attempt, classify_response, network_failure
 from shared.discord.ratelimit import DISCORD_POLICY, RateLimitPolicy
 
 log = logging.getLogger(__name__)
@@ -35,6 +35,10 @@ BUSY_POLL_S = 0.05
 # A channel row locked by another sender's claim or record is free again within milliseconds.
 LOCKED_POLL_S = 0.01
 LOCKED_TRIES = 50
+# An attempt's answer is written this many times (a dropped connection, a failover) before the
+# claim is left to run out; the write is idempotent.
+RECORD_TRIES = 3
+RECORD_RETRY_S = 0.2
 
 
 @dataclass(frozen=True)
@@ -152,27 +156,68 @@ class DeliveryEngine:
             self._sleep(max(permit.at - now, 0.001))
 
     def _attempt(self, delivery: ClaimedDelivery, deadline: float, max_wait_s: float | None) -> int | None:
-        """One attempt at a claimed delivery: 1 when sent, 0 when not, None when it had to wait."""
-        if self._wait_for_permit(delivery, deadline, max_wait_s) is None:
+        """One attempt at a claimed delivery: 1 when sent, 0 when not, None when it had to wait.
+
+        Nothing that goes wrong here leaves the claim behind if the database can be reached: a
+        claim left behind holds the channel's whole queue until its lease runs out.
+        """
+        try:
+            granted = self._wait_for_permit(delivery, deadline, max_wait_s)
+        except Exception:
+            self._give_back(delivery)  # nothing was sent: the next sender may go at once
+            raise
+        if granted is None:
             return None
         result = self.client.execute(delivery.webhook, delivery.payload)
         outcome = _outcome(result)
-        webhook, channel = self._permits(delivery)
         now = self._clock()
         update = after_attempt(outcome, attempts=delivery.attempts + 1, now=now, give_up_at=delivery.give_up_at)
-        with self.tx() as conn:
-            rate_store.record_answer(
-                conn,
-                webhook,
-                channel,
-                result.headers,
-                result.received_at,
-                outcome.retry_after_s if outcome.kind == "rate_limited" else None,
-                outcome.is_global,
-            )
-            delivery_store.record_attempt(conn, delivery, update, now=now)
+        self._record(delivery, result, outcome, update, now)
         _log_attempt(delivery, outcome, update.status, result)
         return 1 if update.status == "sent" else 0
+
+    def _record(
+        self, delivery: ClaimedDelivery, result: ExecuteResult, outcome: Outcome, update: DeliveryUpdate, now: float
+    ) -> None:
+        """Write the answer and the delivery's new state, trying again when the database fails.
+
+        If every try fails the claim stays until its lease runs out; whoever claims it then
+        retries it and marks it `maybe_duplicated` (it may have been posted).
+        """
+        webhook, channel = self._permits(delivery)
+        for attempt in range(1, RECORD_TRIES + 1):
+            try:
+                with self.tx() as conn:
+                    rate_store.record_answer(
+                        conn,
+                        webhook,
+                        channel,
+                        result.headers,
+                        result.received_at,
+                        outcome.retry_after_s if outcome.kind == "rate_limited" else None,
+                        outcome.is_global,
+                    )
+                    delivery_store.record_attempt(conn, delivery, update, now=now)
+                return
+            except psycopg.Error:
+                extra = {"delivery_id": str(delivery.id), "channel_id": str(delivery.channel_id), "try": attempt}
+                if attempt == RECORD_TRIES:
+                    log.error("could not record a delivery attempt; its claim will run out", extra=extra)
+                    raise
+                log.warning("could not record a delivery attempt; trying again", exc_info=True, extra=extra)
+                self._sleep(RECORD_RETRY_S * attempt)
+
+    def _give_back(self, delivery: ClaimedDelivery) -> None:
+        """Release a claimed delivery untried after an error, if the database lets us."""
+        try:
+            with self.tx() as conn:
+                delivery_store.release(conn, delivery, retry_at=self._clock())
+        except Exception:
+            log.warning(
+                "could not give a claimed delivery back; it is retried when its claim runs out",
+                exc_info=True,
+                extra={"delivery_id": str(delivery.id), "channel_id": str(delivery.channel_id)},
+            )
 
 
 def _outcome(result: ExecuteResult) -> Outcome:

@@ -9,9 +9,15 @@ import uuid
 from typing import Any
 
 import psycopg
+import pytest
+from psycopg_pool import ConnectionPool
 
+from shared.db import service_tx
+from shared.discord import delivery_store
+from shared.discord.client import DiscordClient
 from shared.discord.engine import DeliveryEngine
 from shared.discord.errors import ChannelInactive
+from shared.discord.outcome import DeliveryUpdate
 from shared.discord.ratelimit import DISCORD_POLICY
 from shared.discord.sweeper import sweep
 from tests.discord.conftest import FAST_POLICY, AddChannel, Admin, Enqueue, MakeEngine, delivery_rows
@@ -266,3 +272,53 @@ def test_a_channel_locked_for_a_moment_by_another_sender_is_still_drained(
         release.join()
     assert result.reason == "idle"
     assert _titles(fast_fake, hook.id) == ["while locked"]
+
+
+def test_a_database_error_between_claim_and_send_gives_the_claim_back(
+    fast_fake: FakeDiscord, admin: Admin, add_channel: AddChannel, enqueue: Enqueue,
+    service_pool: ConnectionPool[Any], db: Any,
+) -> None:
+    hook = fast_fake.add_webhook()
+    channel = add_channel(admin, hook)
+    [delivery] = enqueue(admin, [channel], ["LOAD QQQ"])
+    opened = 0
+
+    def tx() -> Any:
+        nonlocal opened
+        opened += 1
+        if opened == 2:  # the claim commits; taking the rate-limit permit fails
+            raise psycopg.OperationalError("server closed the connection unexpectedly")
+        return service_tx(pool=service_pool)
+
+    engine = DeliveryEngine(DiscordClient(fast_fake.api_base), policy=FAST_POLICY, tx=tx)
+    with pytest.raises(psycopg.OperationalError):
+        engine.drain_channel(channel, deadline=time.time() + 3)
+    [row] = delivery_rows(db, [delivery])
+    # Not left `sending` until the lease runs out (45 s): the next sender may go at once.
+    assert (row["status"], row["claimed_until"], row["attempts"], row["maybe_duplicated"]) == (
+        "pending", None, 0, False
+    )
+    assert fast_fake.statuses(hook.id) == []
+    assert engine.drain_channel(channel, deadline=time.time() + 3).reason == "idle"
+    assert _titles(fast_fake, hook.id) == ["LOAD QQQ"]
+
+
+def test_recording_an_attempt_twice_writes_it_once(
+    fast_fake: FakeDiscord, admin: Admin, add_channel: AddChannel, enqueue: Enqueue, make_engine: MakeEngine, db: Any
+) -> None:
+    # A record whose commit went through but whose answer was lost is written again: no harm done.
+    channel = add_channel(admin, fast_fake.add_webhook())
+    [delivery] = enqueue(admin, [channel], ["EXIT IWM"])
+    engine = make_engine(fast_fake)
+    now = time.time()
+    with engine.tx() as conn:
+        claim = delivery_store.claim_head(conn, channel, now=now, lease_s=45)
+    assert claim.delivery is not None
+    sent = DeliveryUpdate("sent", last_status=200, message_id="1234567890123456789")
+    written = []
+    for _ in range(2):
+        with engine.tx() as conn:
+            written.append(delivery_store.record_attempt(conn, claim.delivery, sent, now=now))
+    [row] = delivery_rows(db, [delivery])
+    assert written == [True, False]
+    assert (row["status"], row["attempts"], row["discord_message_id"]) == ("sent", 1, "1234567890123456789")
