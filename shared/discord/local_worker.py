@@ -50,6 +50,13 @@ def start_local_worker(
                 log.exception("local sender failed; retrying shortly", extra={"channel_id": str(channel_id)})
                 work.send(channel_id, delay_s=5.0)
                 continue
+            if result.reason == "busy" and result.next_at is not None:
+                # Another sender holds the head and hands on what it leaves; should it die
+                # first (its thread, its database connection), its claim runs out at next_at and
+                # this queue takes the channel up then, not at the next sweep. The queue keeps
+                # one entry per channel, so a holder's earlier hand-off replaces this one.
+                work.send(channel_id, delay_s=max(result.next_at - time.time(), 0.0))
+                continue
             follow_up(work, channel_id, reason=result.reason, next_at=result.next_at, now=time.time())
 
     def sweep_loop() -> None:
