@@ -167,6 +167,7 @@ def _enqueue(user: Any, channels: list[uuid.UUID], text: str) -> list[uuid.UUID]
 
 
 def measure_throughput(fake: Any, channels: int, seconds: float, senders: int) -> dict[str, Any]:
+    from shared.db import service_tx
     from shared.discord.dispatch import default_engine
     from shared.discord.handoff import LocalQueue
     from shared.discord.local_worker import start_local_worker
@@ -180,6 +181,8 @@ def measure_throughput(fake: Any, channels: int, seconds: float, senders: int) -
     for n in range(backlog):
         _enqueue(user, channel_ids, f"#{n}")
     queue = LocalQueue()
+    # The sweeper runs once, at the start, and not again within the run: whatever a failure leaves
+    # must be taken up by the senders themselves, as it must be in a live process.
     stop = start_local_worker(engine=default_engine(), queue=queue, senders=senders, sweep_every_s=3600)
     started = time.time()
     for channel_id in channel_ids:
@@ -198,7 +201,18 @@ def measure_throughput(fake: Any, channels: int, seconds: float, senders: int) -
         for hook in hooks
     )
     per_channel = sorted(sum(1 for m in in_window if m.webhook_id == hook.id) for hook in hooks)
+    with service_tx() as conn:
+        # A shortfall shows here: a delivery given up on, or a channel deactivated (401/404).
+        dead = conn.execute(
+            "select count(*) as n from alert_deliveries where channel_id = any(%s) and status = 'dead'",
+            (channel_ids,),
+        ).fetchone()
+        inactive = conn.execute(
+            "select count(*) as n from discord_channels where id = any(%s) and not is_active", (channel_ids,)
+        ).fetchone()
     return {
+        "dead": dead["n"] if dead else 0,
+        "deactivated": inactive["n"] if inactive else 0,
         "per_channel": per_channel,
         "channels": channels,
         "senders": senders,
@@ -264,6 +278,10 @@ def report(args: argparse.Namespace, throughput: dict[str, Any], latency: dict[s
     print(f"| 429 answers from the fake | {throughput['rate_limited']} |")
     print(f"| Messages per channel in the window (sorted) | {throughput['per_channel']} |")
     print(f"| Order per channel kept | {'yes' if throughput['in_order'] else 'NO'} |")
+    print(
+        f"| Deliveries `dead` / channels deactivated at the end | {throughput['dead']} /"
+        f" {throughput['deactivated']} |"
+    )
     print(
         f"| Commit → accepted by Discord, idle channel ({latency['samples']} messages, inline) |"
         f" median **{latency['median_ms']:.1f} ms**, p95 {latency['p95_ms']:.1f} ms |"
