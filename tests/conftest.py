@@ -129,6 +129,32 @@ def make_token() -> MakeToken:
     return _make
 
 
+@dataclass(frozen=True)
+class Admin:
+    """A signed-in admin: their token, its verified claims, and request headers."""
+
+    token: str
+    verified: VerifiedToken
+
+    @property
+    def user_id(self) -> uuid.UUID:
+        return self.verified.user_id
+
+    @property
+    def headers(self) -> dict[str, str]:
+        return {"Authorization": f"Bearer {self.token}"}
+
+
+@pytest.fixture
+def admin(make_token: MakeToken) -> Admin:
+    return Admin(*make_token())
+
+
+@pytest.fixture
+def other_admin(make_token: MakeToken) -> Admin:
+    return Admin(*make_token())
+
+
 @pytest.fixture
 def app(settings: Settings, db: psycopg.Connection[Any]) -> Flask:
     """The whole API over an emptied test database."""

@@ -1,7 +1,7 @@
-"""The alerts API tests use the trades tests' fixtures (admins, the app clock, fake Discord channels)."""
+"""The alerts API tests use the trades tests' fixtures (the app clock, API clients, fake Discord channels)."""
 
 from __future__ import annotations
 
-from tests.trades.conftest import add_channel, admin, api, clock, fake_discord, other_admin, other_api
+from tests.trades.conftest import add_channel, api, clock, fake_discord, other_api
 
-__all__ = ["add_channel", "admin", "api", "clock", "fake_discord", "other_admin", "other_api"]
+__all__ = ["add_channel", "api", "clock", "fake_discord", "other_api"]

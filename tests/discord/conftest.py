@@ -4,88 +4,63 @@ from __future__ import annotations
 
 import uuid
 from collections.abc import Callable, Iterator
-from dataclasses import dataclass
 from typing import Any
 
 import psycopg
 import pytest
 from psycopg_pool import ConnectionPool
 
-from shared.auth import VerifiedToken
 from shared.db import service_tx, user_tx
 from shared.db.pool import connect_kwargs
 from shared.discord.client import DiscordClient
 from shared.discord.engine import DeliveryEngine
 from shared.discord.outbox import enqueue_deliveries
 from shared.discord.ratelimit import RateLimitPolicy, WindowLimit
+from tests.conftest import Admin
 from tests.fakes.discord import FakeDiscord, FakeWebhook, fake_discord
 
-__all__ = ["fake_discord"]
+__all__ = ["Admin", "fake_discord"]
 
 # Discord's limits scaled down 4x (webhook) and 20x (channel), so tests run in seconds.
 FAST_POLICY = RateLimitPolicy(webhook=WindowLimit(5, 0.5), channel=WindowLimit(30, 3.0), margin_s=0.05)
 
 
-@dataclass(frozen=True)
-class Admin:
-    """A signed-in admin: their token, its verified claims, and request headers."""
-
-    token: str
-    verified: VerifiedToken
-
-    @property
-    def user_id(self) -> uuid.UUID:
-        return self.verified.user_id
-
-    @property
-    def headers(self) -> dict[str, str]:
-        return {"Authorization": f"Bearer {self.token}"}
-
-
-@pytest.fixture
-def admin(make_token: Callable[..., tuple[str, VerifiedToken]]) -> Admin:
-    return Admin(*make_token())
-
-
-@pytest.fixture
-def other_admin(make_token: Callable[..., tuple[str, VerifiedToken]]) -> Admin:
-    return Admin(*make_token())
-
-
 AddChannel = Callable[..., uuid.UUID]
+
+
+def insert_channel(
+    owner: Admin,
+    hook: FakeWebhook,
+    *,
+    name: str | None = None,
+    default_for: list[str] | None = None,
+    is_global_default: bool = False,
+    active: bool = True,
+) -> uuid.UUID:
+    """A channel of `owner` on `hook`, written as the owner (RLS applies), without the live check."""
+    with user_tx(owner.verified) as conn:
+        row = conn.execute(
+            "insert into discord_channels (name, webhook_id, webhook_token, guild_id, discord_channel_id,"
+            " default_for, is_global_default, is_active) values (%s, %s, %s, %s, %s, %s, %s, %s) returning id",
+            (
+                name or f"channel {hook.id[-5:]}",
+                hook.id,
+                hook.token,
+                hook.guild_id,
+                hook.channel_id,
+                default_for or [],
+                is_global_default,
+                active,
+            ),
+        ).fetchone()
+    assert row is not None
+    return uuid.UUID(str(row["id"]))
 
 
 @pytest.fixture
 def add_channel(db: psycopg.Connection[Any]) -> AddChannel:
     """`add_channel(admin, hook, name=..., default_for=[...], is_global_default=False)` → channel id."""
-
-    def _add(
-        owner: Admin,
-        hook: FakeWebhook,
-        *,
-        name: str | None = None,
-        default_for: list[str] | None = None,
-        is_global_default: bool = False,
-    ) -> uuid.UUID:
-        with user_tx(owner.verified) as conn:
-            row = conn.execute(
-                "insert into discord_channels (name, webhook_id, webhook_token, guild_id, discord_channel_id,"
-                " default_for, is_global_default) values (%s, %s, %s, %s, %s, %s, %s) returning id",
-                (
-                    name or f"channel {hook.id[-4:]}",
-                    hook.id,
-                    hook.token,
-                    hook.guild_id,
-                    hook.channel_id,
-                    default_for or [],
-                    is_global_default,
-                ),
-            ).fetchone()
-        assert row is not None
-        channel_id: uuid.UUID = row["id"]
-        return channel_id
-
-    return _add
+    return insert_channel
 
 
 Enqueue = Callable[..., list[uuid.UUID]]

@@ -14,11 +14,11 @@ from flask import Flask
 from flask.testing import FlaskClient
 
 from functions.trades import CLOCK_KEY
-from shared.auth import VerifiedToken
-from shared.db import user_tx
+from tests.conftest import Admin
+from tests.discord.conftest import insert_channel
 from tests.fakes.discord import FakeDiscord, FakeWebhook, fake_discord
 
-__all__ = ["fake_discord"]
+__all__ = ["Admin", "fake_discord"]
 
 NOW = datetime(2025, 12, 5, 15, 30, tzinfo=UTC)
 SPY_CONTRACT = {"symbol": "O:SPY251219C00650000", "strike": 650, "expiry": "2025-12-19", "type": "call"}
@@ -35,22 +35,6 @@ class Clock:
 
     def advance(self, seconds: float = 1.0) -> None:
         self.at += timedelta(seconds=seconds)
-
-
-@dataclass(frozen=True)
-class Admin:
-    """A signed-in admin: their token, its verified claims, and request headers."""
-
-    token: str
-    verified: VerifiedToken
-
-    @property
-    def user_id(self) -> uuid.UUID:
-        return self.verified.user_id
-
-    @property
-    def headers(self) -> dict[str, str]:
-        return {"Authorization": f"Bearer {self.token}"}
 
 
 @dataclass
@@ -112,16 +96,6 @@ def clock(app: Flask) -> Clock:
 
 
 @pytest.fixture
-def admin(make_token: Callable[..., tuple[str, VerifiedToken]]) -> Admin:
-    return Admin(*make_token())
-
-
-@pytest.fixture
-def other_admin(make_token: Callable[..., tuple[str, VerifiedToken]]) -> Admin:
-    return Admin(*make_token())
-
-
-@pytest.fixture
 def api(client: FlaskClient, admin: Admin, clock: Clock) -> Api:
     return Api(client, admin)
 
@@ -149,15 +123,11 @@ def add_channel(db: psycopg.Connection[Any], fake_discord: FakeDiscord) -> Itera
         active: bool = True,
     ) -> uuid.UUID:
         hook = fake_discord.add_webhook()
-        with user_tx(owner.verified) as conn:
-            row = conn.execute(
-                "insert into discord_channels (name, webhook_id, webhook_token, default_for, is_global_default,"
-                " is_active) values (%s, %s, %s, %s, %s, %s) returning id",
-                (name or f"channel {hook.id[-5:]}", hook.id, hook.token, default_for or [], is_global_default, active),
-            ).fetchone()
-        assert row is not None
-        hooks[row["id"]] = hook
-        return uuid.UUID(str(row["id"]))
+        channel = insert_channel(
+            owner, hook, name=name, default_for=default_for, is_global_default=is_global_default, active=active
+        )
+        hooks[channel] = hook
+        return channel
 
     _add.hooks = hooks  # type: ignore[attr-defined]
     yield _add
