@@ -30,6 +30,9 @@ def test_health_is_ok_with_a_reachable_database(client: FlaskClient) -> None:
 @pytest.fixture
 def private_postgres(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> Iterator[Any]:
     """A Postgres server of this test's own, so it can be stopped."""
+    runtime = tmp_path / "run"
+    runtime.mkdir(mode=0o700)
+    monkeypatch.setenv("XDG_RUNTIME_DIR", str(runtime))  # read by platformdirs when pgserver is imported
     import pgserver
 
     server = pgserver.get_server(tmp_path / "pg", cleanup_mode="stop")
