@@ -116,7 +116,13 @@ class Step:
 def _move(trade: Trade, price: Decimal | None) -> Decimal | None:
     if trade.entry_price is None or price is None:
         return None
-    return pnl.gross_move_percent(trade.entry_price, price)
+    move = pnl.gross_move_percent(trade.entry_price, price)
+    # The trims' realized share never exceeds the largest move, so this bounds it too.
+    if abs(move) >= pnl.MAX_RECORDABLE_PERCENT:
+        raise InputError(
+            "price", f"a move of {move}% from the entry {trade.entry_price} is too large to record; check the price"
+        )
+    return move
 
 
 def _required(value: Decimal | None, field: str, what: str) -> Decimal:

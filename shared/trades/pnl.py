@@ -14,6 +14,9 @@ MIN_FEE_PER_SIDE = Decimal("0.50")
 SLIPPAGE_OF_MID = Decimal("0.005")
 HUNDRED = Decimal(100)
 _CENT = Decimal("0.01")
+# Percentages are stored as numeric(12, 2) (trade_updates.pnl_percent, trades.realized_percent):
+# any move at or beyond this cannot be recorded.
+MAX_RECORDABLE_PERCENT = Decimal("1e10")
 
 RiskRewardRating = Literal["excellent", "good", "poor"]
 

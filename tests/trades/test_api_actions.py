@@ -7,7 +7,7 @@ from typing import Any
 import pytest
 
 from tests.fakes.discord import FakeDiscord
-from tests.trades.conftest import Api
+from tests.trades.conftest import Api, load_body
 
 ALL_ACTIONS = ["enter", "trim", "add", "update_sl", "trail_stop", "update", "exit", "share_exit"]
 ALLOWED = {
@@ -96,6 +96,16 @@ def test_exit_at_zero_is_allowed_for_an_option_that_expired_worthless(api: Api) 
     trade = api.enter()
     body = api.act(trade["id"], "exit", price=0).get_json()
     assert (body["trade"]["exit_price"], body["update"]["pnl_percent"]) == ("0.00", "-100.00")
+
+
+@pytest.mark.parametrize("body", [{"action": "trim", "trim_percent": 50}, {"action": "update"}, {"action": "exit"}])
+def test_a_price_whose_move_cannot_be_recorded_is_a_422_and_changes_nothing(
+    api: Api, body: dict[str, Any]
+) -> None:
+    trade = api.post("/api/trades", load_body(action="enter", entry_price="0.0001")).get_json()["trade"]
+    response = api.post(f"/api/trades/{trade['id']}/actions", {**body, "price": "99999999.9999"})
+    assert (response.status_code, _error(response)["field"]) == (422, "price")
+    assert api.get(f"/api/trades/{trade['id']}").get_json()["trade"]["version"] == 0
 
 
 def test_edited_prices_in_the_alert_block_are_saved_with_the_action(api: Api) -> None:

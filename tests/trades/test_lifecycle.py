@@ -227,6 +227,15 @@ def test_exit_records_the_price_the_time_and_the_move() -> None:
     assert step.update is not None and step.update.pnl_percent == D("100.00")
 
 
+@pytest.mark.parametrize("action", [Action.TRIM, Action.UPDATE, Action.EXIT])
+def test_a_move_too_large_to_record_is_refused_naming_the_price(action: Action) -> None:
+    # From a $0.0001 entry, $1,000,000 is a move of 10^12 %: more than numeric(12, 2) holds.
+    cheap = trade(entry_price=D("0.0001"), current_price=D("0.0001"))
+    with pytest.raises(InputError) as refused:
+        apply_action(cheap, action, inputs(price=D(1_000_000), trim_percent=D(50)), NOW)
+    assert refused.value.field == "price"
+
+
 def test_an_option_may_exit_worthless() -> None:
     step = apply_action(trade(), Action.EXIT, inputs(price=D(0)), NOW)
     assert step.trade.exit_price == D(0)
