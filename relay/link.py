@@ -169,6 +169,12 @@ class UpstreamLink:
         except (UpstreamError, websocket.WebSocketException, OSError) as error:
             if self._end is None:
                 self._end = ("drop", _describe(error))
+        except Exception as error:
+            # Anything else (a frame that is not JSON, a bad URL) still ends this attempt through
+            # `_after`, so the machine never stays in connecting/authenticating with no socket.
+            self.log.exception("upstream connection failed")
+            if self._end is None:
+                self._end = ("drop", _describe(error))
         finally:
             self._close(ws, reader)
         self._after(self._end or ("drop", "connection ended"))

@@ -80,6 +80,8 @@ class FakeMassive:
         self.reject_keys = False
         self.silent = False
         self.refused: set[str] = set()
+        # The next this many relay connections get a frame that is not JSON instead of a greeting.
+        self.garbled_greetings = 0
         self._lock = threading.Lock()
         self._ids = itertools.count(1)
         self.connections: list[FakeConnection] = []
@@ -112,6 +114,7 @@ class FakeMassive:
         self.reject_keys = False
         self.silent = False
         self.refused = set()
+        self.garbled_greetings = 0
         for connection in self.live():
             self._abort(connection)
         with self._lock:
@@ -218,7 +221,14 @@ class FakeMassive:
                 in_cluster = sum(1 for c in mine if c.cluster == cluster)
                 self.peak_per_cluster[cluster] = max(self.peak_per_cluster[cluster], in_cluster)
                 self.peak_total = max(self.peak_total, len(mine))
+        with self._lock:
+            garbled = not peer and self.garbled_greetings > 0
+            if garbled:
+                self.garbled_greetings -= 1
         try:
+            if garbled:
+                ws.send("<html>502 Bad Gateway</html>")
+                return
             ws.send(_status("connected", "Connected Successfully"))
             for message in ws:
                 self._on_message(connection, message)

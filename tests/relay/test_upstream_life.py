@@ -135,3 +135,16 @@ def test_a_silent_upstream_is_treated_as_dropped(start_relay: StartRelay, massiv
     subscribe(ws, f"Q.{X}", expect_acks=1)
     recv_until(ws, has_status("upstream_disconnected", "nothing from the upstream"), timeout=5)
     massive.wait_for(lambda: len(massive.relay_connections("options")) >= 2, timeout=5, what="a reconnect")
+
+
+def test_a_greeting_that_is_not_json_is_a_drop_and_the_link_reconnects(
+    relay: RelayProcess, massive: FakeMassive
+) -> None:
+    massive.garbled_greetings = 1
+    ws = relay.connect()
+    subscribe(ws, f"Q.{X}", expect_acks=1)
+    recv_until(ws, has_status("upstream_disconnected", "JSONDecodeError"), timeout=5)
+    recv_until(ws, has_status("upstream_connected"), timeout=5)
+    massive.wait_for(lambda: massive.subscriptions("options") == {f"Q.{X}"}, what="the resubscription")
+    assert len(massive.relay_connections("options")) == 2
+    assert relay.cluster("options")["connectionState"] == "connected"
