@@ -34,17 +34,41 @@ def unprocessable(error: ValidationError) -> Unprocessable:
     return Unprocessable(f"{field}: {message}", field=field)
 
 
+def _nul_location(data: Any) -> tuple[int | str, ...] | None:
+    """Where a string (or object key) holding U+0000 is, or None; iterative, so depth is no risk."""
+    stack: list[tuple[tuple[int | str, ...], Any]] = [((), data)]
+    while stack:
+        location, value = stack.pop()
+        if isinstance(value, str):
+            if "\x00" in value:
+                return location
+        elif isinstance(value, dict):
+            for key, item in value.items():
+                if "\x00" in key:
+                    return location
+                stack.append(((*location, key), item))
+        elif isinstance(value, list):
+            stack.extend(((*location, index), item) for index, item in enumerate(value))
+    return None
+
+
 def json_body() -> Any:
-    """The request's JSON, or 415/400 saying what is wrong with it."""
+    """The request's JSON, or 415/400 saying what is wrong with it (422 for text Postgres cannot store)."""
     if not request.mimetype or request.mimetype != "application/json":
         raise UnsupportedMediaType("send the body as application/json")
     raw = request.get_data(cache=True)
     if not raw:
         raise BadRequest("the request body is empty", field="body")
     try:
-        return orjson.loads(raw)
+        data = orjson.loads(raw)
     except orjson.JSONDecodeError as error:
         raise BadRequest(f"the body is not valid JSON: {error}", field="body") from None
+    # Postgres text and jsonb cannot hold U+0000; refuse it here rather than fail in the database.
+    location = _nul_location(data)
+    if location is not None:
+        field = field_path(location)
+        raise Unprocessable(f"{field}: text must not contain the NUL character (\\u0000)", field=field)
+    return data
 
 
 def parse_body(model: type[Model]) -> Model:

@@ -161,6 +161,14 @@ def test_a_bad_body_is_422_naming_the_field(
     assert _stored(db) == []
 
 
+def test_a_name_with_a_nul_character_is_422_naming_it(
+    client: FlaskClient, admin: Admin, fake_discord: FakeDiscord, db: psycopg.Connection[Any]
+) -> None:
+    response = _create(client, admin, fake_discord.add_webhook(), name="alerts\u0000")
+    assert (response.status_code, _error(response)["field"]) == (422, "name")
+    assert _stored(db) == []
+
+
 def test_names_are_unique_per_user_but_not_across_users(
     client: FlaskClient, admin: Admin, other_admin: Admin, fake_discord: FakeDiscord
 ) -> None:

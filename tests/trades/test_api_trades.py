@@ -137,6 +137,21 @@ def test_each_bad_field_is_a_422_naming_it(api: Api, change: dict[str, Any], fie
     assert api.get("/api/trades").get_json()["trades"] == []
 
 
+@pytest.mark.parametrize(
+    ("change", "field"),
+    [
+        ({"notes": "gap\u0000fill"}, "notes"),
+        ({"confluence": {"score": 50, "factors": {"vwap\u0000": True}}}, "confluence.factors"),
+        ({"confluence": {"score": 50, "factors": {"tape": "\u0000"}}}, "confluence.factors.tape"),
+    ],
+)
+def test_text_with_a_nul_character_is_a_422_naming_its_field(api: Api, change: dict[str, Any], field: str) -> None:
+    # Postgres text and jsonb cannot hold U+0000: it must be refused, not fail in the database.
+    response = api.post("/api/trades", load_body(**change))
+    assert (response.status_code, _error(response)["field"]) == (422, field)
+    assert api.get("/api/trades").get_json()["trades"] == []
+
+
 def test_a_missing_field_is_named(api: Api) -> None:
     body = load_body()
     del body["contract"]
