@@ -92,6 +92,7 @@ class ClientSession:
         self._read = read
         self._relay = relay
         self._control: deque[bytes] = deque()
+        self._pong: bytes | None = None
         self._ready = Event()
         self._closing: tuple[int, str] | None = None
         self._peer_gone = False
@@ -122,7 +123,7 @@ class ClientSession:
                     self.close(code if code in (1000, 1001) else 1000, "")
                     break
                 if frame.opcode == OP_PING:
-                    self._queue_control(encode_frame(OP_PONG, frame.payload))
+                    self._answer_ping(frame.payload)
                     continue
                 if frame.opcode == OP_PONG:
                     continue
@@ -223,6 +224,12 @@ class ClientSession:
         self.liveness.pinged(now)
         self._queue_control(encode_frame(OP_PING, struct.pack("!d", now)))
 
+    def _answer_ping(self, payload: bytes) -> None:
+        """Queue a pong; one not yet sent is replaced (RFC 6455 allows it), so pings cannot pile up."""
+        if not self.closing:
+            self._pong = encode_frame(OP_PONG, payload)
+            self._ready.set()
+
     def _queue_control(self, frame: bytes) -> None:
         if not self.closing:
             self._control.append(frame)
@@ -250,6 +257,8 @@ class ClientSession:
                 while True:
                     if self._control:
                         data = self._control.popleft()
+                    elif self._pong is not None:
+                        data, self._pong = self._pong, None
                     else:
                         frame = self.queue.pop()
                         if frame is None:

@@ -197,6 +197,24 @@ def test_a_client_that_never_reads_is_closed_4008_and_slows_nobody(
     assert (close.close_code, close.close_reason) == (4008, "slow consumer")
 
 
+def test_a_flood_of_pings_from_a_client_that_never_reads_leaves_one_pong_waiting(relay: RelayProcess) -> None:
+    flooder = RawClient("127.0.0.1", relay.port, f"/ws/options?token={PROXY_TOKEN}", rcvbuf=4096)
+    pings = 20_000
+    for n in range(pings):
+        flooder.send_frame(0x9, str(n).encode().rjust(125, b"p"))
+    flooder.send_json({"action": "ping"})
+    pongs = []
+    while True:
+        frame = flooder.read_frame()
+        if frame.opcode == 0xA:
+            pongs.append(frame.payload)
+        elif frame.opcode == 0x1 and statuses(frame.json(), "pong"):
+            break
+    assert len(pongs) < pings // 2, "every ping's pong was queued while the client was not reading"
+    assert pongs[-1] == str(pings - 1).encode().rjust(125, b"p")
+    flooder.close()
+
+
 def test_a_client_that_vanishes_is_reaped_and_its_channels_released(
     relay: RelayProcess, massive: FakeMassive
 ) -> None:
