@@ -119,6 +119,8 @@ class UpstreamLink:
     def _step(self) -> None:
         decision = self.machine.decide(time.monotonic(), self._hub.has_channels())
         if decision.step is not Step.CONNECT:
+            # Not trying to connect (no channel held, or backing off) is not waiting for a slot.
+            self.waiting_for_capacity = False
             self._wait(decision.wait_s)
             return
         if not self._budget.acquire(self.cluster):

@@ -7,7 +7,7 @@ from functools import partial
 from websockets.sync.client import connect
 
 from tests.fakes.massive import FakeMassive
-from tests.relay.conftest import MASSIVE_KEY, RelayProcess, StartRelay, has_status, recv_until, subscribe
+from tests.relay.conftest import MASSIVE_KEY, PROXY_TOKEN, RelayProcess, StartRelay, has_status, recv_until, subscribe
 
 X = "O:SPY251219C00650000"
 
@@ -148,3 +148,25 @@ def test_a_greeting_that_is_not_json_is_a_drop_and_the_link_reconnects(
     massive.wait_for(lambda: massive.subscriptions("options") == {f"Q.{X}"}, what="the resubscription")
     assert len(massive.relay_connections("options")) == 2
     assert relay.cluster("options")["connectionState"] == "connected"
+
+
+def test_a_cluster_no_one_wants_any_more_is_not_reported_waiting_for_a_socket(
+    start_relay: StartRelay, massive: FakeMassive
+) -> None:
+    relay = start_relay(MAX_WS_CONNECTIONS="1")
+    options = relay.connect("options")
+    subscribe(options, f"Q.{X}", expect_acks=1)
+    massive.wait_for(lambda: len(massive.live("options")) == 1)
+    indices = relay.connect("indices")
+    indices.send(json.dumps({"action": "subscribe", "params": "V.SPX"}))
+    recv_until(indices, has_status("error", "MAX_WS_CONNECTIONS=1 is used by other clusters"))
+    relay.wait_health(lambda b: any("MAX_WS_CONNECTIONS=1" in w for w in b["warnings"]), what="the cap")
+    indices.send(json.dumps({"action": "unsubscribe", "params": "V.I:SPX"}))
+    recv_until(indices, has_status("success", "unsubscribed to: V.I:SPX"))
+    body = relay.wait_health(lambda b: not b["warnings"], what="the warning gone")
+    assert body["healthy"] and body["metrics"]["indices"]["connectionState"] == "idle"
+    fresh = relay.connect("indices", token=None)
+    fresh.send(json.dumps({"action": "auth", "params": PROXY_TOKEN}))
+    fresh.send(json.dumps({"action": "ping"}))
+    told = recv_until(fresh, has_status("pong"))
+    assert not any("MAX_WS_CONNECTIONS" in str(frame) for frame in told)
