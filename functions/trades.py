@@ -133,7 +133,8 @@ def _check_if_match(trade: Trade, conn: Connection, at: datetime) -> None:
     if header is None:
         return
     text = header.strip().removeprefix("W/").strip('"')
-    if not text.isdigit():
+    # ASCII digits only ("²" is a str.isdigit()), and no more than an integer version can have.
+    if not (text.isascii() and text.isdigit() and len(text) <= 10):
         raise Unprocessable("If-Match must be the trade's version, e.g. \"3\"", field="If-Match")
     if int(text) != trade.version:
         raise Conflict(

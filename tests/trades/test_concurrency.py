@@ -8,6 +8,7 @@ from concurrent.futures import ThreadPoolExecutor
 from typing import Any
 
 import psycopg
+import pytest
 import requests
 
 from tests.conftest import LiveServer
@@ -78,6 +79,15 @@ def test_a_stale_if_match_is_409_with_the_current_trade(api: Api) -> None:
     response = api.post(f"/api/trades/{trade['id']}/actions", {"action": "exit"}, headers={"If-Match": '"0"'})
     assert response.status_code == 409
     assert response.get_json()["error"]["trade"]["current_price"] == "1.30"
+
+
+@pytest.mark.parametrize("header", ["\u00b2", "1" * 5000, "abc"])
+def test_an_if_match_that_is_not_a_version_is_a_422_naming_it(api: Api, header: str) -> None:
+    # "²" passes str.isdigit() but not int(); 5000 digits pass neither int() nor any version.
+    trade = api.enter()
+    response = api.post(f"/api/trades/{trade['id']}/actions", {"action": "exit"}, headers={"If-Match": header})
+    assert (response.status_code, response.get_json()["error"]["field"]) == (422, "If-Match")
+    assert api.get(f"/api/trades/{trade['id']}").get_json()["trade"]["state"] == "entered"
 
 
 def test_a_retried_action_with_the_same_key_returns_the_first_answer_and_acts_once(
