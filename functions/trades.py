@@ -157,6 +157,8 @@ def _claim_key(conn: Connection) -> idempotency.Replay | None:
         raise Unprocessable(
             f"{IDEMPOTENCY_HEADER} must be 1 to {idempotency.MAX_KEY_LENGTH} characters", field=IDEMPOTENCY_HEADER
         )
+    if "\x00" in key:  # Postgres text cannot hold it
+        raise Unprocessable(f"{IDEMPOTENCY_HEADER} must not contain the NUL character", field=IDEMPOTENCY_HEADER)
     fingerprint = idempotency.request_hash(request.method, request.path, request.get_data(cache=True))
     try:
         return idempotency.claim(conn, key, fingerprint)

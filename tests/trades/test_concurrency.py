@@ -126,6 +126,14 @@ def test_a_key_reused_for_a_different_request_is_a_422(api: Api) -> None:
     assert (response.status_code, response.get_json()["error"]["field"]) == (422, "Idempotency-Key")
 
 
+def test_a_key_with_a_nul_character_is_a_422_and_acts_not(api: Api) -> None:
+    trade = api.enter()
+    path = f"/api/trades/{trade['id']}/actions"
+    response = api.post(path, {"action": "exit"}, headers={"Idempotency-Key": "exit\x00"})
+    assert (response.status_code, response.get_json()["error"]["field"]) == (422, "Idempotency-Key")
+    assert api.get(f"/api/trades/{trade['id']}").get_json()["trade"]["state"] == "entered"
+
+
 def test_keys_are_per_admin(api: Api, other_api: Api) -> None:
     from tests.trades.conftest import load_body
 
