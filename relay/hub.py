@@ -189,7 +189,7 @@ class ClusterHub:
                         continue
                     self._quotes += 1
                 holders = self._holders[name] = set()
-                self._dirty.add(name)
+                self._mark(name)
             holders.add(client)
             held[name] = channel
             outcome.held.append(channel)
@@ -214,9 +214,17 @@ class ClusterHub:
         holders.discard(client)
         if not holders:
             del self._holders[name]
-            self._dirty.add(name)
+            self._mark(name)
             if channel.ev == QUOTE_EVENT and self.cluster is Cluster.OPTIONS:
                 self._quotes -= 1
+
+    def _mark(self, name: str) -> None:
+        """Keep `name` pending only while held and upstream differ, so churn while the upstream
+        is down (no diff taken for minutes) cannot grow the pending set without bound."""
+        if (name in self._holders) != (name in self._upstream):
+            self._dirty.add(name)
+        else:
+            self._dirty.discard(name)
 
     def refusal(self, message: str) -> Refusal:
         """Which held channels an upstream error status `message` names, and who holds them."""

@@ -172,7 +172,8 @@ class Relay:
         runtime = self.clusters[session.cluster]
         channels, errors = parse_channels(session.cluster, params)
         outcome = runtime.hub.unsubscribe(session.sid, channels)
-        if runtime.hub.has_pending():
+        if outcome.released:
+            # Even with nothing to send, the link must see the cluster may now be idle.
             runtime.link.poke()
         events = [status(Status.SUCCESS, f"unsubscribed to: {c.name}") for c in outcome.released]
         events += [status(Status.ERROR, f"{c.name} refused: not subscribed") for c in outcome.not_held]

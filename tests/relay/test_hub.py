@@ -57,6 +57,15 @@ def test_a_channel_dropped_and_retaken_within_a_tick_sends_nothing() -> None:
     assert not hub.take_upstream_diff()
 
 
+def test_channels_taken_and_released_while_the_upstream_is_down_leave_nothing_pending() -> None:
+    hub = ClusterHub(Cluster.OPTIONS)
+    for strike in range(10_000):
+        contract = f"Q.O:SPY251219C{strike:08d}"
+        hub.subscribe(1, chans(contract))
+        hub.unsubscribe(1, chans(contract))
+    assert not hub.has_pending()
+
+
 def test_a_new_upstream_socket_resubscribes_everything_held_then() -> None:
     hub = ClusterHub(Cluster.OPTIONS)
     hub.subscribe(1, chans(f"{X},{Y}"))
