@@ -113,3 +113,15 @@ def test_an_unknown_user_sees_an_empty_world(two_users: tuple[Any, Any], make_to
     _, stranger = make_token(uuid.uuid4())
     with user_tx(stranger) as conn:
         assert conn.execute("select count(*) as n from watchlist").fetchone() == {"n": 0}
+
+
+def test_users_hold_no_privilege_that_row_level_security_cannot_govern(db: psycopg.Connection[Any]) -> None:
+    rows = db.execute(
+        "select c.relname, r.rolname, p.privilege from pg_class c"
+        " join pg_namespace n on n.oid = c.relnamespace"
+        " cross join (values ('anon'), ('authenticated')) as r(rolname)"
+        " cross join (values ('TRUNCATE'), ('REFERENCES'), ('TRIGGER')) as p(privilege)"
+        " where n.nspname = 'public' and c.relkind = 'r'"
+        " and has_table_privilege(r.rolname, c.oid, p.privilege)"
+    ).fetchall()
+    assert rows == []
