@@ -139,6 +139,8 @@ class TokenVerifier:
             response = self._jwks().get_claims(jwt=token)
         except SupabaseAuthError as error:
             text = str(error).lower()
+            if "no expiration" in text:
+                raise AuthError("malformed_token", "the token has no 'exp' claim") from None
             if "expired" in text:
                 raise AuthError("token_expired", "the token has expired") from None
             if "signing key" in text or "kid" in text:

@@ -181,6 +181,11 @@ def test_an_expired_asymmetric_token_is_refused(jwks: JwksServer) -> None:
     assert reason_of(TokenVerifier(None, jwks.url), token) == "token_expired"
 
 
+def test_an_asymmetric_token_without_expiry_is_refused(jwks: JwksServer) -> None:
+    token = sign(jwks, "ec-1", "ES256", exp=None)
+    assert reason_of(TokenVerifier(None, jwks.url), token) == "malformed_token"
+
+
 def test_an_asymmetric_token_for_another_audience_is_refused(jwks: JwksServer) -> None:
     token = sign(jwks, "ec-1", "ES256", aud="other")
     assert reason_of(TokenVerifier(None, jwks.url), token) == "invalid_audience"
