@@ -242,7 +242,7 @@ class ClusterHub:
         return bool(self._dirty)
 
     def upstream_reset(self) -> None:
-        """A new upstream socket holds nothing: everything held now must be subscribed again."""
+        """A new or closed upstream socket holds nothing: everything held now must be subscribed again."""
         self._upstream.clear()
         self._dirty = set(self._holders)
 

@@ -179,6 +179,8 @@ class UpstreamLink:
                 self._end = ("drop", _describe(error))
         finally:
             self._close(ws, reader)
+            # The socket is gone and its subscriptions with it: what is held is pending again.
+            self._hub.upstream_reset()
         self._after(self._end or ("drop", "connection ended"))
 
     def _authenticate(self, ws: websocket.WebSocket) -> None:

@@ -170,3 +170,21 @@ def test_a_cluster_no_one_wants_any_more_is_not_reported_waiting_for_a_socket(
     fresh.send(json.dumps({"action": "ping"}))
     told = recv_until(fresh, has_status("pong"))
     assert not any("MAX_WS_CONNECTIONS" in str(frame) for frame in told)
+
+
+def test_a_channel_retaken_after_the_link_went_idle_from_backoff_reconnects(
+    relay: RelayProcess, massive: FakeMassive
+) -> None:
+    ws = relay.connect()
+    subscribe(ws, f"Q.{X}", expect_acks=1)
+    massive.wait_for(lambda: massive.subscriptions("options") == {f"Q.{X}"})
+    massive.garbled_greetings = 100
+    massive.drop("options")
+    recv_until(ws, has_status("upstream_disconnected"))
+    ws.send(json.dumps({"action": "unsubscribe", "params": f"Q.{X}"}))
+    recv_until(ws, has_status("success", "unsubscribed to"))
+    relay.wait_health(lambda b: b["metrics"]["options"]["connectionState"] == "idle", timeout=8, what="idle")
+    massive.garbled_greetings = 0
+    subscribe(ws, f"Q.{X}", expect_acks=1)
+    recv_until(ws, has_status("upstream_connected"), timeout=5)
+    massive.wait_for(lambda: massive.subscriptions("options") == {f"Q.{X}"}, what="the resubscription")
