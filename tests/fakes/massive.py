@@ -6,7 +6,8 @@ channels the connection subscribed (`EV.SYMBOL` or `EV.*`; index values by their
 lets a second connection on a key in before closing the older one of that cluster with a
 `max_connections` status and close code 1008. Tests can drop connections abruptly (no close
 frame), refuse channels the way a plan without the entitlement would (the refused ones in one
-`error` status, `not authorized for: A,B`, and never subscribed), and read what the server saw:
+`error` status, `not authorized for: A,B`, and never subscribed), answer a connection with a frame
+that is not JSON instead of the greeting, and read what the server saw:
 every client frame, and the most sockets open at once per cluster and in all, over the server's
 whole life.
 
