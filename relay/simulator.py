@@ -19,6 +19,7 @@ from typing import Any
 
 import gevent
 import orjson
+from gevent.lock import Semaphore
 from gevent.pywsgi import WSGIServer
 from geventwebsocket.exceptions import WebSocketError
 from geventwebsocket.handler import WebSocketHandler
@@ -175,10 +176,18 @@ class Simulator:
         return []
 
     def _serve(self, ws: Any, cluster: str) -> None:
-        ws.send(_status("connected", "Connected Successfully"))
+        # Two greenlets write to this socket and gevent-websocket does not serialise frames itself:
+        # without the lock an ack could land in the middle of a large event frame.
+        writing = Semaphore()
+
+        def send(text: str) -> None:
+            with writing:
+                ws.send(text)
+
+        send(_status("connected", "Connected Successfully"))
         channels: set[str] = set()
         authenticated = False
-        streamer = gevent.spawn(self._stream, ws, cluster, channels)
+        streamer = gevent.spawn(self._stream, send, cluster, channels)
         try:
             while True:
                 message = ws.receive()
@@ -191,9 +200,9 @@ class Simulator:
                     continue
                 if action == "auth":
                     authenticated = True
-                    ws.send(_status("auth_success", "authenticated"))
+                    send(_status("auth_success", "authenticated"))
                 elif not authenticated:
-                    ws.send(_status("auth_required", "authentication required"))
+                    send(_status("auth_required", "authentication required"))
                 elif action in ("subscribe", "unsubscribe"):
                     names = [name for name in params.split(",") if name]
                     if action == "subscribe":
@@ -201,12 +210,12 @@ class Simulator:
                     else:
                         channels.difference_update(names)
                     verb = "subscribed to" if action == "subscribe" else "unsubscribed to"
-                    ws.send(orjson.dumps([{"ev": "status", "status": "success", "message": f"{verb}: {n}"}
+                    send(orjson.dumps([{"ev": "status", "status": "success", "message": f"{verb}: {n}"}
                                           for n in names]).decode())
         finally:
             streamer.kill(block=False)
 
-    def _stream(self, ws: Any, cluster: str, channels: set[str]) -> None:
+    def _stream(self, send: Callable[[str], None], cluster: str, channels: set[str]) -> None:
         tick = 0
         while True:
             gevent.sleep(TICK_S)
@@ -216,4 +225,4 @@ class Simulator:
             now = time.time()
             events = tick_events(self.model, cluster, sorted(channels), tick, int(now * 1000), date.today())
             if events:
-                ws.send(orjson.dumps(events).decode())
+                send(orjson.dumps(events).decode())
