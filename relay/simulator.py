@@ -210,8 +210,8 @@ class Simulator:
                     else:
                         channels.difference_update(names)
                     verb = "subscribed to" if action == "subscribe" else "unsubscribed to"
-                    send(orjson.dumps([{"ev": "status", "status": "success", "message": f"{verb}: {n}"}
-                                          for n in names]).decode())
+                    acks = [{"ev": "status", "status": "success", "message": f"{verb}: {n}"} for n in names]
+                    send(orjson.dumps(acks).decode())
         finally:
             streamer.kill(block=False)
 
