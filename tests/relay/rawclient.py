@@ -16,6 +16,19 @@ from dataclasses import dataclass
 from typing import Any
 
 
+def client_frame(opcode: int, payload: bytes, *, fin: bool = True) -> bytes:
+    """One masked client-to-server frame (RFC 6455 5.2), encoded here rather than by relay.wire."""
+    mask = os.urandom(4)
+    length = len(payload)
+    first = (0x80 if fin else 0) | opcode
+    if length < 126:
+        header = struct.pack("!BB", first, 0x80 | length)
+    elif length <= 0xFFFF:
+        header = struct.pack("!BBH", first, 0x80 | 126, length)
+    else:
+        header = struct.pack("!BBQ", first, 0x80 | 127, length)
+    return header + mask + bytes(b ^ mask[i % 4] for i, b in enumerate(payload))
+
 @dataclass
 class Frame:
     opcode: int
@@ -82,17 +95,7 @@ class RawClient:
         return data
 
     def send_frame(self, opcode: int, payload: bytes, *, fin: bool = True) -> None:
-        mask = os.urandom(4)
-        length = len(payload)
-        first = (0x80 if fin else 0) | opcode
-        if length < 126:
-            header = struct.pack("!BB", first, 0x80 | length)
-        elif length <= 0xFFFF:
-            header = struct.pack("!BBH", first, 0x80 | 126, length)
-        else:
-            header = struct.pack("!BBQ", first, 0x80 | 127, length)
-        masked = bytes(b ^ mask[i % 4] for i, b in enumerate(payload))
-        self.sock.sendall(header + mask + masked)
+        self.sock.sendall(client_frame(opcode, payload, fin=fin))
 
     def send_json(self, value: Any) -> None:
         self.send_frame(0x1, json.dumps(value).encode())

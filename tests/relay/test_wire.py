@@ -15,21 +15,8 @@ from relay.wire import (
     close_frame,
     encode_frame,
     read_frame,
-    unmask,
 )
-
-
-def client_frame(opcode: int, payload: bytes, fin: bool = True) -> bytes:
-    mask = os.urandom(4)
-    length = len(payload)
-    first = (0x80 if fin else 0) | opcode
-    if length < 126:
-        header = struct.pack("!BB", first, 0x80 | length)
-    elif length <= 0xFFFF:
-        header = struct.pack("!BBH", first, 0x80 | 126, length)
-    else:
-        header = struct.pack("!BBQ", first, 0x80 | 127, length)
-    return header + mask + unmask(payload, mask)
+from tests.relay.rawclient import client_frame
 
 
 @pytest.mark.parametrize("size", [0, 5, 125, 126, 65535, 65536])
