@@ -12,7 +12,12 @@ from typing import Literal
 INDEX_SYMBOLS = frozenset({"SPX", "NDX", "VIX", "RUT", "DJI"})
 _INDEX_ALIASES = {"SPXW": "SPX", "NDXP": "NDX", "VIXW": "VIX", "RUTW": "RUT"}
 _PLAIN_SYMBOL = re.compile(r"^[A-Z][A-Z.]{0,9}$")
-_OCC = re.compile(r"^(?:O:)?([A-Z]{1,6})(\d{2})(\d{2})(\d{2})([CP])(\d{8})$")
+# The OCC option root: letters, then letters or digits (adjusted contracts: SPY1, AAPL2), six at most.
+OPTION_ROOT = r"[A-Z][A-Z0-9]{0,5}"
+# An OCC symbol after its `O:` prefix: root, YYMMDD, C or P, strike × 1000 in eight digits. The root's
+# length follows from the fixed fifteen characters after it, so a digit in the root is never ambiguous.
+OCC_BODY = rf"{OPTION_ROOT}\d{{6}}[CP]\d{{8}}"
+_OCC = re.compile(rf"^(?:O:)?({OPTION_ROOT})(\d{{2}})(\d{{2}})(\d{{2}})([CP])(\d{{8}})$")
 
 Side = Literal["call", "put"]
 
@@ -61,7 +66,9 @@ class OptionContract:
 
 def parse_occ(symbol: str) -> OptionContract:
     """Parse `O:SPY251219C00650000` (the `O:` prefix optional) or raise SymbolError."""
-    match = _OCC.match(symbol.strip().upper())
+    text = symbol.strip()
+    # Only ASCII is uppercased: str.upper() folds "ſ" to "S" and "ﬀ" to "FF", which would change the contract.
+    match = _OCC.match(text.upper()) if text.isascii() else None
     if not match:
         raise SymbolError(f"{symbol!r} is not an OCC option symbol like O:SPY251219C00650000")
     root, yy, mm, dd, side, strike = match.groups()
@@ -80,7 +87,7 @@ def parse_occ(symbol: str) -> OptionContract:
 def occ_symbol(underlying: str, expiry: date, side: Side, strike: Decimal | float | str) -> str:
     """The Massive-style OCC symbol (`O:` prefixed) for a contract."""
     root = underlying_ticker(underlying.strip().upper())
-    if not re.fullmatch(r"[A-Z]{1,6}", root):
+    if not re.fullmatch(OPTION_ROOT, root):
         raise SymbolError(f"{underlying!r} is not an option root")
     try:
         millis = Decimal(str(strike)) * 1000

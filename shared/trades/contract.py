@@ -23,10 +23,12 @@ class ResolvedContract:
     side: Side
 
 
-def option_roots(ticker: str) -> set[str]:
-    """The OCC roots an option on `ticker` may carry: itself (no dots), weekly `W`, PM-settled `P`."""
+def is_option_root_of(root: str, ticker: str) -> bool:
+    """Whether an option on `ticker` may carry `root`: the ticker, its W or P root, or an adjusted SPY1."""
     bare = ticker.replace(".", "")
-    return {bare, f"{ticker}W", f"{ticker}P"}
+    if root in {bare, f"{ticker}W", f"{ticker}P"}:
+        return True
+    return root[:-1] == bare and root[-1:].isdigit() and root[-1:].isascii()
 
 
 def resolve_contract(ticker: str, symbol: str, strike: Decimal, expiry: date, side: Side) -> ResolvedContract:
@@ -40,7 +42,7 @@ def resolve_contract(ticker: str, symbol: str, strike: Decimal, expiry: date, si
     except SymbolError as error:
         raise InputError("contract.symbol", str(error)) from None
     canonical = parsed.symbol
-    if parsed.underlying not in option_roots(display):
+    if not is_option_root_of(parsed.underlying, display):
         raise InputError("contract.symbol", f"{canonical} is not an option on {display}")
     if parsed.strike != strike:
         raise InputError("contract.strike", f"{canonical} has strike {parsed.strike.normalize():f}, not {strike}")
