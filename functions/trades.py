@@ -18,7 +18,6 @@ from uuid import UUID
 
 import psycopg
 from flask import Blueprint, current_app, request
-from pydantic import ValidationError
 
 from functions import openapi
 from functions.auth import current_user, requires_user
@@ -39,20 +38,30 @@ from shared.discord.outbox import (
     global_default_channel,
 )
 from shared.trades import idempotency, store
-from shared.trades.bodies import TradeActionBody, TradeCreate, TradeDraft, TradeListQuery, TradePatch
+from shared.trades.bodies import (
+    ActionInputsBody,
+    TradeActionBody,
+    TradeCreate,
+    TradeDraft,
+    TradeListQuery,
+    TradePatch,
+)
 from shared.trades.contract import resolve_contract
 from shared.trades.dte import days_to_expiry, trade_type_for, utc_now
 from shared.trades.lifecycle import (
     CONTRACT_FIELDS,
     Action,
     InputError,
+    NotEditable,
+    Step,
     TransitionError,
     check_editable,
+    edit,
     next_state,
     with_default_levels,
 )
 from shared.trades.models import ActionInputs, Trade
-from shared.trades.views import alert_view, trade_view, update_view
+from shared.trades.views import alert_view, fill_view, trade_view, update_view
 
 bp = Blueprint("trades", __name__)
 handler = lambda_handler(bp)
@@ -85,6 +94,13 @@ def _dispatch(delivery_ids: Sequence[UUID]) -> None:
 # ---------------------------------------------------------------------------------------------
 
 
+def stored_trade_view(conn: Connection, trade: Trade, at: datetime) -> dict[str, Any]:
+    """A saved trade as the API shows it, with its fills and linked channels read on `conn`."""
+    trade_id = _id(trade)
+    fills = [store.fill_from_row(r) for r in store.list_fills(conn, trade_id)]
+    return trade_view(trade, fills, store.linked_channels(conn, trade_id), at)
+
+
 def _conflict(error: TransitionError, trade: Trade, conn: Connection, at: datetime) -> Conflict:
     return Conflict(
         str(error),
@@ -94,7 +110,7 @@ def _conflict(error: TransitionError, trade: Trade, conn: Connection, at: dateti
             "state": error.state,
             "action": error.action.value,
             "allowed": [a.value for a in error.allowed],
-            "trade": trade_view(trade, store.linked_channels(conn, trade.id) if trade.id else [], at),
+            "trade": stored_trade_view(conn, trade, at) if trade.id else trade_view(trade, [], [], at),
         },
     )
 
@@ -106,6 +122,8 @@ def core_errors(trade: Trade, conn: Connection, at: datetime) -> Iterator[None]:
         yield
     except TransitionError as error:
         raise _conflict(error, trade, conn, at) from None
+    except NotEditable as error:
+        raise Conflict(error.message, field=error.field, code="not_editable") from None
     except InputError as error:
         raise Unprocessable(error.message, field=error.field) from None
 
@@ -140,7 +158,7 @@ def _check_if_match(trade: Trade, conn: Connection, at: datetime) -> None:
         raise Conflict(
             f"the trade changed (version {trade.version}, you acted on {text}); reload it",
             code="version_conflict",
-            details={"trade": trade_view(trade, store.linked_channels(conn, _id(trade)), at)},
+            details={"trade": stored_trade_view(conn, trade, at)},
         )
 
 
@@ -262,10 +280,30 @@ def _deliver(user: VerifiedToken, response: dict[str, Any], delivery_ids: list[U
         response["alert"]["deliveries"] = get_deliveries(conn, delivery_ids)
 
 
-def _inputs(body: TradeActionBody) -> ActionInputs:
-    return ActionInputs.model_validate(
-        body.model_dump(include={"price", "stop_loss", "target_price", "trim_percent", "quantity", "comment"})
-    )
+def action_inputs(body: ActionInputsBody) -> ActionInputs:
+    """The lifecycle's inputs from an action (or preview) body."""
+    return ActionInputs.model_validate(body.model_dump(include=set(ActionInputs.model_fields)))
+
+
+def creation_inputs(body: TradeDraft, action: Action, block: AlertBlock | None, field_prefix: str = "") -> ActionInputs:
+    """The inputs of a new trade's first action: entering takes the body's entry price, never the load price."""
+    if action is not Action.ENTER:
+        return ActionInputs(bid=body.bid, ask=body.ask)
+    edited_entry = block is not None and block.prices is not None and block.prices.entry is not None
+    if body.entry_price is None and not edited_entry:
+        raise Unprocessable("entry_price is required to enter a trade", field=f"{field_prefix}entry_price")
+    return ActionInputs(price=body.entry_price, quantity=body.quantity, bid=body.bid, ask=body.ask)
+
+
+def _write_step(
+    conn: Connection, trade_id: UUID, step: Step, stored_fills: list[dict[str, Any]], at: datetime
+) -> dict[str, Any]:
+    """Write an action's update row, its fills and any corrected fill; returns the update row."""
+    assert step.update is not None
+    update = store.insert_update(conn, trade_id, step.update, at)
+    store.correct_fills(conn, stored_fills, step.corrected)
+    store.insert_fills(conn, trade_id, update["id"], step.fills, at)
+    return update
 
 
 # ---------------------------------------------------------------------------------------------
@@ -317,13 +355,13 @@ def create_trade() -> tuple[Any, int, dict[str, str]] | tuple[dict[str, Any], in
         if replay is not None:
             return _replayed(user, replay)
         with core_errors(draft, conn, at):
-            composition = compose(draft, action, ActionInputs(), body.alert, at)
-        assert composition.step.update is not None
-        saved = store.insert_trade(conn, composition.step.trade, at)
-        update = store.insert_update(conn, _id(saved), composition.step.update, at)
+            composition = compose(draft, [], action, creation_inputs(body, action, body.alert), body.alert, at)
+        step = composition.step
+        saved = store.insert_trade(conn, step.trade, at)
+        update = _write_step(conn, _id(saved), step, [], at)
         alert, delivery_ids = _send_alert(conn, user, saved, action, composition, body.alert, update["id"], at)
         response = {
-            "trade": trade_view(saved, store.linked_channels(conn, _id(saved)), at),
+            "trade": trade_view(saved, step.ledger, store.linked_channels(conn, _id(saved)), at),
             "update": update_view(update),
             "alert": alert,
         }
@@ -344,8 +382,12 @@ def list_trades() -> dict[str, Any]:
         more = len(page) > query.limit
         page = page[: query.limit]
         channels = store.channels_by_trade(conn, [_id(t) for t in page])
+        fills = store.fills_by_trade(conn, [_id(t) for t in page])
     next_cursor = _encode_cursor(page[-1]) if more and page else None
-    return {"trades": [trade_view(t, channels[_id(t)], at) for t in page], "next_cursor": next_cursor}
+    return {
+        "trades": [trade_view(t, fills[_id(t)], channels[_id(t)], at) for t in page],
+        "next_cursor": next_cursor,
+    }
 
 
 def _encode_cursor(trade: Trade) -> str:
@@ -375,13 +417,15 @@ def get_trade(trade_id: UUID) -> tuple[dict[str, Any], int, dict[str, str]]:
         if trade is None:
             raise NotFound("no such trade", field="trade_id")
         updates = store.list_updates(conn, trade_id)
+        fills = store.list_fills(conn, trade_id)
         alerts = store.list_alerts(conn, trade_id)
         deliveries = deliveries_for_alerts(conn, [a["id"] for a in alerts])
         channels = store.linked_channels(conn, trade_id)
     return (
         {
-            "trade": trade_view(trade, channels, at),
+            "trade": trade_view(trade, [store.fill_from_row(f) for f in fills], channels, at),
             "updates": [update_view(u) for u in updates],
+            "fills": [fill_view(f) for f in fills],
             "alerts": [alert_view(a, deliveries.get(a["id"], [])) for a in alerts],
         },
         200,
@@ -401,14 +445,16 @@ def act_on_trade(trade_id: UUID) -> tuple[Any, int, dict[str, str]] | tuple[dict
             return _replayed(user, replay)
         trade = _locked_trade(conn, trade_id)
         _check_if_match(trade, conn, at)
+        stored_fills = store.list_fills(conn, trade_id)
+        fills = [store.fill_from_row(f) for f in stored_fills]
         with core_errors(trade, conn, at):
-            composition = compose(trade, action, _inputs(body), body.alert, at)
-        assert composition.step.update is not None
-        saved = store.save_trade(conn, composition.step.trade, at)
-        update = store.insert_update(conn, trade_id, composition.step.update, at)
+            composition = compose(trade, fills, action, action_inputs(body), body.alert, at)
+        step = composition.step
+        saved = store.save_trade(conn, step.trade, at)
+        update = _write_step(conn, trade_id, step, stored_fills, at)
         alert, delivery_ids = _send_alert(conn, user, saved, action, composition, body.alert, update["id"], at)
         response = {
-            "trade": trade_view(saved, store.linked_channels(conn, trade_id), at),
+            "trade": trade_view(saved, step.ledger, store.linked_channels(conn, trade_id), at),
             "update": update_view(update),
             "alert": alert,
         }
@@ -433,22 +479,20 @@ def edit_trade(trade_id: UUID) -> dict[str, Any]:
     with user_tx(user) as conn:
         trade = _locked_trade(conn, trade_id)
         _check_if_match(trade, conn, at)
-        try:
+        with core_errors(trade, conn, at):
             check_editable(trade.state, given)
-        except InputError as error:
-            raise Conflict(error.message, field=error.field, code="not_editable") from None
         changes: dict[str, Any] = {name: getattr(body, name) for name in given - CONTRACT_FIELDS}
         if given & CONTRACT_FIELDS:
             changes.update(_contract_changes(trade, body, at))
         if given:
-            try:
-                edited = Trade.model_validate({**trade.model_dump(), **changes})
-            except ValidationError as error:
-                raise Unprocessable(str(error.errors()[0]["msg"]), field=str(error.errors()[0]["loc"][0])) from None
-            trade = store.save_trade(conn, edited, at)
+            stored_fills = store.list_fills(conn, trade_id)
+            with core_errors(trade, conn, at):
+                step = edit(trade, [store.fill_from_row(f) for f in stored_fills], changes, at, check=False)
+            trade = store.save_trade(conn, step.trade, at)
+            store.correct_fills(conn, stored_fills, step.corrected)
         if body.channel_ids is not None:
             _relink(conn, trade_id, body.channel_ids)
-        return {"trade": trade_view(trade, store.linked_channels(conn, trade_id), at)}
+        return {"trade": stored_trade_view(conn, trade, at)}
 
 
 def _contract_changes(trade: Trade, body: TradePatch, at: datetime) -> dict[str, Any]:

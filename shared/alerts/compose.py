@@ -1,22 +1,26 @@
 """Composing an action's alert: the one path both preview and send take.
 
-`compose` applies the edited prices (the effective trade), runs the action through the
-lifecycle, picks the field toggles and renders the payload fitted to Discord's limits. The
-preview route returns its payload; the action route stores and sends the same bytes.
+`compose` hands the edited prices and the action to the lifecycle, which produces the new trade
+and its fills; it then picks the field toggles and renders the payload from that step, fitted to
+Discord's limits. The preview route returns its payload; the action route stores and sends the
+same bytes.
 """
 
 from __future__ import annotations
 
-from dataclasses import dataclass
+from collections.abc import Sequence
+from dataclasses import dataclass, replace
 from datetime import datetime
+from decimal import Decimal
 from typing import Any
 
-from shared.alerts.effective import PRICE_FIELDS, effective_trade
+from shared.alerts.effective import FIELD_PRICES, price_edits
 from shared.alerts.models import AlertBlock
 from shared.alerts.presets import AlertAction, FieldKey, resolve_fields
 from shared.alerts.render import render_alert
 from shared.discord.limits import fit_payload
-from shared.trades.lifecycle import Action, InputError, Step, apply_action, check_editable
+from shared.trades.ledger import Fill
+from shared.trades.lifecycle import Action, InputError, Step, apply_action, edit
 from shared.trades.models import ActionInputs, Trade
 
 
@@ -44,28 +48,44 @@ class Composition:
     comment: str | None
 
 
-def _check_prices_editable(trade: Trade, block: AlertBlock | None) -> None:
-    if block is None or block.prices is None or trade.state == "watching":
-        return
-    for name in block.prices.model_dump(exclude_none=True):
-        try:
-            check_editable(trade.state, {PRICE_FIELDS[name]})
-        except InputError as error:
-            raise InputError(f"alert.prices.{name}", error.message) from None
+def _edit(trade: Trade, fills: Sequence[Fill], edits: dict[str, Decimal], now: datetime) -> Step:
+    try:
+        return edit(trade, fills, edits, now)
+    except InputError as error:
+        name = FIELD_PRICES.get(error.field)
+        if name is None:
+            raise
+        # A composer price that cannot change is a bad input of this action (422), whatever PATCH would say.
+        raise InputError(f"alert.prices.{name}", error.message) from None
 
 
 def compose(
-    trade: Trade, action: Action, inputs: ActionInputs, block: AlertBlock | None, now: datetime
+    trade: Trade,
+    fills: Sequence[Fill],
+    action: Action,
+    inputs: ActionInputs,
+    block: AlertBlock | None,
+    now: datetime,
 ) -> Composition:
-    """Apply `block`'s prices and `action` to `trade` and render its alert; raises TransitionError/InputError."""
-    _check_prices_editable(trade, block)
-    effective = effective_trade(trade, block.prices if block else None)
-    step = apply_action(effective, action, inputs, now)
+    """Apply `block`'s edited prices and `action` to `trade` and render its alert; raises TransitionError/InputError.
+
+    The edited entry of an enter action is its fill price; every other edited price is an edit of the
+    trade, made through the lifecycle before the action.
+    """
+    edits = price_edits(block.prices if block else None)
+    if action is Action.ENTER and "entry_price" in edits:
+        entry = edits.pop("entry_price")
+        if inputs.price is not None and inputs.price != entry:
+            raise InputError("alert.prices.entry", f"the edited entry {entry} differs from the price {inputs.price}")
+        inputs = inputs.model_copy(update={"price": entry})
+    edited = _edit(trade, fills, edits, now) if edits else Step(trade=trade, update=None, ledger=tuple(fills))
+    acted = apply_action(edited.trade, edited.ledger, action, inputs, now)
+    step = replace(acted, corrected=edited.corrected)
     alert_action: AlertAction = action.value  # type: ignore[assignment]
     preset = block.preset if block else None
     fields = resolve_fields(alert_action, preset, block.fields if block else None)
     comment = block.comment if block is not None and block.comment is not None else inputs.comment
-    payload = fit_payload(render_alert(step.trade, alert_action, step.update, fields, comment, now))
+    payload = fit_payload(render_alert(step, alert_action, fields, comment, now))
     return Composition(
         step=step, payload=jsonb_order(payload.to_json_dict()), fields=fields, preset=preset, comment=comment
     )

@@ -1,15 +1,15 @@
-"""The effective trade: the trade with the admin's edited prices applied.
+"""The composer's edited prices as the trade fields they change.
 
-Preview and send both call `effective_trade` through `compose`, once, so what an admin
-previews is what the action saves and sends.
+An admin may edit prices in the composer before sending; `compose` hands them to the lifecycle as an
+explicit edit (`shared.trades.lifecycle.edit`), once, so what an admin previews is what the action saves
+and sends.
 """
 
 from __future__ import annotations
 
-from typing import Any
+from decimal import Decimal
 
 from shared.alerts.models import AlertPrices
-from shared.trades.models import Trade
 
 # Composer price name → trade field.
 PRICE_FIELDS: dict[str, str] = {
@@ -20,15 +20,11 @@ PRICE_FIELDS: dict[str, str] = {
     "target_underlying": "target_underlying",
     "stop_underlying": "stop_underlying",
 }
+FIELD_PRICES: dict[str, str] = {field: name for name, field in PRICE_FIELDS.items()}
 
 
-def effective_trade(trade: Trade, prices: AlertPrices | None) -> Trade:
-    """`trade` with every price set in `prices` replacing its own; unset prices keep the trade's."""
+def price_edits(prices: AlertPrices | None) -> dict[str, Decimal]:
+    """The trade fields the edited prices set (unset prices change nothing)."""
     if prices is None:
-        return trade
-    changes: dict[str, Any] = {
-        PRICE_FIELDS[name]: value for name, value in prices.model_dump(exclude_none=True).items()
-    }
-    if not changes:
-        return trade
-    return Trade.model_validate({**trade.model_dump(), **changes})
+        return {}
+    return {PRICE_FIELDS[name]: value for name, value in prices.model_dump(exclude_none=True).items()}

@@ -9,8 +9,10 @@ from typing import Final
 from shared.alerts.presets import AlertAction, FieldKey
 from shared.discord.payloads import Embed, EmbedField, EmbedFooter, WebhookPayload
 from shared.trades import pnl
-from shared.trades.dte import days_to_expiry, dte_badge
-from shared.trades.models import Confluence, Greeks, Trade, UpdateDraft
+from shared.trades.dte import dte_badge, live_dte
+from shared.trades.ledger import Fill, PositionPnl
+from shared.trades.lifecycle import Step, trade_risk_reward
+from shared.trades.models import Confluence, Greeks, Trade
 
 BLUE: Final = 0x3498DB
 GREEN: Final = 0x2ECC71
@@ -18,6 +20,7 @@ ORANGE: Final = 0xE67E22
 AMBER: Final = 0xF39C12
 PROFIT_GREEN: Final = 0x27AE60
 LOSS_RED: Final = 0xE74C3C
+FLAT_GREY: Final = 0x95A5A6
 TEAL: Final = 0x1ABC9C
 PURPLE: Final = 0x9B59B6
 
@@ -33,7 +36,8 @@ _STYLE: Final[dict[AlertAction, tuple[str, int, str]]] = {
     "exit": ("🎉 EXITED", PROFIT_GREEN, "Exit"),
     "share_exit": ("🎉 EXITED", PROFIT_GREEN, "Exit Recap"),
 }
-_LOSS_TITLE: Final = "🔴 EXITED"
+# An exit's title and colour follow the whole position's result, not its last leg.
+_EXIT_BY_RESULT: Final = {"loss": ("🔴 EXITED", LOSS_RED), "flat": ("⚪ EXITED FLAT", FLAT_GREY)}
 FOOTER_BRAND: Final = "Honey Drip"
 
 
@@ -51,6 +55,18 @@ def strike_text(strike: Decimal) -> str:
 def percent(value: Decimal) -> str:
     """`+25.00%` / `-12.50%`."""
     return f"{value:+.2f}%"
+
+
+def signed_dollars(value: Decimal) -> str:
+    """`+$1,600.00` / `-$12.50` / `$0.00`."""
+    sign = "+" if value > 0 else "-" if value < 0 else ""
+    return f"{sign}${abs(value):,.2f}"
+
+
+def contracts_text(contracts: Decimal) -> str:
+    """`5 contracts`, `1 contract`, `0.5 contracts`."""
+    number = f"{contracts.normalize():f}"
+    return f"{number} contract{'' if contracts == 1 else 's'}"
 
 
 def contract_label(trade: Trade) -> str:
@@ -88,27 +104,29 @@ def _with_level(premium: Decimal, level: Decimal | None, ticker: str, show_level
     return money(premium)
 
 
-def is_loss(trade: Trade, update: UpdateDraft | None) -> bool:
-    """Whether an exit lost money (its P&L is below zero)."""
-    move = update.pnl_percent if update is not None else None
-    return move is not None and move < 0
-
-
-def _pnl_text(trade: Trade, action: AlertAction, update: UpdateDraft | None) -> str | None:
-    move = update.pnl_percent if update is not None else None
-    if move is None or action in ("load", "enter"):
+def _pnl_text(action: AlertAction, figures: PositionPnl | None) -> str | None:
+    if figures is None or figures.gross is None or figures.position_percent is None or action in ("load", "enter"):
         return None
-    text = percent(move)
-    if action in ("exit", "share_exit") and trade.trimmed_percent > 0:
-        remaining = pnl.HUNDRED - trade.trimmed_percent
-        whole = trade.realized_percent + remaining * move / pnl.HUNDRED
-        text += f" (whole position {percent(whole)} after trims)"
+    text = f"{percent(figures.position_percent)} ({signed_dollars(figures.gross)})"
+    if action in ("exit", "share_exit") and figures.net is not None:
+        text += f" · net {signed_dollars(figures.net)} after {money(figures.fees + figures.slippage)} costs"
     return text
 
 
-def _fields(
-    trade: Trade, action: AlertAction, update: UpdateDraft | None, shown: dict[FieldKey, bool]
-) -> list[EmbedField]:
+def _fill_text(action: AlertAction, fill: Fill, figures: PositionPnl) -> tuple[str, str]:
+    """The field announcing the action's fill: its name and value."""
+    left = f"{contracts_text(figures.open_quantity)} open" if figures.open_quantity > 0 else "position closed"
+    if action == "trim":
+        return "Trimmed", f"{contracts_text(fill.contracts)} at {money(fill.price)} · {left}"
+    if action == "add":
+        average = f" · avg {money(figures.average_cost)}" if figures.average_cost is not None else ""
+        return "Added", f"{contracts_text(fill.contracts)} at {money(fill.price)} · {left}{average}"
+    return "Sold", f"{contracts_text(fill.contracts)} at {money(fill.price)} · {left}"
+
+
+def _fields(step: Step, action: AlertAction, shown: dict[FieldKey, bool]) -> list[EmbedField]:
+    trade = step.trade
+    figures = step.pnl() if step.ledger else None
     fields: list[EmbedField] = []
     levels = shown.get("underlying", False)
 
@@ -130,19 +148,12 @@ def _fields(
     elif levels and trade.stop_underlying is not None:
         add("stop", stop_name, f"{trade.ticker} @ {trade.stop_underlying:.2f}")
     add("exit", "Exit", money(trade.exit_price) if trade.exit_price is not None else None)
-    if action == "trim" and update is not None and update.trim_percent is not None:
-        remaining = pnl.HUNDRED - trade.trimmed_percent
-        at = f" at {money(update.price)}" if update.price is not None else ""
-        add(None, "Trimmed", f"{update.trim_percent.normalize():f}%{at} · {remaining.normalize():f}% remains")
-    if action == "add" and update is not None and update.price is not None:
-        size = f"+{update.quantity} contract{'s' if update.quantity != 1 else ''} " if update.quantity else ""
-        add(None, "Added", f"{size}at {money(update.price)}")
-    add("pnl", "P/L", _pnl_text(trade, action, update))
-    reference = trade.entry_price or trade.current_price
-    if reference is not None and trade.target_price is not None and trade.stop_loss is not None:
-        ratio = pnl.risk_reward(reference, trade.target_price, trade.stop_loss)
-        if ratio is not None:
-            add("risk_reward", "R:R", f"{ratio} ({pnl.risk_reward_rating(ratio)})")
+    if action in ("trim", "add", "exit") and step.fills and figures is not None:
+        add(None, *_fill_text(action, step.fills[0], figures))
+    add("pnl", "P/L", _pnl_text(action, figures))
+    ratio = trade_risk_reward(trade)
+    if ratio is not None:
+        add("risk_reward", "R:R", f"{ratio} ({pnl.risk_reward_rating(ratio)})")
     add("greeks", "Greeks", _greeks_text(trade.greeks) if trade.greeks else None, inline=False)
     add("setup", "Setup", trade.setup_type)
     add("confluence", "Confluence", _confluence_text(trade.confluence) if trade.confluence else None, inline=False)
@@ -151,25 +162,27 @@ def _fields(
 
 
 def render_alert(
-    trade: Trade,
+    step: Step,
     action: AlertAction,
-    update: UpdateDraft | None,
     shown: dict[FieldKey, bool],
     comment: str | None,
     now: datetime,
 ) -> WebhookPayload:
-    """The webhook body announcing `action` on `trade` (not yet fitted to Discord's limits)."""
+    """The webhook body announcing `action`'s step (not yet fitted to Discord's limits)."""
+    trade = step.trade
     prefix, color, kind = _STYLE[action]
-    if action in ("exit", "share_exit") and is_loss(trade, update):
-        prefix, color = _LOSS_TITLE, LOSS_RED
+    if action in ("exit", "share_exit") and step.ledger:
+        result = step.pnl().result
+        if result in _EXIT_BY_RESULT:
+            prefix, color = _EXIT_BY_RESULT[result]
     title = f"{prefix}: {trade.ticker} {contract_label(trade)}"
     if shown.get("dte", False):
-        title += f" · {dte_badge(max(days_to_expiry(trade.expiry, now), 0))}"
+        title += f" · {dte_badge(live_dte(trade.expiry, now))}"
     embed = Embed(
         title=title,
         description=comment if comment and comment.strip() else None,
         color=color,
-        fields=_fields(trade, action, update, shown),
+        fields=_fields(step, action, shown),
         footer=EmbedFooter(text=f"{FOOTER_BRAND} • {kind}"),
         timestamp=now.astimezone(UTC).isoformat(timespec="seconds"),
     )

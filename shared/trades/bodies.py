@@ -53,6 +53,9 @@ class TradeDraft(_Body):
     notes: Notes | None = None
     confluence: Confluence | None = None
     greeks: Greeks | None = None
+    # The quote when entering straight away: half the spread is the entry fill's slippage.
+    bid: ExitPremium | None = None
+    ask: ExitPremium | None = None
 
 
 class TradeCreate(TradeDraft):
@@ -70,6 +73,8 @@ class ActionInputsBody(_Body):
     target_price: Premium | None = None
     trim_percent: TrimPercent | None = None
     quantity: Quantity | None = None
+    bid: ExitPremium | None = None
+    ask: ExitPremium | None = None
     comment: Comment | None = None
 
 

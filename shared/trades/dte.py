@@ -2,12 +2,16 @@
 
 from __future__ import annotations
 
-from datetime import UTC, date, datetime
+from datetime import UTC, date, datetime, time
 from decimal import Decimal
 from typing import Literal
 from zoneinfo import ZoneInfo
 
+from shared.trades.money import cents
+
 NEW_YORK = ZoneInfo("America/New_York")
+# A listed option trades until the regular close on its expiration date.
+REGULAR_CLOSE = time(16, 0)
 
 TradeType = Literal["Scalp", "Day", "Swing", "LEAP"]
 TRADE_TYPES: tuple[TradeType, ...] = ("Scalp", "Day", "Swing", "LEAP")
@@ -25,6 +29,21 @@ def days_to_expiry(expiry: date, now: datetime) -> int:
     return (expiry - market_date(now)).days
 
 
+def trading_ends(expiry: date) -> datetime:
+    """The moment a contract expiring on `expiry` stops trading: the close, New York time."""
+    return datetime.combine(expiry, REGULAR_CLOSE, tzinfo=NEW_YORK)
+
+
+def is_expired(expiry: date, now: datetime) -> bool:
+    """Whether the contract no longer trades at `now` (from its expiration date's close on)."""
+    return now >= trading_ends(expiry)
+
+
+def live_dte(expiry: date, now: datetime) -> int | None:
+    """Days to expiry while the contract trades; None once it has expired."""
+    return None if is_expired(expiry, now) else days_to_expiry(expiry, now)
+
+
 def trade_type_for(dte: int) -> TradeType:
     """0-2 DTE Scalp, 3-14 Day, 15-60 Swing, over 60 LEAP (an expired contract counts as Scalp)."""
     if dte <= 2:
@@ -36,8 +55,10 @@ def trade_type_for(dte: int) -> TradeType:
     return "LEAP"
 
 
-def dte_badge(dte: int) -> str:
-    """The title badge: `⚠️ 0DTE` on expiry day, `🔥 nDTE` up to 2, else `📅 nDTE`."""
+def dte_badge(dte: int | None) -> str:
+    """The title badge: `⌛ EXPIRED` once expired, `⚠️ 0DTE` on expiry day, `🔥 nDTE` up to 2, else `📅 nDTE`."""
+    if dte is None:
+        return "⌛ EXPIRED"
     if dte <= 0:
         return "⚠️ 0DTE"
     if dte <= 2:
@@ -55,7 +76,7 @@ def default_levels(premium: Decimal, dte: int) -> tuple[Decimal, Decimal]:
         target, stop = Decimal("2.0"), Decimal("0.3")
     cent = Decimal("0.01")
     # A premium is never 0 in the database; the smallest tick stands in for a tiny stop.
-    return max((premium * target).quantize(cent), cent), max((premium * stop).quantize(cent), cent)
+    return max(cents(premium * target), cent), max(cents(premium * stop), cent)
 
 
 def utc_now() -> datetime:

@@ -16,7 +16,7 @@ StoredState = Literal["loaded", "entered", "exited"]
 Side = Literal["call", "put"]
 StopMode = Literal["fixed", "trailing"]
 
-# Premiums up to $999,999.9999; numeric(12,4) in the database.
+# Premiums up to $99,999,999.9999; numeric(12,4) in the database.
 Premium = Annotated[Decimal, Field(gt=0, max_digits=12, decimal_places=4)]
 ExitPremium = Annotated[Decimal, Field(ge=0, max_digits=12, decimal_places=4)]
 Level = Annotated[Decimal, Field(gt=0, max_digits=14, decimal_places=4)]
@@ -72,8 +72,6 @@ class Trade(BaseModel):
     target_underlying: Level | None = None
     stop_underlying: Level | None = None
     stop_mode: StopMode = "fixed"
-    trimmed_percent: Decimal = Field(default=Decimal(0), ge=0, le=100)
-    realized_percent: Decimal = Decimal(0)
     setup_type: str | None = None
     notes: str | None = None
     confluence: Confluence | None = None
@@ -96,6 +94,9 @@ class ActionInputs(BaseModel):
     target_price: Premium | None = None
     trim_percent: Decimal | None = Field(default=None, gt=0, le=100, max_digits=5, decimal_places=2)
     quantity: int | None = Field(default=None, ge=1, le=100000)
+    # The quote at the fill, when the admin has it: half the spread is the fill's slippage.
+    bid: ExitPremium | None = None
+    ask: ExitPremium | None = None
     comment: str | None = Field(default=None, max_length=2000)
 
 
@@ -103,7 +104,7 @@ UpdateType = Literal["load", "enter", "trim", "add", "update_sl", "trail_stop", 
 
 
 class UpdateDraft(BaseModel):
-    """The trade-update row an action writes."""
+    """The trade-update row an action writes; `pnl_percent` is the whole position's, at the action's price."""
 
     type: UpdateType
     price: Decimal | None = None

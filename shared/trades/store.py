@@ -14,6 +14,7 @@ from uuid import UUID
 import psycopg
 from psycopg.types.json import Jsonb
 
+from shared.trades.ledger import Fill
 from shared.trades.models import StoredState, Trade, UpdateDraft
 
 Conn = psycopg.Connection[dict[str, Any]]
@@ -22,18 +23,19 @@ Conn = psycopg.Connection[dict[str, Any]]
 _COLUMNS = (
     "id, ticker, contract, underlying, strike, expiry, side, trade_type, state, quantity, entry_price,"
     " current_price, target_price, stop_loss, exit_price, target_underlying, stop_underlying, stop_mode,"
-    " trimmed_percent, realized_percent, setup_type, notes, confluence, greeks, version, created_at,"
+    " setup_type, notes, confluence, greeks, version, created_at,"
     " updated_at, loaded_at, entered_at, exited_at"
 )
 _MUTABLE = (
     "ticker", "contract", "underlying", "strike", "expiry", "side", "trade_type", "state", "quantity",
     "entry_price", "current_price", "target_price", "stop_loss", "exit_price", "target_underlying",
-    "stop_underlying", "stop_mode", "trimmed_percent", "realized_percent", "setup_type", "notes",
+    "stop_underlying", "stop_mode", "setup_type", "notes",
     "confluence", "greeks", "loaded_at", "entered_at", "exited_at",
 )
 _JSON_COLUMNS = frozenset({"confluence", "greeks"})
 TRADE_SELECT = f"select {_COLUMNS} from trades"  # noqa: S608 - fixed column list
 UPDATE_COLUMNS = "id, trade_id, type, price, message, pnl_percent, trim_percent, quantity, created_at"
+FILL_COLUMNS = "id, trade_id, trade_update_id, side, contracts, price, fee, slippage, at"
 ALERT_COLUMNS = "id, trade_id, trade_update_id, action, payload, preset, fields, channel_ids, created_at"
 
 
@@ -96,6 +98,54 @@ def insert_update(conn: Conn, trade_id: UUID, draft: UpdateDraft, now: datetime)
     ).fetchone()
     assert row is not None
     return row
+
+
+def fill_from_row(row: dict[str, Any]) -> Fill:
+    """A stored fill as the core's Fill."""
+    return Fill(row["side"], row["contracts"], row["price"], row["fee"], row["slippage"])
+
+
+def list_fills(conn: Conn, trade_id: UUID) -> list[dict[str, Any]]:
+    """A trade's fills in the order they happened."""
+    return conn.execute(
+        f"select {FILL_COLUMNS} from trade_fills where trade_id = %s order by seq",  # noqa: S608
+        (trade_id,),
+    ).fetchall()
+
+
+def fills_by_trade(conn: Conn, trade_ids: Sequence[UUID]) -> dict[UUID, list[Fill]]:
+    """The fills of several trades at once, each in order."""
+    result: dict[UUID, list[Fill]] = {t: [] for t in trade_ids}
+    if not trade_ids:
+        return result
+    rows = conn.execute(
+        f"select {FILL_COLUMNS} from trade_fills where trade_id = any(%s) order by seq",  # noqa: S608
+        (list(trade_ids),),
+    ).fetchall()
+    for row in rows:
+        result[row["trade_id"]].append(fill_from_row(row))
+    return result
+
+
+def insert_fills(
+    conn: Conn, trade_id: UUID, update_id: UUID | None, fills: Sequence[Fill], now: datetime
+) -> None:
+    """Write an action's fills."""
+    for fill in fills:
+        conn.execute(
+            "insert into trade_fills (trade_id, trade_update_id, side, contracts, price, fee, slippage, at)"
+            " values (%s, %s, %s, %s, %s, %s, %s, %s)",
+            (trade_id, update_id, fill.side, fill.contracts, fill.price, fill.fee, fill.slippage, now),
+        )
+
+
+def correct_fills(conn: Conn, stored: Sequence[dict[str, Any]], corrected: dict[int, Fill]) -> None:
+    """Rewrite the fills at the given ledger positions (an edited entry or exit price)."""
+    for index, fill in sorted(corrected.items()):
+        conn.execute(
+            "update trade_fills set side = %s, contracts = %s, price = %s, fee = %s, slippage = %s where id = %s",
+            (fill.side, fill.contracts, fill.price, fill.fee, fill.slippage, stored[index]["id"]),
+        )
 
 
 def list_updates(conn: Conn, trade_id: UUID) -> list[dict[str, Any]]:

@@ -12,8 +12,16 @@ from typing import Any
 from uuid import UUID
 
 from shared.trades import pnl
-from shared.trades.dte import days_to_expiry
+from shared.trades.dte import is_expired, live_dte
+from shared.trades.ledger import Fill
+from shared.trades.lifecycle import mark_of, position_pnl, trade_risk_reward
 from shared.trades.models import Trade
+
+# The figures of `trade.pnl`, each a decimal string (null before the trade is entered).
+PNL_FIGURES = (
+    "open_quantity", "average_cost", "cost_basis", "realized", "unrealized", "gross", "fees", "slippage", "net",
+    "position_percent", "net_percent", "trimmed_percent",
+)
 
 
 def decimal_text(value: Decimal | None) -> str | None:
@@ -29,53 +37,42 @@ def _iso(value: datetime | date | None) -> str | None:
     return value.isoformat() if value is not None else None
 
 
-def pnl_summary(trade: Trade) -> dict[str, Any]:
-    """Move, trims and net P&L of the trade at its exit (or current) premium."""
-    mark = trade.exit_price if trade.state == "exited" else trade.current_price
-    remaining = pnl.HUNDRED - trade.trimmed_percent
-    summary: dict[str, Any] = {
-        "mark": decimal_text(mark),
-        "move_percent": None,
-        "position_percent": None,
-        "realized_percent": decimal_text(trade.realized_percent),
-        "trimmed_percent": decimal_text(trade.trimmed_percent),
-        "remaining_percent": decimal_text(remaining),
-        "net": None,
-    }
-    if trade.entry_price is None or mark is None or trade.state == "loaded":
+def pnl_summary(trade: Trade, fills: Sequence[Fill]) -> dict[str, Any]:
+    """The position's P&L from its fills at the trade's mark (the exit once exited); figures null before entry."""
+    mark = mark_of(trade)
+    summary: dict[str, Any] = {"mark": decimal_text(mark), **dict.fromkeys(PNL_FIGURES), "result": None}
+    if not fills:
         return summary
-    move = pnl.gross_move_percent(trade.entry_price, mark)
-    position = pnl.position_percent([pnl.Trim(trade.trimmed_percent, Decimal(0))], move) + trade.realized_percent
-    # Trims closed at other prices: the round trip is priced at the blend the position achieved.
-    blended = max(trade.entry_price * (1 + position / pnl.HUNDRED), Decimal(0))
-    net = pnl.net_pnl(trade.entry_price, blended, Decimal(trade.quantity))
-    summary.update(
-        move_percent=decimal_text(move),
-        position_percent=decimal_text(position),
-        net={
-            "gross": decimal_text(net.gross),
-            "fees": decimal_text(net.fees),
-            "slippage": decimal_text(net.slippage),
-            "net": decimal_text(net.net),
-            "net_percent": decimal_text(net.net_percent),
-        },
-    )
+    figures = position_pnl(trade, fills)
+    summary.update({name: decimal_text(getattr(figures, name)) for name in PNL_FIGURES})
+    summary["result"] = figures.result
     return summary
 
 
 def risk_reward_view(trade: Trade) -> dict[str, Any] | None:
-    """R:R from the entry (or current premium) to target and stop, with its rating."""
-    reference = trade.entry_price or trade.current_price
-    if reference is None or trade.target_price is None or trade.stop_loss is None:
-        return None
-    ratio = pnl.risk_reward(reference, trade.target_price, trade.stop_loss)
+    """R:R from the entry (or current premium) to target and stop, with its rating; None unless both sides hold."""
+    ratio = trade_risk_reward(trade)
     if ratio is None:
         return None
     return {"ratio": decimal_text(ratio), "rating": pnl.risk_reward_rating(ratio)}
 
 
-def trade_view(trade: Trade, channel_ids: Sequence[UUID], now: datetime) -> dict[str, Any]:
-    """A trade as the API returns it."""
+def fill_view(row: dict[str, Any]) -> dict[str, Any]:
+    """A fill as the API returns it."""
+    return {
+        "id": str(row["id"]),
+        "update_id": str(row["trade_update_id"]) if row["trade_update_id"] else None,
+        "side": row["side"],
+        "contracts": decimal_text(row["contracts"]),
+        "price": decimal_text(row["price"]),
+        "fee": decimal_text(row["fee"]),
+        "slippage": decimal_text(row["slippage"]),
+        "at": _iso(row["at"]),
+    }
+
+
+def trade_view(trade: Trade, fills: Sequence[Fill], channel_ids: Sequence[UUID], now: datetime) -> dict[str, Any]:
+    """A trade as the API returns it, its P&L from `fills`."""
     return {
         "id": str(trade.id),
         "ticker": trade.ticker,
@@ -89,7 +86,8 @@ def trade_view(trade: Trade, channel_ids: Sequence[UUID], now: datetime) -> dict
         "trade_type": trade.trade_type,
         "state": trade.state,
         "version": trade.version,
-        "dte": days_to_expiry(trade.expiry, now),
+        "dte": live_dte(trade.expiry, now),
+        "expired": is_expired(trade.expiry, now),
         "quantity": trade.quantity,
         "entry_price": decimal_text(trade.entry_price),
         "current_price": decimal_text(trade.current_price),
@@ -104,7 +102,7 @@ def trade_view(trade: Trade, channel_ids: Sequence[UUID], now: datetime) -> dict
         "confluence": trade.confluence.model_dump(mode="json") if trade.confluence else None,
         "greeks": trade.greeks.model_dump(mode="json") if trade.greeks else None,
         "risk_reward": risk_reward_view(trade),
-        "pnl": pnl_summary(trade),
+        "pnl": pnl_summary(trade, fills),
         "channel_ids": [str(c) for c in channel_ids],
         "created_at": _iso(trade.created_at),
         "updated_at": _iso(trade.updated_at),

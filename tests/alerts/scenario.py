@@ -6,6 +6,9 @@ from datetime import UTC, date, datetime
 from decimal import Decimal
 from typing import Any
 
+from shared.alerts.compose import Composition, compose
+from shared.alerts.models import AlertBlock
+from shared.trades.ledger import Fill, make_fill
 from shared.trades.lifecycle import Action
 from shared.trades.models import ActionInputs, Confluence, Greeks, Trade
 
@@ -37,9 +40,27 @@ def rich_trade(state: str = "loaded", **kw: Any) -> Trade:
     if state in ("entered", "exited"):
         values["entry_price"] = D("1.20")
     if state == "exited":
-        values.update(exit_price=D("1.80"), trimmed_percent=D(50), realized_percent=D("12.50"))
+        values.update(exit_price=D("1.80"))
     values.update(kw)
     return Trade(**values)
+
+
+def ledger_of(trade: Trade) -> list[Fill]:
+    """The fills a scenario trade has: its entry; once exited, half trimmed at 1.50 and the rest sold at the exit."""
+    if trade.state not in ("entered", "exited") or trade.entry_price is None:
+        return []
+    fills = [make_fill("buy", D(trade.quantity), trade.entry_price)]
+    if trade.state == "exited" and trade.exit_price is not None:
+        half = D(trade.quantity) / 2
+        fills += [make_fill("sell", half, D("1.50")), make_fill("sell", half, trade.exit_price)]
+    return fills
+
+
+def composed(
+    trade: Trade, action: Action, inputs: ActionInputs, block: AlertBlock | None = None, fills: list[Fill] | None = None
+) -> Composition:
+    """`compose` on a scenario trade with its ledger (or the fills given)."""
+    return compose(trade, ledger_of(trade) if fills is None else fills, action, inputs, block, NOW)
 
 
 # For each alert action: the state it starts from and the inputs that make it happen.

@@ -1,4 +1,4 @@
-"""The effective trade: edited prices applied once, unset ones kept."""
+"""The composer's edited prices as the trade fields they change."""
 
 from __future__ import annotations
 
@@ -7,35 +7,27 @@ from decimal import Decimal
 import pytest
 from pydantic import ValidationError
 
-from shared.alerts.effective import effective_trade
+from shared.alerts.effective import price_edits
 from shared.alerts.models import AlertPrices
-from tests.alerts.scenario import rich_trade
 
 D = Decimal
 
 
-def test_every_edited_price_replaces_the_trades() -> None:
+def test_every_edited_price_names_the_trade_field_it_sets() -> None:
     prices = AlertPrices(
         entry=D("1.10"), current=D("1.30"), target=D("3"), stop=D("0.5"),
         target_underlying=D("660"), stop_underlying=D("640"),
     )
-    trade = effective_trade(rich_trade("entered"), prices)
-    assert (trade.entry_price, trade.current_price, trade.target_price, trade.stop_loss) == (
-        D("1.10"), D("1.30"), D("3"), D("0.5"),
-    )
-    assert (trade.target_underlying, trade.stop_underlying) == (D("660"), D("640"))
+    assert price_edits(prices) == {
+        "entry_price": D("1.10"), "current_price": D("1.30"), "target_price": D("3"), "stop_loss": D("0.5"),
+        "target_underlying": D("660"), "stop_underlying": D("640"),
+    }
 
 
-def test_prices_left_unset_keep_the_trades_own() -> None:
-    before = rich_trade("entered")
-    after = effective_trade(before, AlertPrices(stop=D("0.90")))
-    assert after.model_dump(exclude={"stop_loss"}) == before.model_dump(exclude={"stop_loss"})
-
-
-def test_no_prices_is_the_trade_itself() -> None:
-    trade = rich_trade()
-    assert effective_trade(trade, None) is trade
-    assert effective_trade(trade, AlertPrices()) is trade
+def test_prices_left_unset_change_nothing() -> None:
+    assert price_edits(AlertPrices(stop=D("0.90"))) == {"stop_loss": D("0.90")}
+    assert price_edits(AlertPrices()) == {}
+    assert price_edits(None) == {}
 
 
 @pytest.mark.parametrize("field", ["entry", "current", "target", "stop", "target_underlying"])

@@ -12,12 +12,11 @@ from pathlib import Path
 
 import pytest
 
-from shared.alerts.compose import compose
 from shared.alerts.models import AlertBlock
 from shared.alerts.presets import PresetName
 from shared.discord.limits import limit_report
 from shared.trades.lifecycle import Action
-from tests.alerts.scenario import ACTION_CASES, NOW, rich_trade
+from tests.alerts.scenario import ACTION_CASES, composed, rich_trade
 
 GOLDEN = Path(__file__).parent / "golden"
 PRESETS: tuple[PresetName, ...] = ("full", "minimal", "scalp")
@@ -28,7 +27,7 @@ CASES = [(action, preset) for action in ACTION_CASES for preset in PRESETS]
 def test_rendered_payload_matches_its_golden_file(action: Action, preset: PresetName) -> None:
     state, inputs = ACTION_CASES[action]
     block = AlertBlock(preset=preset, comment=f"{action.value} with the {preset} preset")
-    payload = compose(rich_trade(state), action, inputs, block, NOW).payload
+    payload = composed(rich_trade(state), action, inputs, block).payload
     path = GOLDEN / f"{action.value}_{preset}.json"
     if os.environ.get("HONEYDRIP_UPDATE_GOLDEN") == "1":
         path.write_text(json.dumps(payload, indent=2, ensure_ascii=False) + "\n", encoding="utf-8")

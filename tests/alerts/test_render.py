@@ -8,14 +8,14 @@ from typing import Any
 
 import pytest
 
-from shared.alerts.compose import compose
 from shared.alerts.models import AlertBlock, AlertPrices
 from shared.alerts.presets import resolve_fields
-from shared.alerts.render import confluence_icon, money, percent, render_alert, strike_text
+from shared.alerts.render import confluence_icon, money, percent, render_alert, signed_dollars, strike_text
 from shared.discord.limits import limit_report
-from shared.trades.lifecycle import Action
-from shared.trades.models import ActionInputs, UpdateDraft
-from tests.alerts.scenario import ACTION_CASES, NOW, rich_trade
+from shared.trades.ledger import make_fill
+from shared.trades.lifecycle import Action, InputError, Step
+from shared.trades.models import ActionInputs
+from tests.alerts.scenario import ACTION_CASES, NOW, composed, ledger_of, rich_trade
 
 D = Decimal
 
@@ -24,7 +24,7 @@ def _embed(action: Action, *, preset: str | None = None, **kw: Any) -> dict[str,
     state, inputs = ACTION_CASES[action]
     trade = rich_trade(state, **kw)
     block = AlertBlock.model_validate({"preset": preset}) if preset else None
-    embed: dict[str, Any] = compose(trade, action, inputs, block, NOW).payload["embeds"][0]
+    embed: dict[str, Any] = composed(trade, action, inputs, block).payload["embeds"][0]
     return embed
 
 
@@ -49,10 +49,24 @@ def test_title_and_colour_per_action(action: Action, title: str, color: int) -> 
 
 
 def test_an_exit_at_a_loss_is_red() -> None:
-    composed = compose(rich_trade("entered"), Action.EXIT, ActionInputs(price=D("0.50")), None, NOW)
-    embed = composed.payload["embeds"][0]
+    embed = composed(rich_trade("entered"), Action.EXIT, ActionInputs(price=D("0.50"))).payload["embeds"][0]
     assert embed["title"].startswith("🔴 EXITED: SPY")
     assert embed["color"] == 0xE74C3C
+
+
+def test_a_winning_position_whose_last_leg_lost_is_posted_as_a_win() -> None:
+    # 4 at 1.00, 3 sold at 2.00 (+$300), the last one exited at 0.90 (−$10): +$290 on $400, +72.50 %.
+    # Costs: fees 2.60 + 1.95 + 0.65, slippage 2.00 + 3.00 + 0.45 = $10.65; net $279.35.
+    trade = rich_trade("entered", entry_price=D("1.00"), current_price=D("2.00"), quantity=4, stop_loss=D("0.50"))
+    fills = [make_fill("buy", D(4), D("1.00")), make_fill("sell", D(3), D("2.00"))]
+    embed = composed(trade, Action.EXIT, ActionInputs(price=D("0.90")), fills=fills).payload["embeds"][0]
+    assert (embed["title"].split(":")[0], embed["color"]) == ("🎉 EXITED", 0x27AE60)
+    assert _fields(embed)["P/L"] == "+72.50% (+$290.00) · net +$279.35 after $10.65 costs"
+
+
+def test_an_exit_where_it_came_in_is_flat_and_grey() -> None:
+    embed = composed(rich_trade("entered"), Action.EXIT, ActionInputs(price=D("1.20"))).payload["embeds"][0]
+    assert (embed["title"].split(":")[0], embed["color"]) == ("⚪ EXITED FLAT", 0x95A5A6)
 
 
 @pytest.mark.parametrize(("expiry", "badge"), [(date(2025, 12, 5), "⚠️ 0DTE"), (date(2025, 12, 7), "🔥 2DTE")])
@@ -97,14 +111,18 @@ def test_scalp_leaves_out_greeks_and_confluence() -> None:
     assert "Notes" in fields
 
 
-def test_a_trim_says_how_much_was_trimmed_and_what_remains() -> None:
+def test_a_trim_shows_its_fill_and_the_whole_positions_pnl() -> None:
+    # 2 at 1.20; 1 sold at 1.80 (+$60), 1 still open marked at 1.80 (+$60): +$120 on $240.
     fields = _fields(_embed(Action.TRIM))
-    assert fields["Trimmed"] == "50% at $1.80 · 50% remains"
-    assert fields["P/L"] == "+50.00%"
+    assert fields["Trimmed"] == "1 contract at $1.80 · 1 contract open"
+    assert fields["P/L"] == "+50.00% (+$120.00)"
 
 
-def test_an_add_says_how_many_contracts_at_what_price() -> None:
-    assert _fields(_embed(Action.ADD))["Added"] == "+1 contract at $0.90"
+def test_an_add_shows_its_fill_and_the_new_average_cost() -> None:
+    # 2 at 1.20 and 1 at 0.90: 3 open at an average of 3.30 / 3 = 1.10; marked at 0.90, −$60 on $330.
+    fields = _fields(_embed(Action.ADD))
+    assert fields["Added"] == "1 contract at $0.90 · 3 contracts open · avg $1.10"
+    assert fields["P/L"] == "-18.18% (-$60.00)"
 
 
 def test_a_trailing_stop_is_labelled_trailing() -> None:
@@ -112,17 +130,20 @@ def test_a_trailing_stop_is_labelled_trailing() -> None:
 
 
 def test_an_exit_after_trims_shows_the_whole_positions_pnl() -> None:
-    trimmed = rich_trade("entered", trimmed_percent=D(50), realized_percent=D("25.00"))
-    composed = compose(trimmed, Action.EXIT, ActionInputs(price=D("2.40")), None, NOW)
-    fields = _fields(composed.payload["embeds"][0])
-    assert fields["P/L"] == "+100.00% (whole position +75.00% after trims)"
+    # 4 at 1.20; 2 trimmed at 1.80 (+$120); 2 exited at 2.40 (+$240): +$360 on $480 = +75.00 %.
+    # Fees 2.60 + 1.30 + 1.30; slippage 2.40 + 1.80 + 2.40: $11.80 of costs, net $348.20.
+    trade = rich_trade("entered", quantity=4)
+    fills = [make_fill("buy", D(4), D("1.20")), make_fill("sell", D(2), D("1.80"))]
+    fields = _fields(composed(trade, Action.EXIT, ActionInputs(price=D("2.40")), fills=fills).payload["embeds"][0])
+    assert fields["P/L"] == "+75.00% (+$360.00) · net +$348.20 after $11.80 costs"
+    assert fields["Sold"] == "2 contracts at $2.40 · position closed"
     assert (fields["Entry"], fields["Exit"]) == ("$1.20", "$2.40")
 
 
 def test_the_comment_is_the_description() -> None:
     block = AlertBlock(comment="Taking half off into resistance")
-    composed = compose(rich_trade("entered"), Action.TRIM, ActionInputs(trim_percent=D(50)), block, NOW)
-    assert composed.payload["embeds"][0]["description"] == "Taking half off into resistance"
+    composition = composed(rich_trade("entered"), Action.TRIM, ActionInputs(trim_percent=D(50)), block)
+    assert composition.payload["embeds"][0]["description"] == "Taking half off into resistance"
 
 
 def test_fields_without_a_value_are_left_out() -> None:
@@ -131,14 +152,14 @@ def test_fields_without_a_value_are_left_out() -> None:
 
 
 def test_an_alert_has_no_content_and_pings_nobody() -> None:
-    payload = compose(rich_trade("loaded"), Action.ENTER, ActionInputs(), None, NOW).payload
+    payload = composed(rich_trade("loaded"), Action.ENTER, ActionInputs(price=D("1.25"))).payload
     assert "content" not in payload
     assert payload["allowed_mentions"] == {"parse": []}
 
 
 def test_an_overlong_alert_is_cut_to_fit_discords_limits() -> None:
     trade = rich_trade("entered", notes="n" * 1024, setup_type="s" * 1024)
-    payload = compose(trade, Action.UPDATE, ActionInputs(), AlertBlock(preset="full", comment="x" * 4096), NOW).payload
+    payload = composed(trade, Action.UPDATE, ActionInputs(), AlertBlock(preset="full", comment="x" * 4096)).payload
     assert limit_report(payload)["within_limits"]
     assert payload["embeds"][0]["description"].endswith("…")
     assert _fields(payload["embeds"][0])["Notes"] == "n" * 1024
@@ -146,15 +167,30 @@ def test_an_overlong_alert_is_cut_to_fit_discords_limits() -> None:
 
 def test_the_edited_prices_are_what_the_embed_shows() -> None:
     block = AlertBlock(prices=AlertPrices(target=D("3.00"), stop=D("0.80")))
-    fields = _fields(compose(rich_trade("loaded"), Action.ENTER, ActionInputs(), block, NOW).payload["embeds"][0])
+    embed = composed(rich_trade("loaded"), Action.ENTER, ActionInputs(price=D("1.25")), block).payload["embeds"][0]
+    fields = _fields(embed)
     assert fields["Target"].startswith("$3.00") and fields["Stop"].startswith("$0.80")
+
+
+def test_an_edited_entry_is_the_enter_actions_fill_price() -> None:
+    block = AlertBlock(prices=AlertPrices(entry=D("1.15")))
+    composition = composed(rich_trade("loaded"), Action.ENTER, ActionInputs(), block)
+    assert (composition.step.fills[0].price, _fields(composition.payload["embeds"][0])["Entry"]) == (
+        D("1.15"), "$1.15",
+    )
+
+
+def test_an_edited_target_on_the_wrong_side_names_the_composer_field() -> None:
+    block = AlertBlock(prices=AlertPrices(target=D("1.00")))
+    with pytest.raises(InputError) as caught:
+        composed(rich_trade("entered"), Action.UPDATE, ActionInputs(), block)
+    assert caught.value.field == "alert.prices.target"
 
 
 def test_render_alone_returns_the_unfitted_payload() -> None:
     trade = rich_trade("entered")
-    payload = render_alert(
-        trade, "update", UpdateDraft(type="update"), resolve_fields("update", None, None), None, NOW
-    )
+    step = Step(trade=trade, update=None, ledger=tuple(ledger_of(trade)))
+    payload = render_alert(step, "update", resolve_fields("update", None, None), None, NOW)
     assert payload.embeds[0].title == "📝 UPDATE: SPY $650 Call · 📅 14DTE"
 
 
@@ -168,6 +204,20 @@ def test_money_format(value: Decimal, text: str) -> None:
 def test_strike_and_percent_formats() -> None:
     assert (strike_text(D(650)), strike_text(D("652.5"))) == ("$650", "$652.50")
     assert (percent(D("25")), percent(D("-3.5"))) == ("+25.00%", "-3.50%")
+
+
+def test_signed_dollars_carry_a_sign_and_thousands() -> None:
+    assert (signed_dollars(D("1600")), signed_dollars(D("-12.5")), signed_dollars(D(0))) == (
+        "+$1,600.00", "-$12.50", "$0.00",
+    )
+
+
+def test_an_expired_contract_is_badged_expired_never_0dte() -> None:
+    late = NOW.replace(day=19, hour=22)
+    trade = rich_trade("entered", expiry=date(2025, 12, 19))
+    step = Step(trade=trade, update=None, ledger=tuple(ledger_of(trade)))
+    payload = render_alert(step, "exit", resolve_fields("exit", None, None), None, late)
+    assert (payload.embeds[0].title or "").endswith("· ⌛ EXPIRED")
 
 
 @pytest.mark.parametrize(("score", "icon"), [(80, "🟢"), (79, "🟡"), (60, "🟡"), (59, "🔴")])

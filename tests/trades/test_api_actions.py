@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+from datetime import UTC, datetime
 from typing import Any
 
 import pytest
@@ -15,7 +16,12 @@ ALLOWED = {
     "entered": {"trim", "add", "update_sl", "trail_stop", "update", "exit"},
     "exited": {"share_exit"},
 }
-ENOUGH: dict[str, dict[str, Any]] = {"trim": {"trim_percent": 25}, "update_sl": {"stop_loss": "0.90"}}
+ENOUGH: dict[str, dict[str, Any]] = {
+    "enter": {"price": "1.20"},
+    "trim": {"trim_percent": 25},
+    "add": {"quantity": 1},
+    "update_sl": {"stop_loss": "0.90"},
+}
 
 
 def _error(response: Any) -> dict[str, Any]:
@@ -49,20 +55,117 @@ def test_every_action_from_every_stored_state(api: Api, state: str, action: str)
         assert api.get(f"/api/trades/{trade['id']}").get_json() == before
 
 
-def test_a_trim_reports_what_remains_and_the_realized_share(api: Api) -> None:
-    trade = api.enter()
+def test_a_trim_reports_the_realized_dollars_and_what_is_open(api: Api) -> None:
+    # 2 at 1.20; 1 sold at 1.80: realized 0.60 × 100 = $60, the other marked at 1.80 another $60.
+    trade = api.enter(quantity=2)
     body = api.act(trade["id"], "trim", trim_percent=50, price="1.80").get_json()
     assert body["update"]["trim_percent"] == "50.00" and body["update"]["pnl_percent"] == "50.00"
-    assert body["trade"]["pnl"]["remaining_percent"] == "50.00"
-    assert body["trade"]["pnl"]["realized_percent"] == "25.00"
+    pnl = body["trade"]["pnl"]
+    assert (pnl["open_quantity"], pnl["realized"], pnl["unrealized"], pnl["gross"]) == (
+        "1.00", "60.00", "60.00", "120.00",
+    )
+    assert (pnl["trimmed_percent"], pnl["position_percent"]) == ("50.00", "50.00")
 
 
-def test_trimming_more_than_remains_is_a_422_and_changes_nothing(api: Api) -> None:
+def test_a_trim_that_would_sell_everything_is_a_422_and_changes_nothing(api: Api) -> None:
     trade = api.enter()
-    api.act(trade["id"], "trim", trim_percent=80)
-    response = api.act(trade["id"], "trim", trim_percent=30)
+    response = api.act(trade["id"], "trim", trim_percent=100)
     assert (response.status_code, _error(response)["field"]) == (422, "trim_percent")
-    assert api.get(f"/api/trades/{trade['id']}").get_json()["trade"]["pnl"]["trimmed_percent"] == "80.00"
+    assert api.get(f"/api/trades/{trade['id']}").get_json()["trade"]["version"] == 0
+
+
+QQQ_PUT = {"symbol": "O:QQQ251219P00600000", "strike": 600, "expiry": "2025-12-19", "type": "put"}
+
+
+def test_the_adds_case_adds_up_by_hand(api: Api, add_channel: Any, fake_discord: FakeDiscord) -> None:
+    # 10 × QQQ 600P at 3.10, half trimmed at 4.00, 5 added at 3.60, exited at 4.50.
+    channel = add_channel(api.admin)
+    created = api.post(
+        "/api/trades",
+        {"ticker": "QQQ", "contract": QQQ_PUT, "action": "enter", "entry_price": "3.10", "quantity": 10},
+    )
+    trade_id = created.get_json()["trade"]["id"]
+    api.act(trade_id, "trim", trim_percent=50, price="4.00")
+    added = api.act(trade_id, "add", quantity=5, price="3.60").get_json()["trade"]
+    # Right after the add, marked at 3.60: $450 realized + 10 × (3.60 − 3.35) × 100 = $700.
+    assert (added["entry_price"], added["quantity"]) == ("3.10", 10)
+    assert (added["pnl"]["average_cost"], added["pnl"]["open_quantity"], added["pnl"]["gross"]) == (
+        "3.35", "10.00", "700.00",
+    )
+    exited = api.act(
+        trade_id, "exit", price="4.50", alert={"send": True, "channel_ids": [str(channel)]}
+    ).get_json()
+    pnl = exited["trade"]["pnl"]
+    # $450 + 10 × 1.15 × 100 = $1,600; fees 19.50, slippage 57.00; on $4,900 bought.
+    assert {k: pnl[k] for k in ("realized", "gross", "fees", "slippage", "net", "cost_basis")} == {
+        "realized": "1600.00", "gross": "1600.00", "fees": "19.50", "slippage": "57.00", "net": "1523.50",
+        "cost_basis": "4900.00",
+    }
+    assert (pnl["position_percent"], pnl["net_percent"], pnl["trimmed_percent"], pnl["result"]) == (
+        "32.65", "31.09", "100.00", "win",
+    )
+    fields = {f["name"]: f["value"] for f in fake_discord.messages()[0].payload["embeds"][0]["fields"]}
+    assert fields["Entry"] == "$3.10"
+    assert fields["P/L"] == "+32.65% (+$1,600.00) · net +$1,523.50 after $76.50 costs"
+    assert fields["Sold"] == "10 contracts at $4.50 · position closed"
+    fills = api.get(f"/api/trades/{trade_id}").get_json()["fills"]
+    assert [(f["side"], f["contracts"], f["price"], f["fee"], f["slippage"]) for f in fills] == [
+        ("buy", "10.00", "3.10", "6.50", "15.50"),
+        ("sell", "5.00", "4.00", "3.25", "10.00"),
+        ("buy", "5.00", "3.60", "3.25", "9.00"),
+        ("sell", "10.00", "4.50", "6.50", "22.50"),
+    ]
+
+
+def test_a_one_contract_trade_trims_in_halves(api: Api) -> None:
+    trade = api.enter(quantity=1)
+    api.act(trade["id"], "trim", trim_percent=50, price="1.80")
+    body = api.act(trade["id"], "trim", trim_percent=50, price="2.40").get_json()
+    # 0.5 sold at +0.60 ($30), 0.25 at +1.20 ($30), 0.25 open at 2.40 ($30): $90 on $120.
+    assert (body["trade"]["pnl"]["open_quantity"], body["trade"]["pnl"]["gross"]) == ("0.25", "90.00")
+    assert body["trade"]["pnl"]["position_percent"] == "75.00"
+
+
+def test_entering_needs_a_price_and_never_takes_the_load_price(api: Api) -> None:
+    trade = api.load()
+    response = api.act(trade["id"], "enter")
+    assert (response.status_code, _error(response)["field"]) == (422, "price")
+    assert api.get(f"/api/trades/{trade['id']}").get_json()["trade"]["state"] == "loaded"
+
+
+def test_creating_an_entered_trade_needs_its_entry_price(api: Api) -> None:
+    response = api.post("/api/trades", load_body(action="enter"))
+    assert (response.status_code, _error(response)["field"]) == (422, "entry_price")
+
+
+def test_a_target_below_the_premium_is_a_422_naming_it(api: Api) -> None:
+    response = api.post("/api/trades", load_body(target_price="1.00"))
+    assert (response.status_code, _error(response)["field"]) == (422, "target_price")
+
+
+def test_a_stop_above_the_mark_is_a_422_naming_it(api: Api) -> None:
+    trade = api.enter()
+    response = api.act(trade["id"], "update_sl", stop_loss="1.30")
+    assert (response.status_code, _error(response)["field"]) == (422, "stop_loss")
+
+
+def test_a_premium_whose_default_target_cannot_be_stored_is_a_422(api: Api) -> None:
+    response = api.post("/api/trades", load_body(current_price="50000000"))
+    assert (response.status_code, _error(response)["field"]) == (422, "target_price")
+
+
+def test_after_the_close_on_expiration_day_nothing_more_is_bought(api: Api, clock: Any) -> None:
+    trade = api.enter(quantity=2)
+    loaded = api.load()
+    # 19 December 2025 at 16:00 New York is 21:00 UTC.
+    clock.at = datetime(2025, 12, 19, 21, 0, tzinfo=UTC)
+    assert _error(api.act(trade["id"], "add", quantity=1, price="0.10"))["field"] == "contract.expiry"
+    assert _error(api.act(loaded["id"], "enter", price="0.10"))["field"] == "contract.expiry"
+    assert _error(api.post("/api/trades", load_body()))["field"] == "contract.expiry"
+    shown = api.get(f"/api/trades/{trade['id']}").get_json()["trade"]
+    assert (shown["dte"], shown["expired"]) == (None, True)
+    # Settling at its value still closes it.
+    assert api.act(trade["id"], "exit", price="0").get_json()["trade"]["state"] == "exited"
 
 
 @pytest.mark.parametrize(
@@ -120,7 +223,7 @@ def test_edited_prices_in_the_alert_block_are_saved_with_the_action(api: Api) ->
     )
 
 
-def test_an_edited_entry_after_exit_is_refused(api: Api) -> None:
+def test_an_edited_entry_after_exit_is_refused_naming_the_composer_field(api: Api) -> None:
     trade = _trade_in(api, "exited")
     response = api.act(trade["id"], "share_exit", alert={"prices": {"entry": "1.00"}})
     assert (response.status_code, _error(response)["field"]) == (422, "alert.prices.entry")

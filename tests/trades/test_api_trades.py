@@ -165,9 +165,9 @@ def test_entering_an_expired_contract_is_refused(api: Api, clock: Clock) -> None
     assert (response.status_code, _error(response)["field"]) == (422, "contract.expiry")
 
 
-def test_enter_without_any_premium_asks_for_the_price(api: Api) -> None:
+def test_enter_without_an_entry_price_asks_for_it(api: Api) -> None:
     response = api.post("/api/trades", load_body(action="enter", current_price=None))
-    assert (response.status_code, _error(response)["field"]) == (422, "price")
+    assert (response.status_code, _error(response)["field"]) == (422, "entry_price")
 
 
 def test_a_body_that_is_not_json_is_refused(api: Api) -> None:
@@ -228,17 +228,21 @@ def test_an_unknown_trade_is_404(api: Api) -> None:
     assert api.get("/api/trades/not-a-uuid").status_code == 404
 
 
-def test_the_pnl_summary_shows_the_move_and_net_after_costs(api: Api) -> None:
+def test_the_pnl_summary_shows_every_figure_after_costs(api: Api) -> None:
+    # 1 at 1.20 sold at 1.80: $60 gross; fees 2 × 0.65; slippage 0.60 + 0.90; net $57.20 on $120 (47.67 %).
     trade = api.enter()
     after = api.act(trade["id"], "exit", price="1.80").get_json()["trade"]
-    assert after["pnl"]["move_percent"] == "50.00"
-    assert after["pnl"]["net"] == {
-        "gross": "60.00",
-        "fees": "1.30",
-        "slippage": "1.50",
-        "net": "57.20",
-        "net_percent": "47.67",
+    assert after["pnl"] == {
+        "mark": "1.80", "open_quantity": "0.00", "average_cost": None, "cost_basis": "120.00",
+        "realized": "60.00", "unrealized": "0.00", "gross": "60.00", "fees": "1.30", "slippage": "1.50",
+        "net": "57.20", "position_percent": "50.00", "net_percent": "47.67", "trimmed_percent": "100.00",
+        "result": "win",
     }
+
+
+def test_a_loaded_trade_has_a_mark_and_no_figures_yet(api: Api) -> None:
+    pnl = api.load()["pnl"]
+    assert (pnl["mark"], pnl["gross"], pnl["cost_basis"], pnl["result"]) == ("1.20", None, None, None)
 
 
 # --- edit ----------------------------------------------------------------------------------------
@@ -322,3 +326,35 @@ def test_an_entered_trade_cannot_be_unloaded(api: Api) -> None:
     assert response.status_code == 409
     assert _error(response)["trade"]["state"] == "entered"
     assert "cannot unload a trade that is entered" in _error(response)["message"]
+
+
+def test_an_adjusted_contract_with_a_digit_in_its_root_loads(api: Api) -> None:
+    contract = {"symbol": "O:SPY1251219C00650000", "strike": 650, "expiry": "2025-12-19", "type": "call"}
+    trade = api.load(contract=contract)
+    assert (trade["ticker"], trade["underlying"], trade["contract"]["symbol"]) == ("SPY", "SPY1", contract["symbol"])
+
+
+def test_correcting_a_fresh_entry_reprices_its_fill(api: Api) -> None:
+    trade = api.enter(quantity=2)
+    edited = api.patch(f"/api/trades/{trade['id']}", {"entry_price": "1.10"}).get_json()["trade"]
+    fills = api.get(f"/api/trades/{trade['id']}").get_json()["fills"]
+    # 2 at 1.10: fee 1.30, slippage 0.5 % × 1.10 × 200 = 1.10; cost $220.
+    assert [(f["price"], f["contracts"], f["fee"], f["slippage"]) for f in fills] == [("1.10", "2.00", "1.30", "1.10")]
+    assert (edited["entry_price"], edited["pnl"]["cost_basis"]) == ("1.10", "220.00")
+
+
+def test_the_entry_cannot_be_corrected_once_a_trim_priced_from_it(api: Api) -> None:
+    trade = api.enter(quantity=2)
+    api.act(trade["id"], "trim", quantity=1, price="1.50")
+    response = api.patch(f"/api/trades/{trade['id']}", {"entry_price": "1.10"})
+    assert (response.status_code, _error(response)["code"], _error(response)["field"]) == (
+        409, "not_editable", "entry_price",
+    )
+
+
+def test_correcting_the_exit_price_reprices_the_exit_fill(api: Api) -> None:
+    trade = api.enter(quantity=2)
+    api.act(trade["id"], "exit", price="1.50")
+    edited = api.patch(f"/api/trades/{trade['id']}", {"exit_price": "1.80"}).get_json()["trade"]
+    # 2 × (1.80 − 1.20) × 100 = $120.
+    assert (edited["exit_price"], edited["pnl"]["gross"]) == ("1.80", "120.00")

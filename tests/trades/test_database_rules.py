@@ -75,11 +75,22 @@ def test_a_trim_percent_outside_0_to_100_is_refused(as_admin: Any, percent: floa
         )
 
 
-def test_trims_adding_up_to_more_than_100_are_refused(as_admin: Any) -> None:
+FILL = "insert into trade_fills (trade_id, side, contracts, price, fee, slippage) values (%s, %s, %s, 1, 0.65, 0.5)"
+
+
+def test_a_trade_never_sells_more_contracts_than_it_bought(as_admin: Any) -> None:
     trade_id = as_admin(INSERT, GOOD)[0]["id"]
-    as_admin("insert into trade_updates (trade_id, type, trim_percent) values (%s, 'trim', 60)", (trade_id,))
-    with pytest.raises(psycopg.errors.CheckViolation, match="more than 100"):
-        as_admin("insert into trade_updates (trade_id, type, trim_percent) values (%s, 'trim', 41)", (trade_id,))
+    as_admin(FILL, (trade_id, "buy", 2))
+    as_admin(FILL, (trade_id, "sell", "1.5"))
+    with pytest.raises(psycopg.errors.CheckViolation, match="more contracts than it bought"):
+        as_admin(FILL, (trade_id, "sell", "0.75"))
+
+
+def test_trims_of_what_is_open_may_add_up_past_100_percent(as_admin: Any) -> None:
+    # 50 % of the position, then 50 % of what is left, then 50 % of that: 150 % of percentages.
+    trade_id = as_admin(INSERT, GOOD)[0]["id"]
+    for _ in range(3):
+        as_admin("insert into trade_updates (trade_id, type, trim_percent) values (%s, 'trim', 50)", (trade_id,))
 
 
 def test_an_unknown_update_type_is_refused(as_admin: Any) -> None:
@@ -91,7 +102,7 @@ def test_an_unknown_update_type_is_refused(as_admin: Any) -> None:
 def test_rows_of_another_user_are_invisible(api: Api, other_admin: Admin) -> None:
     trade = api.enter()
     with user_tx(other_admin.verified) as conn:
-        for table in ("trades", "trade_updates", "alerts", "trade_channels", "idempotency_keys"):
+        for table in ("trades", "trade_updates", "trade_fills", "alerts", "trade_channels", "idempotency_keys"):
             assert conn.execute(f"select count(*) as n from {table}").fetchone() == {"n": 0}  # noqa: S608
         updated = conn.execute("update trades set notes = 'x' where id = %s", (trade["id"],)).rowcount
     assert updated == 0

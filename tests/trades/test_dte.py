@@ -7,7 +7,15 @@ from decimal import Decimal
 
 import pytest
 
-from shared.trades.dte import days_to_expiry, default_levels, dte_badge, market_date, trade_type_for
+from shared.trades.dte import (
+    days_to_expiry,
+    default_levels,
+    dte_badge,
+    is_expired,
+    live_dte,
+    market_date,
+    trade_type_for,
+)
 
 
 def test_late_evening_utc_is_still_the_same_day_in_new_york() -> None:
@@ -41,9 +49,10 @@ def test_trade_type_by_days_to_expiry(dte: int, expected: str) -> None:
 
 
 @pytest.mark.parametrize(
-    ("dte", "badge"), [(0, "⚠️ 0DTE"), (1, "🔥 1DTE"), (2, "🔥 2DTE"), (3, "📅 3DTE"), (45, "📅 45DTE")]
+    ("dte", "badge"),
+    [(None, "⌛ EXPIRED"), (0, "⚠️ 0DTE"), (1, "🔥 1DTE"), (2, "🔥 2DTE"), (3, "📅 3DTE"), (45, "📅 45DTE")],
 )
-def test_title_badge_by_days_to_expiry(dte: int, badge: str) -> None:
+def test_title_badge_by_days_to_expiry(dte: int | None, badge: str) -> None:
     assert dte_badge(dte) == badge
 
 
@@ -57,3 +66,27 @@ def test_default_target_and_stop_are_multiples_of_the_premium(dte: int, target: 
 
 def test_a_default_stop_is_never_zero() -> None:
     assert default_levels(Decimal("0.01"), 30) == (Decimal("0.02"), Decimal("0.01"))
+
+
+# 16:00 New York on each expiration date, in UTC, on both sides of both 2026 daylight-saving switches
+# (8 March: EST → EDT; 1 November: EDT → EST).
+@pytest.mark.parametrize(
+    ("expiry", "last_minute", "close"),
+    [
+        (date(2026, 3, 6), datetime(2026, 3, 6, 20, 59, tzinfo=UTC), datetime(2026, 3, 6, 21, 0, tzinfo=UTC)),
+        (date(2026, 3, 9), datetime(2026, 3, 9, 19, 59, tzinfo=UTC), datetime(2026, 3, 9, 20, 0, tzinfo=UTC)),
+        (date(2026, 10, 30), datetime(2026, 10, 30, 19, 59, tzinfo=UTC), datetime(2026, 10, 30, 20, 0, tzinfo=UTC)),
+        (date(2026, 11, 2), datetime(2026, 11, 2, 20, 59, tzinfo=UTC), datetime(2026, 11, 2, 21, 0, tzinfo=UTC)),
+    ],
+)
+def test_a_contract_trades_until_16_00_new_york_on_its_expiration_date(
+    expiry: date, last_minute: datetime, close: datetime
+) -> None:
+    assert (is_expired(expiry, last_minute), live_dte(expiry, last_minute)) == (False, 0)
+    assert (is_expired(expiry, close), live_dte(expiry, close)) == (True, None)
+
+
+def test_an_expired_contract_has_no_dte_never_0dte() -> None:
+    evening = datetime(2025, 12, 19, 23, 0, tzinfo=UTC)
+    assert live_dte(date(2025, 12, 19), evening) is None
+    assert dte_badge(live_dte(date(2025, 12, 19), evening)) == "⌛ EXPIRED"

@@ -51,7 +51,7 @@ def test_a_whole_lifecycle_sends_exactly_what_was_previewed_and_stored(
     stored = call("get", f"/api/trades/{trade_id}").json()
     assert stored["trade"]["state"] == "exited"
     assert [u["type"] for u in stored["updates"]] == ["load", "enter", "trim", "update_sl", "exit"]
-    assert stored["trade"]["pnl"]["position_percent"] == "68.00"  # 50 % at +52 %, 50 % at +84 %
+    assert stored["trade"]["pnl"]["position_percent"] == "68.00"  # half at +52 %, half at +84 %
     received = [m.payload for m in fake_discord.messages(hook.id)]
     sent_payloads = [a["payload"] for a in stored["alerts"]]
     assert received == sent_payloads
@@ -68,4 +68,6 @@ def test_a_whole_lifecycle_sends_exactly_what_was_previewed_and_stored(
         "🎉 EXITED: SPY $650 Call · 📅 14DTE",
     ]
     exit_fields = {f["name"]: f["value"] for f in received[-1]["embeds"][0]["fields"]}
-    assert exit_fields["P/L"] == "+84.00% (whole position +68.00% after trims)"
+    # 1 at 1.25; 0.5 sold at 1.90 (+$32.50), 0.5 at 2.30 (+$52.50): +$85 on $125. Fees 0.65 + 0.50 + 0.50,
+    # slippage 0.63 + 0.48 + 0.58 (0.5 % of each fill, half-up): $3.34 of costs.
+    assert exit_fields["P/L"] == "+68.00% (+$85.00) · net +$81.66 after $3.34 costs"
