@@ -11,8 +11,9 @@ create table if not exists public.trade_fills (
     -- numeric, not integer: a one-contract trade trims in halves.
     contracts           numeric not null check (contracts > 0 and contracts < 10000000),
     price               numeric(12, 4) not null check (price >= 0),
-    fee                 numeric(12, 2) not null check (fee >= 0),
-    slippage            numeric(14, 2) not null check (slippage >= 0),
+    -- Dollars in cents, unbounded: 100,000 contracts of a $99,999,999 premium must still be recordable.
+    fee                 numeric not null check (fee >= 0),
+    slippage            numeric not null check (slippage >= 0),
     at                  timestamptz not null default now(),
     -- Writing order: the ledger folds in the order the fills happened.
     seq                 bigint generated always as identity,

@@ -316,3 +316,17 @@ def _load_body() -> dict[str, Any]:
     from tests.trades.conftest import load_body
 
     return load_body()
+
+
+def test_the_largest_position_the_api_accepts_is_recorded_not_a_500(api: Api) -> None:
+    # 100,000 contracts at $49,999,999 with a quote spanning the largest premium: $499,999,995,000,000 slippage.
+    created = api.post("/api/trades", load_body(
+        action="enter", entry_price="49999999", quantity=100000, bid="0", ask="99999999",
+        target_price="99999999", stop_loss="1",
+    ))
+    assert created.status_code == 201, created.get_json()
+    trade_id = created.get_json()["trade"]["id"]
+    exited = api.act(trade_id, "exit", price="0.0001", bid="0", ask="0.0002")
+    assert exited.status_code == 200, exited.get_json()
+    # 100,000 × (0.0001 − 49,999,999) × 100.
+    assert exited.get_json()["trade"]["pnl"]["gross"] == "-499999989999000.00"
