@@ -1,0 +1,1 @@
+"""Market facts: sessions and hours (`calendar`), gamma exposure of option chains (`gex`)."""
