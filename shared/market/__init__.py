@@ -1,0 +1,1 @@
+"""US market hours and sessions (the NYSE calendar the options market follows)."""
