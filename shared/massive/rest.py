@@ -293,6 +293,8 @@ def default_client() -> MassiveRest:
     settings = get_settings()
     if settings.massive_api_key is None:
         raise MassiveError("MASSIVE_API_KEY is not set")
+    if PROCESS_BUDGET.total_s != settings.massive_rate_limit_budget_s:
+        PROCESS_BUDGET.total_s = PROCESS_BUDGET.remaining_s = settings.massive_rate_limit_budget_s
     return MassiveRest(str(settings.massive_rest_url), settings.massive_api_key.get_secret_value())
 
 
