@@ -1,4 +1,4 @@
-"""`python -m functions serve|token`: the API on one port for local use, and local admin tokens."""
+"""`python -m functions serve|token|run`: the API on one port for local use, local admin tokens, and scheduled jobs."""
 
 from __future__ import annotations
 
@@ -61,6 +61,37 @@ def token(user: uuid.UUID, email: str | None, ttl: int) -> int:
     return 0
 
 
+def run_job_now(job: str, *, force: bool, after_close: bool, symbols: list[str] | None) -> int:
+    """Run one scheduled job in this process, as its schedule would; 1 when it failed."""
+    import importlib
+    import json
+
+    from shared.jobs.progress import TerminalProgress
+    from shared.jobs.specs import JOBS
+
+    settings = settings_or_exit()
+    configure_logging(settings.log_level, settings.log_format)
+    progress = TerminalProgress(job)
+    try:
+        result = importlib.import_module(JOBS[job].module).run(
+            force=force, after_close=after_close, symbols=symbols, progress=progress
+        )
+    finally:
+        progress.close()
+    summary = {"job": job, "status": result.status, "duration_ms": result.duration_ms, "counts": result.counts}
+    if result.error:
+        summary["error"] = result.error
+    print(json.dumps(summary))
+    return 1 if result.status == "failed" else 0
+
+
+def _symbol_list(text: str) -> list[str]:
+    symbols = [s.strip() for s in text.split(",") if s.strip()]
+    if not symbols:
+        raise argparse.ArgumentTypeError("expected symbols like SPY,QQQ")
+    return symbols
+
+
 def main(argv: list[str] | None = None) -> int:
     parser = argparse.ArgumentParser(prog="python -m functions")
     commands = parser.add_subparsers(dest="command", required=True)
@@ -71,7 +102,16 @@ def main(argv: list[str] | None = None) -> int:
     token_cmd.add_argument("--user", type=uuid.UUID, default=None, help="user id (default: a new one)")
     token_cmd.add_argument("--email", default=None)
     token_cmd.add_argument("--ttl", type=int, default=3600, help="seconds until it expires")
+    from shared.jobs.specs import JOBS
+
+    run_cmd = commands.add_parser("run", help="run a scheduled job now")
+    run_cmd.add_argument("job", choices=sorted(JOBS))
+    run_cmd.add_argument("--force", action="store_true", help="run even outside market hours")
+    run_cmd.add_argument("--after-close", action="store_true", help="as the schedule's run after the close")
+    run_cmd.add_argument("--symbols", type=_symbol_list, default=None, help="only these, e.g. SPY,QQQ")
     args = parser.parse_args(argv)
+    if args.command == "run":
+        return run_job_now(args.job, force=args.force, after_close=args.after_close, symbols=args.symbols)
     if args.command == "serve":
         return serve(args.host, args.port or settings_or_exit().port)
     return token(args.user or uuid.uuid4(), args.email, args.ttl)

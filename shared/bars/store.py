@@ -62,10 +62,11 @@ def last_bar_times(conn: psycopg.Connection[Any], symbol: str) -> dict[str, date
 def read_bars(
     conn: psycopg.Connection[Any], symbol: str, timeframe: Timeframe, start: datetime, end: datetime, limit: int
 ) -> list[dict[str, Any]]:
-    """Stored bars in [start, end], oldest first, at most `limit`."""
+    """Stored bars in [start, end], oldest first; the most recent `limit` of them when there are more."""
     return conn.execute(
-        "select ts, o, h, l, c, v, vw, n from historical_bars"
-        " where symbol = %s and timeframe = %s and ts >= %s and ts <= %s order by ts limit %s",
+        "select * from (select ts, o, h, l, c, v, vw, n from historical_bars"
+        " where symbol = %s and timeframe = %s and ts >= %s and ts <= %s order by ts desc limit %s) newest"
+        " order by ts",
         (symbol, timeframe, start, end, limit),
     ).fetchall()
 
