@@ -7,6 +7,7 @@ import logging
 import signal
 import sys
 import uuid
+from collections.abc import Callable
 from types import FrameType
 
 from werkzeug.serving import make_server
@@ -18,8 +19,18 @@ from shared.logs import configure_logging
 log = logging.getLogger("functions")
 
 
-def serve(host: str, port: int) -> int:
-    """Serve every area until SIGINT/SIGTERM, then stop cleanly."""
+def start_scheduler() -> Callable[[], None]:
+    """The scheduled jobs in this process (make dev); returns `stop()`."""
+    from shared.jobs.scheduler import Scheduler
+
+    if settings_or_exit().massive_api_key is None:
+        log.warning("MASSIVE_API_KEY is not set: the scheduled jobs (they read Massive) are not scheduled")
+        return lambda: None
+    return Scheduler().start().stop
+
+
+def serve(host: str, port: int, *, jobs: bool = False) -> int:
+    """Serve every area until SIGINT/SIGTERM, then stop cleanly; with `jobs`, run the schedule too."""
     from functions.app import create_app
     from shared.db import database_url
 
@@ -33,6 +44,7 @@ def serve(host: str, port: int) -> int:
         from shared.discord.local_worker import start_local_worker
 
         stop_discord_worker = start_local_worker()
+    stop_scheduler = start_scheduler() if jobs else None
 
     def _stop(signum: int, frame: FrameType | None) -> None:
         raise KeyboardInterrupt
@@ -45,6 +57,8 @@ def serve(host: str, port: int) -> int:
         pass
     finally:
         server.server_close()
+        if stop_scheduler is not None:
+            stop_scheduler()
         if stop_discord_worker is not None:
             stop_discord_worker()
         log.info("api stopped")
@@ -98,6 +112,7 @@ def main(argv: list[str] | None = None) -> int:
     serve_cmd = commands.add_parser("serve", help="serve every area over HTTP")
     serve_cmd.add_argument("--host", default="127.0.0.1")
     serve_cmd.add_argument("--port", type=int, default=None, help="default: PORT or 8000")
+    serve_cmd.add_argument("--jobs", action="store_true", help="also run the scheduled jobs on their intervals")
     token_cmd = commands.add_parser("token", help="print a local admin token")
     token_cmd.add_argument("--user", type=uuid.UUID, default=None, help="user id (default: a new one)")
     token_cmd.add_argument("--email", default=None)
@@ -113,7 +128,7 @@ def main(argv: list[str] | None = None) -> int:
     if args.command == "run":
         return run_job_now(args.job, force=args.force, after_close=args.after_close, symbols=args.symbols)
     if args.command == "serve":
-        return serve(args.host, args.port or settings_or_exit().port)
+        return serve(args.host, args.port or settings_or_exit().port, jobs=args.jobs)
     return token(args.user or uuid.uuid4(), args.email, args.ttl)
 
 
