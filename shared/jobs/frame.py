@@ -27,6 +27,7 @@ log = logging.getLogger(__name__)
 Status = Literal["ok", "skipped", "failed"]
 Counts = Mapping[str, int]
 MAX_ERROR_CHARS = 2000
+HEARTBEAT_DAYS = 30
 
 
 @dataclass(frozen=True)
@@ -67,6 +68,11 @@ def _describe(error: BaseException) -> str:
 
 
 def write_heartbeat(conn: psycopg.Connection[Any], run: JobRun) -> None:
+    """Record `run`, and forget the job's heartbeats older than HEARTBEAT_DAYS (health reads the last)."""
+    conn.execute(
+        "delete from job_heartbeats where job = %s and started_at < %s",
+        (run.job, run.started_at - timedelta(days=HEARTBEAT_DAYS)),
+    )
     conn.execute(
         "insert into job_heartbeats (job, started_at, finished_at, status, counts, duration_ms, error)"
         " values (%s, %s, %s, %s, %s::jsonb, %s, %s)",

@@ -174,3 +174,10 @@ def test_health_shows_symbols_whose_backfill_failed_for_good(client: FlaskClient
     failed = client.get("/api/health").get_json()["checks"]["jobs"]["ingestion_failed"]
     assert [(f["symbol"], f["attempts"]) for f in failed] == [("TSLA", 3)]
     assert "lacks entitlement" in failed[0]["error"]
+
+
+def test_a_run_forgets_its_jobs_heartbeats_older_than_30_days(settings: Settings, db: psycopg.Connection[Any]) -> None:
+    insert_beat(db, "ingest", datetime.now(UTC) - timedelta(days=31), "ok")
+    insert_beat(db, "prewarm", datetime.now(UTC) - timedelta(days=31), "ok")
+    run_job(INGEST, lambda: {}, force=True)
+    assert [(job, status) for job, status, _, _ in heartbeats(db)] == [("prewarm", "ok"), ("ingest", "ok")]
