@@ -54,12 +54,18 @@ def check_jobs(now: datetime | None = None) -> dict[str, Any]:
             " from job_heartbeats where job = any(%s) order by job, started_at desc",
             (list(JOBS),),
         ).fetchall()
+        worked_rows = conn.execute(
+            "select distinct on (job) job, started_at, finished_at, status, counts, duration_ms, error"
+            " from job_heartbeats where job = any(%s) and status <> 'skipped' order by job, started_at desc",
+            (list(JOBS),),
+        ).fetchall()
         failed = conn.execute(
             "select symbol, attempts, last_error, updated_at from ingestion_queue"
             " where status = 'failed' order by symbol limit 50"
         ).fetchall()
     last = {row["job"]: Heartbeat.model_validate(row) for row in rows}
-    jobs = {name: assess(spec, last.get(name), now) for name, spec in JOBS.items()}
+    worked = {row["job"]: Heartbeat.model_validate(row) for row in worked_rows}
+    jobs = {name: assess(spec, last.get(name), now, worked.get(name)) for name, spec in JOBS.items()}
     return {
         "ok": not any(job.degraded for job in jobs.values()),
         "jobs": {name: job.model_dump(mode="json") for name, job in jobs.items()},

@@ -37,15 +37,19 @@ class JobHealth(BaseModel):
         return self.late or self.failed
 
 
-def assess(spec: JobSpec, last: Heartbeat | None, now: datetime) -> JobHealth:
-    """Late: in market hours, no run for twice the interval (counting from today's open at the
-    earliest, so the first minutes of a session are not late). A job that never ran is not late:
-    a fresh deployment is not an outage."""
+def assess(spec: JobSpec, last: Heartbeat | None, now: datetime, last_worked: Heartbeat | None = None) -> JobHealth:
+    """Late: in market hours, no run that did its work (ok or failed) for twice the interval,
+    counting from today's open at the earliest so the first minutes of a session are not late.
+    Skipped runs do not count: a run stuck holding the lock makes every later one skip.
+    A job that never ran is not late: a fresh deployment is not an outage."""
+    if last_worked is None and last is not None and last.status != "skipped":
+        last_worked = last
     late = False
     if last is not None and calendar.is_open(now):
         bounds = calendar.session_bounds(now.astimezone(calendar.NEW_YORK).date())
         assert bounds is not None  # open implies a session today
-        since = max(last.started_at, bounds[0])
+        worked = last_worked.started_at if last_worked is not None else bounds[0]
+        since = max(worked, bounds[0])
         late = now - since > timedelta(seconds=2 * spec.interval_s)
     return JobHealth(
         job=spec.name,

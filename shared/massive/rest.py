@@ -79,16 +79,28 @@ def massive_ticker(symbol: str, *, index: bool = False) -> str:
 
 
 class RateLimitBudget:
-    """Seconds this process may still spend waiting out 429s, shared by every client in it."""
+    """Seconds this process may spend waiting out 429s per `window_s`, shared by every client in it.
 
-    def __init__(self, seconds: float) -> None:
+    It refills each window: a Lambda container or the dev server lives for hours, and one bad
+    quarter of an hour must not fail every later run at once.
+    """
+
+    def __init__(
+        self, seconds: float, *, window_s: float = 900.0, clock: Callable[[], float] = time.monotonic
+    ) -> None:
         self._lock = threading.Lock()
+        self._clock = clock
+        self.window_s = window_s
         self.total_s = seconds
         self.remaining_s = seconds
+        self._window_started = clock()
 
     def take(self, seconds: float) -> bool:
-        """Reserve `seconds` of waiting; False when the budget cannot cover it."""
+        """Reserve `seconds` of waiting; False when this window's budget cannot cover it."""
         with self._lock:
+            if self._clock() - self._window_started >= self.window_s:
+                self._window_started = self._clock()
+                self.remaining_s = self.total_s
             if seconds > self.remaining_s:
                 return False
             self.remaining_s -= seconds

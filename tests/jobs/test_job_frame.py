@@ -116,6 +116,14 @@ def test_lateness_counts_from_the_open_so_the_first_minutes_of_a_session_are_not
     assert assess(INGEST, beat(yesterday), datetime(2026, 11, 25, 15, 1, tzinfo=UTC)).late
 
 
+def test_skipped_runs_do_not_keep_a_job_on_time() -> None:
+    # A run stuck holding the lock: every later trigger is skipped, and the job is still late.
+    skipped = beat(IN_SESSION - timedelta(minutes=2), "skipped")
+    worked = beat(IN_SESSION - timedelta(minutes=45))
+    assert assess(INGEST, skipped, IN_SESSION, worked).late
+    assert assess(INGEST, skipped, IN_SESSION).late  # only skips today: late from the open
+
+
 def test_no_job_is_late_outside_market_hours_and_a_job_that_never_ran_is_not_late() -> None:
     assert not assess(INGEST, beat(SATURDAY - timedelta(days=1)), SATURDAY).late
     assert not assess(INGEST, None, IN_SESSION).late
@@ -164,6 +172,8 @@ def test_health_turns_degraded_when_a_job_is_late_in_market_hours(
     assert report["ok"] is False
     assert report["jobs"]["ingest"]["late"] is True
     assert check_jobs(IN_SESSION - timedelta(minutes=30))["ok"] is True
+    insert_beat(db, "ingest", IN_SESSION - timedelta(minutes=1), "skipped", "another run holds the lock")
+    assert check_jobs(IN_SESSION)["jobs"]["ingest"]["late"] is True
 
 
 def test_health_shows_symbols_whose_backfill_failed_for_good(client: FlaskClient, db: psycopg.Connection[Any]) -> None:

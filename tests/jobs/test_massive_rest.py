@@ -70,6 +70,15 @@ def test_the_rate_limit_budget_is_shared_by_the_clients_of_a_process(massive: Fa
         second.market_status()
 
 
+def test_the_rate_limit_budget_refills_each_window() -> None:
+    now = [0.0]
+    budget = RateLimitBudget(10.0, window_s=900.0, clock=lambda: now[0])
+    assert budget.take(8.0)
+    assert not budget.take(4.0)
+    now[0] = 900.0
+    assert budget.take(10.0)
+
+
 def test_5xx_are_retried_with_jittered_backoff(rest: MassiveRest, massive: FakeMassiveRest, sleeps: Sleeps) -> None:
     massive.fail_next(502, times=2)
     assert rest.market_status().market == "open"
