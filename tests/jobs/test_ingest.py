@@ -171,3 +171,22 @@ def test_symbols_named_on_the_command_line_are_ingested_alone(
     ingestor(rest).run(["spx"])
     assert bar_counts(db, "I:SPX")["1m"] == 30
     assert bar_counts(db, "SPY") == {}
+
+
+def test_a_bar_massive_sends_twice_is_stored_once(db: psycopg.Connection[Any], settings: Any) -> None:
+    from shared.bars.store import upsert_bars
+    from shared.db import service_tx
+    from shared.massive.models import Bar
+
+    bar = Bar(t=NOW_MS, o=1, h=2, l=0.5, c=1.5, v=10)
+    with service_tx() as conn:
+        assert upsert_bars(conn, "SPY", "1m", [bar, bar, bar.model_copy(update={"t": NOW_MS + 60_000})]) == 2
+    assert bar_counts(db, "SPY") == {"1m": 2}
+
+
+def test_a_fetch_never_reaches_back_further_than_the_backfill_horizon() -> None:
+    from shared.bars.ingest import fetch_start
+
+    assert fetch_start(None, NOW) == NOW - timedelta(days=90)
+    assert fetch_start(NOW - timedelta(days=400), NOW) == NOW - timedelta(days=90)
+    assert fetch_start(NOW - timedelta(minutes=3), NOW) == NOW - timedelta(minutes=3)
