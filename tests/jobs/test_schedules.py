@@ -33,6 +33,14 @@ def test_the_ingest_crons_cover_market_hours_in_both_utc_offsets_and_run_after_t
     assert events[1] == {"rate": "cron(20 21 ? * MON-FRI *)", "input": {"after_close": True}}
 
 
+def test_the_dev_scheduler_uses_the_intervals_of_serverless_yml() -> None:
+    functions = serverless_functions()
+    ingest_minutes = functions["ingest"]["events"][0]["schedule"].split()[0]
+    assert ingest_minutes == f"cron(*/{JOBS['ingest'].interval_s / 60:.0f}"
+    prewarm_cron = functions["prewarm"]["events"][0]["schedule"]
+    assert prewarm_cron.endswith("? * FRI *)") and JOBS["prewarm"].interval_s == 7 * 24 * 3600
+
+
 class LambdaContext:
     def get_remaining_time_in_millis(self) -> int:
         return 120_000
