@@ -32,7 +32,7 @@ test: lint pytest
 # The database suites once more against a server Postgres, when one answers at SERVER_DATABASE_URL.
 test-server-db: install
 	@if $(BIN)/python -c "import psycopg; psycopg.connect('$(SERVER_DATABASE_URL)', connect_timeout=3).close()" 2>/dev/null; then \
-		DATABASE_URL='$(SERVER_DATABASE_URL)' $(BIN)/pytest tests/foundation tests/discord tests/trades tests/alerts; \
+		DATABASE_URL='$(SERVER_DATABASE_URL)' $(BIN)/pytest tests/foundation tests/discord tests/trades tests/alerts tests/jobs; \
 	else \
 		echo "test-server-db: no Postgres answers at $(SERVER_DATABASE_URL); the embedded pass in 'make test' stands"; \
 	fi
@@ -41,6 +41,7 @@ bench: install
 	$(BIN)/python bench/relay_fanout.py
 	$(BIN)/python bench/discord_delivery.py
 	$(BIN)/python bench/api_latency.py
+	$(BIN)/python bench/ingest.py
 
 migrate: install
 	$(BIN)/python -m shared.db migrate

@@ -1,4 +1,4 @@
-"""`python -m functions serve|token`: the API on one port for local use, and local admin tokens."""
+"""`python -m functions serve|token|run`: the API on one port for local use, local admin tokens, and scheduled jobs."""
 
 from __future__ import annotations
 
@@ -7,6 +7,7 @@ import logging
 import signal
 import sys
 import uuid
+from collections.abc import Callable
 from types import FrameType
 
 from werkzeug.serving import make_server
@@ -18,8 +19,18 @@ from shared.logs import configure_logging
 log = logging.getLogger("functions")
 
 
-def serve(host: str, port: int) -> int:
-    """Serve every area until SIGINT/SIGTERM, then stop cleanly."""
+def start_scheduler() -> Callable[[], None]:
+    """The scheduled jobs in this process (make dev); returns `stop()`."""
+    from shared.jobs.scheduler import Scheduler
+
+    if settings_or_exit().massive_api_key is None:
+        log.warning("MASSIVE_API_KEY is not set: the scheduled jobs (they read Massive) are not scheduled")
+        return lambda: None
+    return Scheduler().start().stop
+
+
+def serve(host: str, port: int, *, jobs: bool = False) -> int:
+    """Serve every area until SIGINT/SIGTERM, then stop cleanly; with `jobs`, run the schedule too."""
     from functions.app import create_app
     from shared.db import database_url
 
@@ -33,6 +44,7 @@ def serve(host: str, port: int) -> int:
         from shared.discord.local_worker import start_local_worker
 
         stop_discord_worker = start_local_worker()
+    stop_scheduler = start_scheduler() if jobs else None
 
     def _stop(signum: int, frame: FrameType | None) -> None:
         raise KeyboardInterrupt
@@ -45,6 +57,8 @@ def serve(host: str, port: int) -> int:
         pass
     finally:
         server.server_close()
+        if stop_scheduler is not None:
+            stop_scheduler()
         if stop_discord_worker is not None:
             stop_discord_worker()
         log.info("api stopped")
@@ -61,19 +75,60 @@ def token(user: uuid.UUID, email: str | None, ttl: int) -> int:
     return 0
 
 
+def run_job_now(job: str, *, force: bool, after_close: bool, symbols: list[str] | None) -> int:
+    """Run one scheduled job in this process, as its schedule would; 1 when it failed."""
+    import importlib
+    import json
+
+    from shared.jobs.progress import TerminalProgress
+    from shared.jobs.specs import JOBS
+
+    settings = settings_or_exit()
+    configure_logging(settings.log_level, settings.log_format)
+    progress = TerminalProgress(job)
+    try:
+        result = importlib.import_module(JOBS[job].module).run(
+            force=force, after_close=after_close, symbols=symbols, progress=progress
+        )
+    finally:
+        progress.close()
+    summary = {"job": job, "status": result.status, "duration_ms": result.duration_ms, "counts": result.counts}
+    if result.error:
+        summary["error"] = result.error
+    print(json.dumps(summary))
+    return 1 if result.status == "failed" else 0
+
+
+def _symbol_list(text: str) -> list[str]:
+    symbols = [s.strip() for s in text.split(",") if s.strip()]
+    if not symbols:
+        raise argparse.ArgumentTypeError("expected symbols like SPY,QQQ")
+    return symbols
+
+
 def main(argv: list[str] | None = None) -> int:
     parser = argparse.ArgumentParser(prog="python -m functions")
     commands = parser.add_subparsers(dest="command", required=True)
     serve_cmd = commands.add_parser("serve", help="serve every area over HTTP")
     serve_cmd.add_argument("--host", default="127.0.0.1")
     serve_cmd.add_argument("--port", type=int, default=None, help="default: PORT or 8000")
+    serve_cmd.add_argument("--jobs", action="store_true", help="also run the scheduled jobs on their intervals")
     token_cmd = commands.add_parser("token", help="print a local admin token")
     token_cmd.add_argument("--user", type=uuid.UUID, default=None, help="user id (default: a new one)")
     token_cmd.add_argument("--email", default=None)
     token_cmd.add_argument("--ttl", type=int, default=3600, help="seconds until it expires")
+    from shared.jobs.specs import JOBS
+
+    run_cmd = commands.add_parser("run", help="run a scheduled job now")
+    run_cmd.add_argument("job", choices=sorted(JOBS))
+    run_cmd.add_argument("--force", action="store_true", help="run even outside market hours")
+    run_cmd.add_argument("--after-close", action="store_true", help="as the schedule's run after the close")
+    run_cmd.add_argument("--symbols", type=_symbol_list, default=None, help="only these, e.g. SPY,QQQ")
     args = parser.parse_args(argv)
+    if args.command == "run":
+        return run_job_now(args.job, force=args.force, after_close=args.after_close, symbols=args.symbols)
     if args.command == "serve":
-        return serve(args.host, args.port or settings_or_exit().port)
+        return serve(args.host, args.port or settings_or_exit().port, jobs=args.jobs)
     return token(args.user or uuid.uuid4(), args.email, args.ttl)
 
 

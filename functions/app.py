@@ -25,6 +25,7 @@ AREAS: tuple[str, ...] = (
     "functions.trades",
     "functions.alerts",
     "functions.openapi",
+    "functions.bars",
 )
 
 MAX_BODY_BYTES = 64 * 1024

@@ -1,4 +1,4 @@
-"""`GET /api/health`: is the API up, and can it reach its database."""
+"""`GET /api/health`: is the API up, can it reach its database, and are the scheduled jobs on time."""
 
 from __future__ import annotations
 
@@ -10,7 +10,7 @@ from typing import Any
 from flask import Blueprint
 
 from functions.lambda_adapter import lambda_handler
-from shared.db import default_pool
+from shared.db import default_pool, service_tx
 
 bp = Blueprint("health", __name__)
 handler = lambda_handler(bp)
@@ -42,12 +42,57 @@ def check_database() -> dict[str, Any]:
     return {"ok": True, "latency_ms": round((time.perf_counter() - started) * 1000, 1)}
 
 
+def check_jobs(now: datetime | None = None) -> dict[str, Any]:
+    """Each job's last run, late/failed flags, and the symbols whose backfill failed for good."""
+    from shared.jobs.lateness import Heartbeat, assess
+    from shared.jobs.specs import JOBS
+
+    now = now or datetime.now(UTC)
+    with service_tx() as conn:
+        rows = conn.execute(
+            "select distinct on (job) job, started_at, finished_at, status, counts, duration_ms, error"
+            " from job_heartbeats where job = any(%s) order by job, started_at desc",
+            (list(JOBS),),
+        ).fetchall()
+        worked_rows = conn.execute(
+            "select distinct on (job) job, started_at, finished_at, status, counts, duration_ms, error"
+            " from job_heartbeats where job = any(%s) and status <> 'skipped' order by job, started_at desc",
+            (list(JOBS),),
+        ).fetchall()
+        failed = conn.execute(
+            "select symbol, attempts, last_error, updated_at from ingestion_queue"
+            " where status = 'failed' order by symbol limit 50"
+        ).fetchall()
+    last = {row["job"]: Heartbeat.model_validate(row) for row in rows}
+    worked = {row["job"]: Heartbeat.model_validate(row) for row in worked_rows}
+    jobs = {name: assess(spec, last.get(name), now, worked.get(name)) for name, spec in JOBS.items()}
+    return {
+        "ok": not any(job.degraded for job in jobs.values()),
+        "jobs": {name: job.model_dump(mode="json") for name, job in jobs.items()},
+        "ingestion_failed": [
+            {
+                "symbol": row["symbol"],
+                "attempts": row["attempts"],
+                "error": row["last_error"],
+                "at": row["updated_at"].isoformat(),
+            }
+            for row in failed
+        ],
+    }
+
+
 @bp.get("/api/health")
 def health() -> tuple[dict[str, Any], int]:
     database = check_database()
+    checks: dict[str, Any] = {"database": database}
+    if database["ok"]:
+        try:
+            checks["jobs"] = check_jobs()
+        except Exception as error:  # the jobs' tables unreadable: report it, never a 500
+            checks["jobs"] = {"ok": False, "error": type(error).__name__}
     if not database["ok"]:
         status = "down"
-    elif database["latency_ms"] > DEGRADED_LATENCY_MS:
+    elif database["latency_ms"] > DEGRADED_LATENCY_MS or not checks["jobs"]["ok"]:
         status = "degraded"
     else:
         status = "ok"
@@ -55,6 +100,6 @@ def health() -> tuple[dict[str, Any], int]:
         "status": status,
         "timestamp": datetime.now(UTC).isoformat().replace("+00:00", "Z"),
         "version": _version(),
-        "checks": {"database": database},
+        "checks": checks,
     }
     return body, 503 if status == "down" else 200

@@ -58,6 +58,11 @@ class Settings(BaseSettings):
         default=AnyHttpUrl(DEFAULT_MASSIVE_REST_URL), validation_alias="MASSIVE_REST_URL"
     )
     max_ws_connections: int = Field(default=5, ge=1, le=1000, validation_alias="MAX_WS_CONNECTIONS")
+    # Seconds one process may spend waiting out Massive's 429s before its calls fail.
+    massive_rate_limit_budget_s: float = Field(default=180.0, ge=0, validation_alias="MASSIVE_RATE_LIMIT_BUDGET_S")
+
+    # Scheduled jobs.
+    ingest_run_budget_s: float = Field(default=600.0, gt=0, validation_alias="INGEST_RUN_BUDGET_S")
 
     # Relay.
     relay_simulate: bool = Field(default=False, validation_alias="RELAY_SIMULATE")

@@ -3,7 +3,8 @@
 Runs the functions' HTTP API and the relay as child processes. With no DATABASE_URL the API
 starts the embedded Postgres; with no MASSIVE_API_KEY the relay streams from its simulator;
 with no Discord webhook configured, channels can point at nothing real and the local sender
-still runs in-process. A local JWT secret is generated once into `.local/dev.env`.
+still runs in-process, and so do the scheduled jobs (`serve --jobs`). A local JWT secret is
+generated once into `.local/dev.env`.
 """
 
 from __future__ import annotations
@@ -80,7 +81,8 @@ def parts() -> list[Part]:
     stack.append(
         Part(
             "api",
-            [sys.executable, "-m", "functions", "serve", "--port", str(API_PORT)],
+            # --jobs: the scheduled jobs run in the API process, beside the local Discord sender.
+            [sys.executable, "-m", "functions", "serve", "--port", str(API_PORT), "--jobs"],
             api_env,
             f"http://127.0.0.1:{API_PORT}/api/health",
         )
@@ -142,6 +144,11 @@ def banner(stack: list[Part]) -> str:
         lines.append(f"  discord  {settings.discord_api_base}")
     database = "DATABASE_URL" if settings.database_url else "embedded Postgres in .local/pgdata"
     lines.append(f"  database {database}")
+    if settings.massive_api_key:
+        lines.append("  jobs     ingest every 15 min in market hours and after the close; prewarm weekly")
+        lines.append("           (now: .venv/bin/python -m functions run ingest --force --symbols SPY)")
+    else:
+        lines.append("  jobs     not scheduled: they read Massive's REST API and MASSIVE_API_KEY is not set")
     lines += [
         "",
         "An admin token (signed with the local secret in .local/dev.env; any --user UUID is a new admin):",

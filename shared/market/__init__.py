@@ -1,1 +1,1 @@
-"""Market facts: sessions and hours (`calendar`), gamma exposure of option chains (`gex`)."""
+"""Market facts: US market hours and sessions (`calendar`), gamma exposure of option chains (`gex`)."""

@@ -1,0 +1,125 @@
+"""`GET /api/bars/<symbol>`: stored historical bars, oldest first, as the web client's charts read them."""
+
+from __future__ import annotations
+
+from datetime import UTC, date, datetime, time, timedelta
+from typing import Any
+
+from flask import Blueprint
+from pydantic import BaseModel, ConfigDict, Field, field_validator, model_validator
+
+from functions import openapi
+from functions.auth import current_user, requires_user
+from functions.bodies import parse_query
+from functions.errors import Unprocessable
+from functions.lambda_adapter import lambda_handler
+from shared.bars.store import datetime_to_ms, read_bars
+from shared.bars.timeframes import Timeframe
+from shared.db import user_tx
+from shared.symbols import SymbolError, normalize_symbol
+
+bp = Blueprint("bars", __name__)
+handler = lambda_handler(bp)
+
+# A window longer than this many bars returns its most recent ones.
+MAX_BARS = 10_000
+# With no `from`: this much history before `to`, per timeframe.
+DEFAULT_SPAN: dict[str, timedelta] = {
+    "1m": timedelta(days=1),
+    "5m": timedelta(days=5),
+    "15m": timedelta(days=10),
+    "1h": timedelta(days=30),
+    "1d": timedelta(days=365),
+}
+_EARLIEST = datetime(1970, 1, 1, tzinfo=UTC)
+_LATEST = datetime(2100, 1, 1, tzinfo=UTC)
+
+
+def _instant(value: object) -> object:
+    """Epoch milliseconds (as Massive gives `t`), an ISO date (its midnight UTC), or an ISO datetime."""
+    if not isinstance(value, str):
+        return value
+    text = value.strip()
+    if text.isdigit():
+        if len(text) > 14:
+            raise ValueError("epoch milliseconds out of range")
+        return datetime.fromtimestamp(int(text) / 1000, tz=UTC)
+    if len(text) == 10:
+        return datetime.combine(date.fromisoformat(text), time(), UTC)
+    parsed = datetime.fromisoformat(text)
+    return parsed if parsed.tzinfo is not None else parsed.replace(tzinfo=UTC)
+
+
+class BarsQuery(BaseModel):
+    """Query of `GET /api/bars/<symbol>`: `from`/`to` as epoch ms, `YYYY-MM-DD`, or ISO datetimes."""
+
+    model_config = ConfigDict(extra="forbid", populate_by_name=True)
+
+    timeframe: Timeframe = "5m"
+    start: datetime | None = Field(default=None, alias="from")
+    end: datetime | None = Field(default=None, alias="to")
+
+    @field_validator("start", "end", mode="before")
+    @classmethod
+    def _parse(cls, value: object) -> object:
+        try:
+            return _instant(value)
+        except (ValueError, OverflowError, OSError):
+            raise ValueError("expected epoch milliseconds, YYYY-MM-DD, or an ISO datetime") from None
+
+    @field_validator("start", "end", mode="after")
+    @classmethod
+    def _in_range(cls, value: datetime | None) -> datetime | None:
+        if value is not None and not _EARLIEST <= value <= _LATEST:
+            raise ValueError("must be between 1970 and 2100")
+        return value
+
+    @model_validator(mode="after")
+    def _ordered(self) -> BarsQuery:
+        if self.start is not None and self.end is not None and self.start > self.end:
+            raise ValueError("`from` must not be after `to`")
+        return self
+
+
+def _bar(row: dict[str, Any]) -> dict[str, Any]:
+    return {
+        "t": datetime_to_ms(row["ts"]),
+        "o": row["o"],
+        "h": row["h"],
+        "l": row["l"],
+        "c": row["c"],
+        "v": row["v"],
+        "vw": row["vw"],
+        "n": row["n"],
+    }
+
+
+@bp.get("/api/bars/<symbol>")
+@requires_user
+def bars(symbol: str) -> dict[str, Any]:
+    try:
+        stored = normalize_symbol(symbol)
+    except SymbolError as error:
+        raise Unprocessable(str(error), field="symbol") from None
+    query = parse_query(BarsQuery)
+    end = query.end or datetime.now(UTC)
+    start = query.start or max(end - DEFAULT_SPAN[query.timeframe], _EARLIEST)
+    if start > end:
+        raise Unprocessable("`from` must not be after `to`", field="from")
+    with user_tx(current_user()) as conn:
+        rows = read_bars(conn, stored, query.timeframe, start, end, MAX_BARS)
+    return {"symbol": stored, "timeframe": query.timeframe, "bars": [_bar(row) for row in rows]}
+
+
+class BarsResponse(BaseModel):
+    """Body of `GET /api/bars/<symbol>`."""
+
+    symbol: str
+    timeframe: Timeframe
+    bars: list[dict[str, float | int | None]]
+
+
+openapi.register(
+    "get", "/api/bars/{symbol}", summary="Stored historical bars of a symbol, oldest first", tag="bars",
+    query=BarsQuery, responses={200: BarsResponse}, path_params={"symbol": {"type": "string", "maxLength": 12}},
+)

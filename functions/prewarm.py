@@ -1,0 +1,47 @@
+"""The `prewarm` job (Friday after the close, and on demand): Monday's first scan starts warm.
+
+For every watchlist symbol: the last 5 sessions of every timeframe stored, and the indicators'
+warm-up state (EMA 9/21/50, RSI 14, ATR 14, session VWAP and Monday's anchor) saved per symbol.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Sequence
+from typing import Any
+
+from shared.jobs.frame import JobRun
+from shared.jobs.progress import Progress
+
+
+def run(
+    *,
+    force: bool = False,
+    after_close: bool = False,
+    symbols: Sequence[str] | None = None,
+    progress: Progress | None = None,
+) -> JobRun:
+    """One pre-warm run under the job frame (lock, heartbeat)."""
+    from shared.jobs.frame import run_job
+    from shared.jobs.specs import PREWARM
+    from shared.massive.rest import default_client
+    from shared.signals.prewarm import Prewarm
+
+    def work() -> dict[str, int]:
+        client = default_client()
+        try:
+            return Prewarm(client, progress=progress).run(symbols)
+        finally:
+            client.close()
+
+    return run_job(PREWARM, work, force=force, after_close=after_close)
+
+
+def handler(event: dict[str, Any], context: Any) -> dict[str, Any]:
+    """The Lambda entry point (EventBridge schedule)."""
+    from shared.config import settings_or_exit
+    from shared.logs import configure_logging
+
+    settings = settings_or_exit()
+    configure_logging(settings.log_level, settings.log_format)
+    result = run(force=bool(event.get("force")))
+    return {"status": result.status, "counts": result.counts, "error": result.error}

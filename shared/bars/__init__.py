@@ -1,0 +1,1 @@
+"""Historical bars: the timeframes we keep and how they are stored."""

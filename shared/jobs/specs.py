@@ -1,0 +1,45 @@
+"""Every scheduled job, its interval, and whether it only runs in market hours.
+
+Cheap to import (the health check reads it); the intervals match serverless.yml's schedules.
+"""
+
+from __future__ import annotations
+
+import re
+from dataclasses import dataclass
+
+_NAME = re.compile(r"^[a-z][a-z0-9_]{0,62}$")
+
+
+@dataclass(frozen=True)
+class JobSpec:
+    """A scheduled job: `functions/<name>.py` holds its `handler` and `run`."""
+
+    name: str
+    interval_s: float
+    market_hours: bool
+    summary: str
+
+    def __post_init__(self) -> None:
+        if not _NAME.match(self.name):
+            raise ValueError(f"{self.name!r} is not a job name")
+
+    @property
+    def module(self) -> str:
+        return f"functions.{self.name}"
+
+
+INGEST = JobSpec(
+    "ingest",
+    interval_s=15 * 60,
+    market_hours=True,
+    summary="historical bars for every watchlist symbol, and the 90-day backfill of new ones",
+)
+PREWARM = JobSpec(
+    "prewarm",
+    interval_s=7 * 24 * 3600,
+    market_hours=False,
+    summary="the last 5 sessions of bars and the indicators' warm-up state, for Monday's open",
+)
+
+JOBS: dict[str, JobSpec] = {spec.name: spec for spec in (INGEST, PREWARM)}

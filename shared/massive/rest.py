@@ -1,0 +1,323 @@
+"""Massive's REST API through one small `requests` session: every page, bounded retries, clear errors.
+
+Why not the official `massive` client: its urllib3 retry gives up on a 429 within a second
+(3 tries, 0.1 s backoff) while Massive's limit takes minutes to clear, it cannot be told to
+spend a budget, and its auto-pagination hides how many calls a list costs. Here a 429 waits
+within a per-process budget, 5xx and network errors retry with jittered backoff, 401/403 fail
+at once naming what the key is not entitled to, and every list follows `next_url` to its end.
+"""
+
+from __future__ import annotations
+
+import logging
+import random
+import threading
+import time
+from collections.abc import Callable, Iterator
+from dataclasses import dataclass, field
+from datetime import date
+from typing import Any, TypeVar
+from urllib.parse import urlsplit
+
+import requests
+from pydantic import ValidationError
+
+from shared.logs import register_secret
+from shared.massive.models import (
+    AggregatesPage,
+    Bar,
+    IndexSnapshot,
+    IndexSnapshotPage,
+    MarketStatus,
+    OptionChainPage,
+    OptionSnapshot,
+    Page,
+)
+from shared.symbols import SymbolError, normalize_symbol
+
+log = logging.getLogger(__name__)
+
+PageT = TypeVar("PageT", bound=Page)
+CONNECT_TIMEOUT_S = 3.05
+READ_TIMEOUT_S = 20.0
+# A list longer than this is a server loop, not data.
+MAX_PAGES = 5000
+SNAPSHOT_PAGE_LIMIT = 250
+AGGREGATES_LIMIT = 50_000
+
+
+class MassiveError(RuntimeError):
+    """Massive could not give us what we asked for; the message says what and why."""
+
+
+class EntitlementError(MassiveError):
+    """401/403: the key is missing, wrong, or its plan does not cover the data."""
+
+
+class RateLimitedError(MassiveError):
+    """429s outlasted the process's rate-limit budget."""
+
+
+class UnavailableError(MassiveError):
+    """5xx or network failures outlasted the retries."""
+
+
+def massive_ticker(symbol: str, *, index: bool = False) -> str:
+    """Massive's ticker for a symbol: indices get their `I:` prefix here (`SPX` → `I:SPX`), and only here.
+
+    Option tickers (`O:…`) pass through unchanged; `index=True` prefixes any name (`I:COMP`).
+    """
+    text = symbol.strip().upper()
+    if text.startswith("O:"):
+        return text
+    if index and not text.startswith("I:") and text.isalnum():
+        return f"I:{text}"
+    try:
+        return normalize_symbol(text)
+    except SymbolError as error:
+        raise MassiveError(str(error)) from None
+
+
+class RateLimitBudget:
+    """Seconds this process may spend waiting out 429s per `window_s`, shared by every client in it.
+
+    It refills each window: a Lambda container or the dev server lives for hours, and one bad
+    quarter of an hour must not fail every later run at once.
+    """
+
+    def __init__(
+        self, seconds: float, *, window_s: float = 900.0, clock: Callable[[], float] = time.monotonic
+    ) -> None:
+        self._lock = threading.Lock()
+        self._clock = clock
+        self.window_s = window_s
+        self.total_s = seconds
+        self.remaining_s = seconds
+        self._window_started = clock()
+
+    def take(self, seconds: float) -> bool:
+        """Reserve `seconds` of waiting; False when this window's budget cannot cover it."""
+        with self._lock:
+            if self._clock() - self._window_started >= self.window_s:
+                self._window_started = self._clock()
+                self.remaining_s = self.total_s
+            if seconds > self.remaining_s:
+                return False
+            self.remaining_s -= seconds
+            return True
+
+
+PROCESS_BUDGET = RateLimitBudget(180.0)
+
+
+@dataclass
+class RetryPolicy:
+    """How hard to try: attempts for 5xx/network errors, and the backoff of each kind."""
+
+    attempts: int = 4
+    backoff_base_s: float = 0.5
+    backoff_cap_s: float = 8.0
+    rate_limit_base_s: float = 2.0
+    rate_limit_cap_s: float = 30.0
+    budget: RateLimitBudget = field(default_factory=lambda: PROCESS_BUDGET)
+
+
+def _message(response: requests.Response) -> str:
+    try:
+        body = response.json()
+    except ValueError:
+        return response.text[:200]
+    if isinstance(body, dict):
+        return str(body.get("error") or body.get("message") or body.get("status") or "")[:200]
+    return ""
+
+
+def _retry_after(response: requests.Response) -> float | None:
+    value = response.headers.get("Retry-After", "")
+    try:
+        return max(0.0, float(value))
+    except ValueError:
+        return None
+
+
+class MassiveRest:
+    """A Massive REST client; thread-safe as `requests.Session` is for simple GETs."""
+
+    def __init__(
+        self,
+        base_url: str,
+        api_key: str,
+        *,
+        retry: RetryPolicy | None = None,
+        timeout: tuple[float, float] = (CONNECT_TIMEOUT_S, READ_TIMEOUT_S),
+        session: requests.Session | None = None,
+        sleep: Callable[[float], None] = time.sleep,
+        rng: random.Random | None = None,
+    ) -> None:
+        register_secret(api_key)
+        self.base_url = base_url.rstrip("/")
+        self._origin = urlsplit(self.base_url)[:2]
+        self.retry = retry or RetryPolicy()
+        self.timeout = timeout
+        self._sleep = sleep
+        self._rng = rng or random.Random()
+        self.session = session or requests.Session()
+        # A header, not `?apiKey=`: URLs get logged, headers do not.
+        self.session.headers.update({"Authorization": f"Bearer {api_key}", "Accept-Encoding": "gzip"})
+        self.calls = 0
+
+    def close(self) -> None:
+        self.session.close()
+
+    # ------------------------------------------------------------------ the endpoints
+
+    def aggregates(
+        self,
+        symbol: str,
+        multiplier: int,
+        timespan: str,
+        start: date | int,
+        end: date | int,
+        *,
+        adjusted: bool = True,
+    ) -> list[Bar]:
+        """Every bar of `symbol` from `start` to `end` (dates, or epoch ms), oldest first, all pages."""
+        ticker = massive_ticker(symbol)
+        path = f"/v2/aggs/ticker/{ticker}/range/{multiplier}/{timespan}/{_bound(start)}/{_bound(end)}"
+        params = {"adjusted": str(adjusted).lower(), "sort": "asc", "limit": AGGREGATES_LIMIT}
+        what = f"{multiplier} {timespan} aggregates of {ticker}"
+        return [bar for page in self._pages(path, params, AggregatesPage, what) for bar in page.results]
+
+    def option_chain(self, underlying: str, **filters: str | float) -> list[OptionSnapshot]:
+        """Every contract of `underlying`'s chain snapshot (Massive's filters as keyword arguments)."""
+        ticker = massive_ticker(underlying)
+        params: dict[str, Any] = {"limit": SNAPSHOT_PAGE_LIMIT, **{k.replace("__", "."): v for k, v in filters.items()}}
+        what = f"the option chain snapshot of {ticker}"
+        pages = self._pages(f"/v3/snapshot/options/{ticker}", params, OptionChainPage, what)
+        return [contract for page in pages for contract in page.results]
+
+    def index_snapshot(self, indices: list[str]) -> list[IndexSnapshot]:
+        """Snapshots of up to 250 indices; a per-ticker NOT_ENTITLED arrives as an entry with `error`."""
+        tickers = [massive_ticker(name, index=True) for name in indices]
+        params = {"ticker.any_of": ",".join(tickers), "limit": SNAPSHOT_PAGE_LIMIT}
+        what = f"index snapshots of {', '.join(tickers)}"
+        pages = self._pages("/v3/snapshot/indices", params, IndexSnapshotPage, what)
+        return [item for page in pages for item in page.results]
+
+    def market_status(self) -> MarketStatus:
+        """Massive's view of the market right now."""
+        return self._get_model(f"{self.base_url}/v1/marketstatus/now", None, MarketStatus, "the market status")
+
+    # ------------------------------------------------------------------ transport
+
+    def _pages(self, path: str, params: dict[str, Any], model: type[PageT], what: str) -> Iterator[PageT]:
+        url: str | None = f"{self.base_url}{path}"
+        query: dict[str, Any] | None = params
+        seen: set[str] = set()
+        for _ in range(MAX_PAGES):
+            assert url is not None
+            page = self._get_model(url, query, model, what)
+            yield page
+            if not page.next_url:
+                return
+            url, query = self._follow(page.next_url, what), None
+            if url in seen:
+                raise MassiveError(f"Massive repeated a next_url while listing {what}")
+            seen.add(url)
+        raise MassiveError(f"listing {what} took more than {MAX_PAGES} pages")
+
+    def _follow(self, next_url: str, what: str) -> str:
+        # The cursor must stay on Massive's host: our key is never sent anywhere else.
+        if urlsplit(next_url)[:2] != self._origin:
+            raise MassiveError(f"Massive's next_url for {what} points at another host; not followed")
+        return next_url
+
+    def _get_model(self, url: str, params: dict[str, Any] | None, model: type[Any], what: str) -> Any:
+        body = self._get_json(url, params, what)
+        try:
+            return model.model_validate(body)
+        except ValidationError as error:
+            problem = error.errors()[0]["msg"]
+            raise MassiveError(f"Massive's answer for {what} is not what we expect: {problem}") from None
+
+    def _get_json(self, url: str, params: dict[str, Any] | None, what: str) -> Any:
+        failures = 0
+        rate_limited = 0
+        path = urlsplit(url).path
+        while True:
+            self.calls += 1
+            try:
+                response = self.session.get(url, params=params, timeout=self.timeout)
+            except (requests.ConnectionError, requests.Timeout) as error:
+                failures += 1
+                if failures >= self.retry.attempts:
+                    raise UnavailableError(
+                        f"Massive could not be reached for {what} after {failures} tries ({type(error).__name__})"
+                    ) from None
+                self._backoff(failures, path, f"network: {type(error).__name__}")
+                continue
+            status = response.status_code
+            if status == 200:
+                try:
+                    return response.json()
+                except ValueError:
+                    raise MassiveError(f"Massive's answer for {what} is not JSON") from None
+            if status in (401, 403):
+                raise EntitlementError(
+                    f"the Massive key lacks entitlement for {what} (HTTP {status}: {_message(response)})"
+                )
+            if status == 429:
+                delay = _retry_after(response)
+                if delay is None:
+                    delay = min(self.retry.rate_limit_cap_s, self.retry.rate_limit_base_s * 2 ** min(rate_limited, 10))
+                if not self.retry.budget.take(delay):
+                    raise RateLimitedError(
+                        f"Massive rate-limited {what} (HTTP 429: {_message(response)}); this process's"
+                        f" {self.retry.budget.total_s:.0f} s budget for waiting is spent"
+                    )
+                rate_limited += 1
+                log.warning("massive rate limited; waiting", extra={"path": path, "wait_s": round(delay, 2)})
+                self._sleep(delay)
+                continue
+            if status >= 500:
+                failures += 1
+                if failures >= self.retry.attempts:
+                    raise UnavailableError(f"Massive answered HTTP {status} for {what} {failures} times in a row")
+                self._backoff(failures, path, f"HTTP {status}")
+                continue
+            raise MassiveError(f"Massive refused {what} (HTTP {status}: {_message(response)})")
+
+    def _backoff(self, failures: int, path: str, reason: str) -> None:
+        ceiling = min(self.retry.backoff_cap_s, self.retry.backoff_base_s * 2 ** (failures - 1))
+        delay = self._rng.uniform(0, ceiling)  # full jitter: simultaneous retries spread out
+        log.warning("massive call failed; retrying", extra={"path": path, "reason": reason, "wait_s": round(delay, 2)})
+        self._sleep(delay)
+
+
+def _bound(value: date | int) -> str:
+    return value.isoformat() if isinstance(value, date) else str(int(value))
+
+
+def default_client() -> MassiveRest:
+    """The client for this process's settings; MassiveError when no MASSIVE_API_KEY is set."""
+    from shared.config import get_settings
+
+    settings = get_settings()
+    if settings.massive_api_key is None:
+        raise MassiveError("MASSIVE_API_KEY is not set")
+    if PROCESS_BUDGET.total_s != settings.massive_rate_limit_budget_s:
+        PROCESS_BUDGET.total_s = PROCESS_BUDGET.remaining_s = settings.massive_rate_limit_budget_s
+    return MassiveRest(str(settings.massive_rest_url), settings.massive_api_key.get_secret_value())
+
+
+__all__ = [
+    "EntitlementError",
+    "MassiveError",
+    "MassiveRest",
+    "RateLimitBudget",
+    "RateLimitedError",
+    "RetryPolicy",
+    "UnavailableError",
+    "default_client",
+    "massive_ticker",
+]

@@ -1,0 +1,1 @@
+"""Trading signals: the indicators the scanner reads, and (later) its detectors."""

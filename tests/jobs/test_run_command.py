@@ -1,0 +1,88 @@
+"""`python -m functions run <job>`: a person runs a job from a terminal, as the schedule would."""
+
+from __future__ import annotations
+
+import io
+import json
+import logging
+import os
+import subprocess
+import sys
+import time
+import uuid
+from typing import Any
+
+import psycopg
+import pytest
+
+from shared.jobs.progress import TerminalProgress
+from tests.conftest import repo_path
+from tests.fakes.massive_rest import FakeMassiveRest, minute_bars
+
+AN_HOUR_AGO_MS = (int(time.time()) - 3600) // 60 * 60_000
+
+
+def run_command(database_url: str, massive: FakeMassiveRest, *args: str) -> subprocess.CompletedProcess[str]:
+    env = {
+        **os.environ,
+        "DATABASE_URL": database_url,
+        "MASSIVE_REST_URL": massive.url,
+        "MASSIVE_API_KEY": "test-key",
+        "LOG_FORMAT": "json",
+    }
+    return subprocess.run(
+        [sys.executable, "-m", "functions", "run", *args],
+        capture_output=True, text=True, env=env, cwd=repo_path(), timeout=60, check=False,
+    )
+
+
+def test_run_ingest_forced_for_named_symbols_prints_its_summary(
+    database_url: str, db: psycopg.Connection[Any], massive: FakeMassiveRest
+) -> None:
+    massive.add_bars("QQQ", 1, "minute", minute_bars(AN_HOUR_AGO_MS, 3))
+    result = run_command(database_url, massive, "ingest", "--force", "--symbols", "QQQ")
+    assert result.returncode == 0, result.stderr
+    summary = json.loads(result.stdout)
+    assert summary["job"] == "ingest" and summary["status"] == "ok"
+    assert summary["counts"]["backfilled"] == 1
+    assert "test-key" not in result.stderr + result.stdout
+    assert db.execute("select status from job_heartbeats").fetchall() == [("ok",)]
+    assert db.execute("select count(*) from historical_bars where symbol = 'QQQ'").fetchone() == (3,)
+
+
+def test_a_failed_run_exits_1_with_the_error(
+    database_url: str, db: psycopg.Connection[Any], massive: FakeMassiveRest
+) -> None:
+    db.execute("insert into watchlist (user_id, symbol) values (%s, 'SPY')", (uuid.uuid4(),))
+    massive.keys = {"another-key"}
+    result = run_command(database_url, massive, "prewarm")
+    assert result.returncode == 1
+    assert "lacks entitlement" in json.loads(result.stdout)["error"]
+
+
+def test_an_unknown_job_is_refused() -> None:
+    result = subprocess.run(
+        [sys.executable, "-m", "functions", "run", "nope"], capture_output=True, text=True, timeout=30, check=False
+    )
+    assert result.returncode == 2
+    assert "invalid choice: 'nope'" in result.stderr
+
+
+class Tty(io.StringIO):
+    def isatty(self) -> bool:
+        return True
+
+
+def test_progress_is_a_bar_on_a_terminal_and_log_lines_otherwise(caplog: pytest.LogCaptureFixture) -> None:
+    terminal = Tty()
+    bar = TerminalProgress("ingest", total=2, stream=terminal)
+    bar("SPY 1m")
+    bar("SPY 5m")
+    bar.close()
+    assert "2/2" in terminal.getvalue()
+    caplog.set_level(logging.INFO)
+    plain = io.StringIO()
+    lines = TerminalProgress("ingest", log_every=1, stream=plain)
+    lines("SPY 1m")
+    assert plain.getvalue() == ""
+    assert [r.getMessage() for r in caplog.records] == ["job progress"]
