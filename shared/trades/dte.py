@@ -2,16 +2,15 @@
 
 from __future__ import annotations
 
-from datetime import UTC, date, datetime, time
+from datetime import UTC, date, datetime
 from decimal import Decimal
 from typing import Literal
 from zoneinfo import ZoneInfo
 
+from shared.market.calendar import expiration_cutoff
 from shared.trades.money import cents
 
 NEW_YORK = ZoneInfo("America/New_York")
-# A listed option trades until the regular close on its expiration date.
-REGULAR_CLOSE = time(16, 0)
 
 TradeType = Literal["Scalp", "Day", "Swing", "LEAP"]
 TRADE_TYPES: tuple[TradeType, ...] = ("Scalp", "Day", "Swing", "LEAP")
@@ -30,8 +29,8 @@ def days_to_expiry(expiry: date, now: datetime) -> int:
 
 
 def trading_ends(expiry: date) -> datetime:
-    """The moment a contract expiring on `expiry` stops trading: the close, New York time."""
-    return datetime.combine(expiry, REGULAR_CLOSE, tzinfo=NEW_YORK)
+    """The moment a contract expiring on `expiry` stops trading: 16:00 New York time, 13:00 on an early close."""
+    return expiration_cutoff(expiry).astimezone(NEW_YORK)
 
 
 def is_expired(expiry: date, now: datetime) -> bool:

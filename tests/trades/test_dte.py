@@ -90,3 +90,9 @@ def test_an_expired_contract_has_no_dte_never_0dte() -> None:
     evening = datetime(2025, 12, 19, 23, 0, tzinfo=UTC)
     assert live_dte(date(2025, 12, 19), evening) is None
     assert dte_badge(live_dte(date(2025, 12, 19), evening)) == "⌛ EXPIRED"
+
+
+def test_on_an_early_close_the_contract_stops_trading_at_13_00() -> None:
+    # 24 December 2025 closes at 13:00 New York (18:00 UTC).
+    assert not is_expired(date(2025, 12, 24), datetime(2025, 12, 24, 17, 59, tzinfo=UTC))
+    assert is_expired(date(2025, 12, 24), datetime(2025, 12, 24, 18, 0, tzinfo=UTC))
