@@ -28,6 +28,7 @@ AREAS: tuple[str, ...] = (
 )
 
 MAX_BODY_BYTES = 64 * 1024
+_BODY_METHODS = frozenset({"POST", "PUT", "PATCH", "DELETE"})
 _CORS_METHODS = "GET, POST, PATCH, PUT, DELETE, OPTIONS"
 _CORS_HEADERS = "Authorization, Content-Type, Idempotency-Key, If-Match"
 
@@ -54,7 +55,7 @@ def _json_error(status: int, code: str, message: str, field: str | None = None) 
 def create_app(blueprints: list[Blueprint] | None = None) -> Flask:
     """An app serving `blueprints` (every area when None)."""
     app = Flask("honeydrip")
-    app.config["MAX_CONTENT_LENGTH"] = MAX_BODY_BYTES
+    app.config["MAX_CONTENT_LENGTH"] = MAX_BODY_BYTES + 1
     app.json.sort_keys = False  # type: ignore[attr-defined]
     for blueprint in blueprints if blueprints is not None else all_blueprints():
         app.register_blueprint(blueprint)
@@ -85,13 +86,19 @@ def create_app(blueprints: list[Blueprint] | None = None) -> Flask:
         log.exception("unhandled error", extra={"path": request.path, "method": request.method})
         return _json_error(500, "internal", "something went wrong on our side; it has been logged")
 
+    def too_large() -> Response:
+        body, status = _json_error(413, "payload_too_large", f"request bodies are limited to {MAX_BODY_BYTES} bytes")
+        return app.response_class(app.json.dumps(body), status=status, mimetype="application/json")
+
     @app.before_request
     def _preflight_and_limits() -> Response | None:
         if request.content_length is not None and request.content_length > MAX_BODY_BYTES:
-            body, status = _json_error(
-                413, "payload_too_large", f"request bodies are limited to {MAX_BODY_BYTES} bytes"
-            )
-            return app.response_class(app.json.dumps(body), status=status, mimetype="application/json")
+            return too_large()
+        # A chunked body has no Content-Length; Werkzeug stops reading it at the limit + 1
+        # (MAX_CONTENT_LENGTH), so a body longer than the limit shows as one byte too many.
+        chunked = request.content_length is None and request.method in _BODY_METHODS
+        if chunked and len(request.get_data(cache=True)) > MAX_BODY_BYTES:
+            return too_large()
         if request.method == "OPTIONS":
             return app.response_class(status=204)
         return None

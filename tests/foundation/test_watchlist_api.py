@@ -2,6 +2,9 @@
 
 from __future__ import annotations
 
+import json
+from collections.abc import Iterator
+
 import pytest
 import requests
 
@@ -125,6 +128,35 @@ def test_a_body_over_64_kb_is_a_413(api_server: LiveServer, alice: dict[str, str
     )
     assert response.status_code == 413
     assert response.json()["error"]["code"] == "payload_too_large"
+
+
+def _chunks(data: bytes, size: int = 8192) -> Iterator[bytes]:
+    for start in range(0, len(data), size):
+        yield data[start : start + size]
+
+
+def test_a_chunked_body_over_64_kb_is_a_413_not_cut_short(api_server: LiveServer, alice: dict[str, str]) -> None:
+    # A generator body goes out with Transfer-Encoding: chunked and no Content-Length.
+    body = json.dumps({"symbol": "SPY", "padding": "x" * 200_000}).encode()
+    response = requests.post(
+        f"{api_server.url}/api/watchlist",
+        data=_chunks(body),
+        headers={**alice, "Content-Type": "application/json"},
+        timeout=10,
+    )
+    assert response.status_code == 413
+    assert response.json()["error"]["code"] == "payload_too_large"
+
+
+def test_a_chunked_body_under_the_limit_is_read_whole(api_server: LiveServer, alice: dict[str, str]) -> None:
+    response = requests.post(
+        f"{api_server.url}/api/watchlist",
+        data=_chunks(json.dumps({"symbol": "qqq"}).encode(), size=3),
+        headers={**alice, "Content-Type": "application/json"},
+        timeout=10,
+    )
+    assert response.status_code == 201
+    assert response.json()["symbol"] == "QQQ"
 
 
 def test_a_wrong_method_is_a_json_405(api_server: LiveServer, alice: dict[str, str]) -> None:
