@@ -149,24 +149,32 @@ def _check_if_match(trade: Trade, conn: Connection, at: datetime) -> None:
 # ---------------------------------------------------------------------------------------------
 
 
-def _claim_key(conn: Connection) -> idempotency.Replay | None:
+@contextmanager
+def _action_tx(user: VerifiedToken) -> Iterator[tuple[Connection, idempotency.Replay | None]]:
+    """The action's transaction with its Idempotency-Key (if any) claimed: a Replay means answer it."""
     key = request.headers.get(IDEMPOTENCY_HEADER)
-    if key is None:
-        return None
-    if not 1 <= len(key) <= idempotency.MAX_KEY_LENGTH:
+    if key is not None and not 1 <= len(key) <= idempotency.MAX_KEY_LENGTH:
         raise Unprocessable(
             f"{IDEMPOTENCY_HEADER} must be 1 to {idempotency.MAX_KEY_LENGTH} characters", field=IDEMPOTENCY_HEADER
         )
-    if "\x00" in key:  # Postgres text cannot hold it
+    if key is not None and "\x00" in key:  # Postgres text cannot hold it
         raise Unprocessable(f"{IDEMPOTENCY_HEADER} must not contain the NUL character", field=IDEMPOTENCY_HEADER)
     fingerprint = idempotency.request_hash(request.method, request.path, request.get_data(cache=True))
     try:
-        return idempotency.claim(conn, key, fingerprint)
+        with idempotency.claimed_tx(lambda: user_tx(user), key, fingerprint) as claimed:
+            yield claimed
     except idempotency.KeyReused:
         raise Unprocessable(
             f"this {IDEMPOTENCY_HEADER} was already used for a different request",
             field=IDEMPOTENCY_HEADER,
             code="idempotency_key_reused",
+        ) from None
+    except idempotency.KeyInFlight:
+        raise Conflict(
+            f"a request with this {IDEMPOTENCY_HEADER} is still being processed; retry in a moment",
+            field=IDEMPOTENCY_HEADER,
+            code="idempotency_key_in_flight",
+            headers={"Retry-After": "1"},
         ) from None
 
 
@@ -176,13 +184,12 @@ def _remember(conn: Connection, status: int, body: Any) -> None:
         idempotency.remember(conn, key, status, body)
 
 
-def _replayed(user: VerifiedToken, replay: idempotency.Replay) -> tuple[Any, int, dict[str, str]]:
+def _replayed(conn: Connection, replay: idempotency.Replay) -> tuple[Any, int, dict[str, str]]:
     body = replay.body
     alert = body.get("alert") if isinstance(body, dict) else None
     if alert:
         # The stored answer is from before delivery; the deliveries' status now is what matters.
-        with user_tx(user) as conn:
-            alert["deliveries"] = deliveries_for_alerts(conn, [UUID(alert["id"])]).get(UUID(alert["id"]), [])
+        alert["deliveries"] = deliveries_for_alerts(conn, [UUID(alert["id"])]).get(UUID(alert["id"]), [])
     return (body if body is not None else ""), replay.status, {"Idempotent-Replayed": "true"}
 
 
@@ -312,10 +319,9 @@ def create_trade() -> tuple[Any, int, dict[str, str]] | tuple[dict[str, Any], in
         draft = draft_trade(body, at)
     except InputError as error:
         raise Unprocessable(error.message, field=error.field) from None
-    with user_tx(user) as conn:
-        replay = _claim_key(conn)
+    with _action_tx(user) as (conn, replay):
         if replay is not None:
-            return _replayed(user, replay)
+            return _replayed(conn, replay)
         with core_errors(draft, conn, at):
             composition = compose(draft, action, ActionInputs(), body.alert, at)
         assert composition.step.update is not None
@@ -395,10 +401,9 @@ def act_on_trade(trade_id: UUID) -> tuple[Any, int, dict[str, str]] | tuple[dict
     body = parse_body(TradeActionBody)
     user, at = current_user(), now()
     action = Action(body.action)
-    with user_tx(user) as conn:
-        replay = _claim_key(conn)
+    with _action_tx(user) as (conn, replay):
         if replay is not None:
-            return _replayed(user, replay)
+            return _replayed(conn, replay)
         trade = _locked_trade(conn, trade_id)
         _check_if_match(trade, conn, at)
         with core_errors(trade, conn, at):
@@ -488,10 +493,9 @@ def _relink(conn: Connection, trade_id: UUID, channel_ids: list[UUID]) -> None:
 @requires_user
 def unload_trade(trade_id: UUID) -> tuple[Any, int, dict[str, str]] | tuple[str, int]:
     user, at = current_user(), now()
-    with user_tx(user) as conn:
-        replay = _claim_key(conn)
+    with _action_tx(user) as (conn, replay):
         if replay is not None:
-            return _replayed(user, replay)
+            return _replayed(conn, replay)
         trade = _locked_trade(conn, trade_id)
         _check_if_match(trade, conn, at)
         try:
