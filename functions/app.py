@@ -11,6 +11,7 @@ from flask import Blueprint, Flask, Response, request
 from psycopg_pool import PoolTimeout
 from werkzeug.exceptions import HTTPException
 
+from functions import path_ids
 from functions.errors import ApiError
 from shared.config import get_settings
 
@@ -57,6 +58,7 @@ def create_app(blueprints: list[Blueprint] | None = None) -> Flask:
     app = Flask("honeydrip")
     app.config["MAX_CONTENT_LENGTH"] = MAX_BODY_BYTES + 1
     app.json.sort_keys = False  # type: ignore[attr-defined]
+    path_ids.install(app)
     for blueprint in blueprints if blueprints is not None else all_blueprints():
         app.register_blueprint(blueprint)
 
@@ -67,6 +69,9 @@ def create_app(blueprints: list[Blueprint] | None = None) -> Flask:
     @app.errorhandler(HTTPException)
     def _http_error(error: HTTPException) -> Any:
         status = error.code or 500
+        if isinstance(error, path_ids.MalformedId):
+            field = path_ids.parameter_name(app, error)
+            return _json_error(404, "not_found", f"{field or 'path'}: {error.description}", field)
         if status == 413:
             return _json_error(413, "payload_too_large", f"request bodies are limited to {MAX_BODY_BYTES} bytes")
         response = _json_error(status, _HTTP_CODES.get(status, "http_error"), error.description or error.name)

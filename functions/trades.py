@@ -22,7 +22,7 @@ from pydantic import ValidationError
 
 from functions import openapi
 from functions.auth import current_user, requires_user
-from functions.bodies import parse_body, parse_query
+from functions.bodies import parse_body, parse_query, unprocessable
 from functions.errors import Conflict, NotFound, Unprocessable
 from functions.lambda_adapter import lambda_handler
 from shared.alerts.compose import Composition, compose
@@ -449,7 +449,7 @@ def edit_trade(trade_id: UUID) -> dict[str, Any]:
             try:
                 edited = Trade.model_validate({**trade.model_dump(), **changes})
             except ValidationError as error:
-                raise Unprocessable(str(error.errors()[0]["msg"]), field=str(error.errors()[0]["loc"][0])) from None
+                raise unprocessable(error) from None
             trade = store.save_trade(conn, edited, at)
         if body.channel_ids is not None:
             _relink(conn, trade_id, body.channel_ids)

@@ -322,3 +322,18 @@ def test_an_entered_trade_cannot_be_unloaded(api: Api) -> None:
     assert response.status_code == 409
     assert _error(response)["trade"]["state"] == "entered"
     assert "cannot unload a trade that is entered" in _error(response)["message"]
+
+
+def test_a_contract_symbol_that_only_case_folding_makes_valid_is_a_422(api: Api) -> None:
+    from tests.trades.conftest import SPY_CONTRACT, load_body
+
+    body = load_body(contract={**SPY_CONTRACT, "symbol": "O:ſPY251219C00650000"})
+    response = api.post("/api/trades", body)
+    assert (response.status_code, response.get_json()["error"]["field"]) == (422, "contract.symbol")
+
+
+def test_a_malformed_trade_id_is_a_json_404_naming_it(api: Api) -> None:
+    response = api.get("/api/trades/not-a-uuid")
+    assert response.status_code == 404
+    assert response.get_json()["error"]["field"] == "trade_id"
+    assert response.get_json()["error"]["message"].startswith("trade_id: ")
