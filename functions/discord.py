@@ -28,6 +28,7 @@ from shared.discord.dispatch import default_engine, dispatch_after_commit
 from shared.discord.errors import DiscordUnavailable, InvalidWebhookUrl, WebhookRejected
 from shared.discord.outbox import DeliveryOut, enqueue_deliveries, get_deliveries
 from shared.discord.webhook_url import WebhookRef, mask_webhook, parse_webhook_url
+from shared.identifiers import IdentifierError, display_name
 
 bp = Blueprint("discord", __name__)
 handler = lambda_handler(bp)
@@ -48,10 +49,10 @@ def _valid_url(value: str) -> str:
 
 
 def _valid_name(value: str) -> str:
-    name = value.strip()
-    if not name:
-        raise ValueError("the name must not be blank")
-    return name
+    try:
+        return display_name(value)
+    except IdentifierError as error:
+        raise ValueError(str(error)) from None
 
 
 class ChannelCreate(BaseModel):
@@ -187,6 +188,18 @@ def _load(conn: psycopg.Connection[Any], channel_id: UUID, *, lock: bool = False
     return dict(row)
 
 
+def _check_name_free(conn: psycopg.Connection[Any], name: str, channel_id: UUID | None) -> None:
+    """409 before anything asks Discord when another of the admin's channels has this name.
+
+    The unique constraint still decides a race between two requests (see `_conflict`).
+    """
+    taken = conn.execute(
+        "select 1 from discord_channels where name = %s and id is distinct from %s", (name, channel_id)
+    ).fetchone()
+    if taken is not None:
+        raise Conflict("you already have a channel with this name", field="name", code="duplicate")
+
+
 def _clear_global_default(conn: psycopg.Connection[Any], except_id: UUID | None) -> None:
     conn.execute(
         "update discord_channels set is_global_default = false, updated_at = now()"
@@ -217,6 +230,8 @@ def get_channel(channel_id: UUID) -> dict[str, Any]:
 def create_channel() -> tuple[dict[str, Any], int]:
     body = parse_body(ChannelCreate)
     ref = parse_webhook_url(body.webhook_url)
+    with user_tx(current_user()) as conn:
+        _check_name_free(conn, body.name, None)
     webhook = check_webhook(ref)
     try:
         with user_tx(current_user()) as conn:
@@ -261,6 +276,8 @@ def update_channel(channel_id: UUID) -> dict[str, Any]:
     user = current_user()
     with user_tx(user) as conn:
         current = _load(conn, channel_id)
+        if body.name is not None:
+            _check_name_free(conn, body.name, channel_id)
     changes: dict[str, Any] = {}
     if body.webhook_url is not None:
         ref = parse_webhook_url(body.webhook_url)

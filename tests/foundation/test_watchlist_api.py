@@ -191,3 +191,24 @@ def test_cors_allows_only_the_web_origin(
     assert ok.status_code == 204
     assert ok.headers["Access-Control-Allow-Origin"] == "https://app.honeydrip.test"
     assert "Access-Control-Allow-Origin" not in evil.headers
+
+
+@pytest.mark.parametrize("typed", ["ß", "ﬀ", "ı", "ſpy", "SPY\u200b"])
+def test_a_symbol_that_would_fold_into_a_real_ticker_is_a_422(
+    api_server: LiveServer, alice: dict[str, str], typed: str
+) -> None:
+    response = add(api_server, alice, typed)
+    assert (response.status_code, response.json()["error"]["field"]) == (422, "symbol")
+    assert symbols(api_server, alice) == []
+
+
+def test_a_full_width_symbol_is_stored_as_its_ascii_ticker(api_server: LiveServer, alice: dict[str, str]) -> None:
+    assert add(api_server, alice, "ｓｐｙ").json()["symbol"] == "SPY"
+
+
+def test_a_validation_message_reads_as_ours_without_pydantics_prefix(
+    api_server: LiveServer, alice: dict[str, str]
+) -> None:
+    error = add(api_server, alice, "not a ticker!").json()["error"]
+    assert error["message"].startswith("symbol: ")
+    assert "Value error" not in error["message"]
