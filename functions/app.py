@@ -26,6 +26,7 @@ AREAS: tuple[str, ...] = (
     "functions.trades",
     "functions.alerts",
     "functions.openapi",
+    "functions.docs",
 )
 
 MAX_BODY_BYTES = 64 * 1024

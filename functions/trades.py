@@ -39,6 +39,7 @@ from shared.discord.outbox import (
     global_default_channel,
 )
 from shared.trades import idempotency, store
+from shared.trades.answers import TradeAnswer, TradeDetail, TradeEdited, TradeList
 from shared.trades.bodies import TradeActionBody, TradeCreate, TradeDraft, TradeListQuery, TradePatch
 from shared.trades.contract import resolve_contract
 from shared.trades.dte import days_to_expiry, trade_type_for, utc_now
@@ -310,6 +311,10 @@ def draft_trade(body: TradeDraft, at: datetime) -> Trade:
 
 
 @bp.post("/api/trades")
+@openapi.operation(
+    summary="Load a trade, or enter it straight away", tag="trades", response=TradeAnswer, status=201,
+    body=TradeCreate, headers=(IDEMPOTENCY_HEADER,), errors=(409,),
+)
 @requires_user
 def create_trade() -> tuple[Any, int, dict[str, str]] | tuple[dict[str, Any], int]:
     body = parse_body(TradeCreate)
@@ -340,6 +345,9 @@ def create_trade() -> tuple[Any, int, dict[str, str]] | tuple[dict[str, Any], in
 
 
 @bp.get("/api/trades")
+@openapi.operation(
+    summary="The admin's trades, newest first", tag="trades", response=TradeList, query=TradeListQuery
+)
 @requires_user
 def list_trades() -> dict[str, Any]:
     query = parse_query(TradeListQuery)
@@ -373,6 +381,7 @@ def _decode_cursor(cursor: str) -> tuple[datetime, UUID]:
 
 
 @bp.get("/api/trades/<uuid:trade_id>")
+@openapi.operation(summary="A trade with its updates and alerts", tag="trades", response=TradeDetail)
 @requires_user
 def get_trade(trade_id: UUID) -> tuple[dict[str, Any], int, dict[str, str]]:
     at = now()
@@ -396,6 +405,10 @@ def get_trade(trade_id: UUID) -> tuple[dict[str, Any], int, dict[str, str]]:
 
 
 @bp.post("/api/trades/<uuid:trade_id>/actions")
+@openapi.operation(
+    summary="Act on a trade (enter, trim, add, …, exit)", tag="trades", response=TradeAnswer,
+    body=TradeActionBody, headers=(IDEMPOTENCY_HEADER, "If-Match"), errors=(409,),
+)
 @requires_user
 def act_on_trade(trade_id: UUID) -> tuple[Any, int, dict[str, str]] | tuple[dict[str, Any], int]:
     body = parse_body(TradeActionBody)
@@ -427,6 +440,10 @@ def act_on_trade(trade_id: UUID) -> tuple[Any, int, dict[str, str]] | tuple[dict
 
 
 @bp.patch("/api/trades/<uuid:trade_id>")
+@openapi.operation(
+    summary="Edit the fields still editable in the trade's state", tag="trades", response=TradeEdited,
+    body=TradePatch, headers=("If-Match",), errors=(409,),
+)
 @requires_user
 def edit_trade(trade_id: UUID) -> dict[str, Any]:
     body = parse_body(TradePatch)
@@ -490,6 +507,10 @@ def _relink(conn: Connection, trade_id: UUID, channel_ids: list[UUID]) -> None:
 
 
 @bp.delete("/api/trades/<uuid:trade_id>")
+@openapi.operation(
+    summary="Unload a loaded trade", tag="trades", response=None, status=204,
+    headers=(IDEMPOTENCY_HEADER, "If-Match"), errors=(409,),
+)
 @requires_user
 def unload_trade(trade_id: UUID) -> tuple[Any, int, dict[str, str]] | tuple[str, int]:
     user, at = current_user(), now()
@@ -506,37 +527,3 @@ def unload_trade(trade_id: UUID) -> tuple[Any, int, dict[str, str]] | tuple[str,
         _remember(conn, 204, None)
     log.info("trade unloaded", extra={"trade_id": str(trade_id)})
     return "", 204
-
-
-# ---------------------------------------------------------------------------------------------
-# The OpenAPI description of these routes
-# ---------------------------------------------------------------------------------------------
-
-_TRADE_ID = {"trade_id": {"type": "string", "format": "uuid"}}
-_OBJECT: dict[str, Any] = {"type": "object"}
-
-openapi.register(
-    "post", "/api/trades", summary="Load a trade, or enter it straight away", tag="trades",
-    body=TradeCreate, responses={201: _OBJECT}, headers=(IDEMPOTENCY_HEADER,), errors=(409,),
-)
-openapi.register(
-    "get", "/api/trades", summary="The admin's trades, newest first", tag="trades",
-    query=TradeListQuery, responses={200: _OBJECT},
-)
-openapi.register(
-    "get", "/api/trades/{trade_id}", summary="A trade with its updates and alerts", tag="trades",
-    responses={200: _OBJECT}, path_params=_TRADE_ID,
-)
-openapi.register(
-    "post", "/api/trades/{trade_id}/actions", summary="Act on a trade (enter, trim, add, …, exit)", tag="trades",
-    body=TradeActionBody, responses={200: _OBJECT}, headers=(IDEMPOTENCY_HEADER, "If-Match"),
-    path_params=_TRADE_ID, errors=(409,),
-)
-openapi.register(
-    "patch", "/api/trades/{trade_id}", summary="Edit the fields still editable in the trade's state", tag="trades",
-    body=TradePatch, responses={200: _OBJECT}, headers=("If-Match",), path_params=_TRADE_ID, errors=(409,),
-)
-openapi.register(
-    "delete", "/api/trades/{trade_id}", summary="Unload a loaded trade", tag="trades",
-    responses={204: None}, headers=(IDEMPOTENCY_HEADER, "If-Match"), path_params=_TRADE_ID, errors=(409,),
-)
