@@ -75,10 +75,13 @@ def create_app(blueprints: list[Blueprint] | None = None) -> Flask:
             return _json_error(404, "not_found", f"{field or 'path'}: {error.description}", field)
         if status == 413:
             return _json_error(413, "payload_too_large", f"request bodies are limited to {MAX_BODY_BYTES} bytes")
-        response = _json_error(status, _HTTP_CODES.get(status, "http_error"), error.description or error.name)
-        if status == 405 and error.valid_methods:  # type: ignore[attr-defined]
-            return (*response, {"Allow": ", ".join(error.valid_methods)})  # type: ignore[attr-defined]
-        return response
+        if status == 404:
+            return _json_error(404, "not_found", f"no route {request.method} {request.path[:200]}; see /api/docs")
+        if status == 405:
+            allowed = ", ".join(error.valid_methods or [])  # type: ignore[attr-defined]
+            body, _ = _json_error(405, "method_not_allowed", f"{request.method} is not allowed here; use {allowed}")
+            return body, 405, {"Allow": allowed}
+        return _json_error(status, _HTTP_CODES.get(status, "http_error"), error.description or error.name)
 
     @app.errorhandler(psycopg.OperationalError)
     @app.errorhandler(PoolTimeout)

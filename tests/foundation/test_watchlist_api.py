@@ -212,3 +212,13 @@ def test_a_validation_message_reads_as_ours_without_pydantics_prefix(
     error = add(api_server, alice, "not a ticker!").json()["error"]
     assert error["message"].startswith("symbol: ")
     assert "Value error" not in error["message"]
+
+
+def test_an_unknown_path_says_so_in_our_words(api_server: LiveServer) -> None:
+    error = requests.get(f"{api_server.url}/api/nothing-here", timeout=10).json()["error"]
+    assert error["message"] == "no route GET /api/nothing-here; see /api/docs"
+
+
+def test_a_wrong_method_names_the_allowed_ones(api_server: LiveServer, alice: dict[str, str]) -> None:
+    response = requests.put(f"{api_server.url}/api/watchlist", json={}, headers=alice, timeout=10)
+    assert response.json()["error"]["message"] == f"PUT is not allowed here; use {response.headers['Allow']}"
