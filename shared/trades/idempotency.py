@@ -102,15 +102,15 @@ def claimed_tx(
     key: str | None,
     fingerprint: str,
     *,
-    wait_s: float = IN_FLIGHT_WAIT_S,
+    wait_s: float | None = None,
     sleep: Callable[[float], None] = time.sleep,
 ) -> Iterator[tuple[Conn, Replay | None]]:
     """A transaction from `open_tx` with `key` claimed in it: (conn, None) to act, (conn, Replay) to answer.
 
     While another request holds the key, the transaction is ended (its connection goes back to
-    the pool) and a new one tries again, up to `wait_s`; then KeyInFlight.
+    the pool) and a new one tries again, up to `wait_s` (IN_FLIGHT_WAIT_S); then KeyInFlight.
     """
-    deadline = time.monotonic() + wait_s
+    deadline = time.monotonic() + (IN_FLIGHT_WAIT_S if wait_s is None else wait_s)
     polls = 0
     while True:
         with open_tx() as conn:

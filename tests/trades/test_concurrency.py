@@ -213,3 +213,31 @@ def test_a_replay_reads_its_answer_without_a_second_connection(
         replay = api.post(path, body, headers=headers)
     assert (replay.status_code, replay.headers["Idempotent-Replayed"]) == (200, "true")
     assert replay.get_json()["alert"]["deliveries"][0]["status"] == "sent"
+
+
+def test_a_retry_whose_key_stays_in_flight_gives_up_with_a_409_and_acts_not(
+    api: Api, database_url: str, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    import json
+
+    from shared.trades import idempotency
+
+    trade = api.enter()
+    path = f"/api/trades/{trade['id']}/actions"
+    claims = json.dumps(api.admin.verified.claims)
+    monkeypatch.setattr(idempotency, "IN_FLIGHT_WAIT_S", 0.5)
+    # Another request's transaction holding the key, outside the app's pool, and never finishing.
+    with psycopg.connect(database_url) as holder, holder.transaction():
+        holder.execute(
+            "select set_config('role', 'authenticated', true), set_config('request.jwt.claims', %s, true)", (claims,)
+        )
+        holder.execute(
+            "select pg_advisory_xact_lock(hashtextextended(auth.uid()::text || '/' || 'stuck', 0))"
+        )
+        started = time.monotonic()
+        response = api.post(path, {"action": "update", "price": "1.30"}, headers={"Idempotency-Key": "stuck"})
+        waited = time.monotonic() - started
+    assert (response.status_code, response.get_json()["error"]["code"]) == (409, "idempotency_key_in_flight")
+    assert response.headers["Retry-After"] == "1"
+    assert 0.4 < waited < 3
+    assert api.get(f"/api/trades/{trade['id']}").get_json()["trade"]["version"] == 0
