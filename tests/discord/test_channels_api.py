@@ -389,3 +389,11 @@ def test_a_malformed_channel_id_is_a_json_404_naming_it(client: FlaskClient, adm
     assert response.status_code == 404
     assert _error(response)["field"] == "channel_id"
     assert "requested URL" not in _error(response)["message"]
+
+
+def test_a_full_width_twin_of_a_name_is_the_same_name(
+    client: FlaskClient, admin: Admin, fake_discord: FakeDiscord
+) -> None:
+    assert _create(client, admin, fake_discord.add_webhook(), name="alerts").status_code == 201
+    twin = _create(client, admin, fake_discord.add_webhook(), name="ａｌｅｒｔｓ")
+    assert (twin.status_code, _error(twin)["code"]) == (409, "duplicate")
