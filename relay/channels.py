@@ -8,6 +8,8 @@ from dataclasses import dataclass
 from enum import StrEnum
 from typing import Any
 
+from shared.symbols import INDEX_SYMBOLS
+
 
 class Cluster(StrEnum):
     """A Massive market the relay serves; its value is the upstream URL path and our WS path."""
@@ -98,6 +100,10 @@ def parse_channel(cluster: Cluster, raw: str) -> Channel:
             raise ChannelError(shown, "not an option contract like O:SPY251219C00650000")
         return Channel(ev, sym)
     if not sym.startswith("I:"):
+        # The bare shorthand is for the indices everyone means by it; `V.SPY` is not `V.I:SPY`.
+        if sym not in INDEX_SYMBOLS:
+            known = ", ".join(sorted(INDEX_SYMBOLS))
+            raise ChannelError(shown, f"{sym} is not an index: use an I: symbol like I:SPX ({known} may be bare)")
         sym = f"I:{sym}"
     if not _INDEX_SYMBOL.fullmatch(sym):
         raise ChannelError(shown, "not an index symbol like I:SPX")

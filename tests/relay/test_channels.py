@@ -31,6 +31,12 @@ def test_indices_value_channel_gets_the_index_prefix() -> None:
     assert parse_channel(INDICES, "v.i:ndx").name == "V.I:NDX"
 
 
+@pytest.mark.parametrize("name", ["V.SPY", "A.AAPL", "AM.QQQ"])
+def test_the_bare_index_shorthand_is_only_for_real_indices(name: str) -> None:
+    with pytest.raises(ChannelError, match="is not an index: use an I: symbol like I:SPX"):
+        parse_channel(INDICES, name)
+
+
 def test_indices_refuses_option_events() -> None:
     with pytest.raises(ChannelError, match="unknown event type 'Q'"):
         parse_channel(INDICES, "Q.SPX")
