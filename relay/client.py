@@ -27,7 +27,7 @@ from relay.frames import FrameError, Status, StatusEvent, parse_client_frame, st
 from relay.hub import Delivery
 from relay.liveness import Liveness
 from relay.outbound import OutboundQueue
-from relay.ratelimit import FRAMES_PER_SECOND, TokenBucket
+from relay.ratelimit import FRAMES_PER_SECOND, TOLERATED_FRAMES_PER_SECOND, Admission, FrameRate
 from relay.wire import (
     MAX_MESSAGE_BYTES,
     OP_CLOSE,
@@ -57,6 +57,9 @@ CLOSE_SLOW_CONSUMER = 4008
 CLOSE_NO_PONG = 4012
 CLOSE_POLICY = 1008
 CLOSE_TRY_AGAIN_LATER = 1013
+# Frames already buffered are read without blocking, so without this a client that floods
+# (even with empty pongs) would hold the event loop until its buffer ran dry.
+YIELD_EVERY_FRAMES = 8
 
 
 class ClientSession:
@@ -78,7 +81,7 @@ class ClientSession:
         self.remote = remote
         self.queue = OutboundQueue()
         now = time.monotonic()
-        self.bucket = TokenBucket(FRAMES_PER_SECOND, now=now)
+        self.rate = FrameRate(now=now)
         self.liveness = Liveness(
             opened_at=now,
             ping_interval_s=relay.ping_interval_s,
@@ -107,29 +110,54 @@ class ClientSession:
     # --- the reader ------------------------------------------------------------------------
 
     def run(self) -> None:
-        """Serve the session until the client leaves or is closed (runs in the handler greenlet)."""
-        if not self._relay.register(self):
+        """Serve the session until the client leaves or is closed (runs in the handler greenlet).
+
+        A client that authenticated in its handshake takes a client slot at once; one that has not
+        waits among the unauthenticated (their own bound, 5 s) and takes a slot only once it has.
+        """
+        if self.principal is not None and not self._relay.register(self):
             self._write_directly(close_frame(CLOSE_TRY_AGAIN_LATER, "server full"))
             return
         self._sender = gevent.spawn(self._send_loop)
-        self.send(status(Status.CONNECTED, "Connected Successfully"))
+        if self.principal is None:
+            self._relay.await_auth(self)
+        self.send(status(Status.CONNECTED, self._relay.greeting))
         assembler = MessageAssembler(MAX_MESSAGE_BYTES)
+        frames = 0
         try:
-            while True:
+            while not self.closing:
                 frame = read_frame(self._read)
+                frames += 1
+                if frames % YIELD_EVERY_FRAMES == 0:
+                    gevent.sleep(0)
                 self.liveness.answered()
                 if frame.opcode == OP_CLOSE:
                     code = struct.unpack("!H", frame.payload[:2])[0] if len(frame.payload) >= 2 else 1000
                     self.close(code if code in (1000, 1001) else 1000, "")
                     break
+                admission = self.rate.admit(time.monotonic())
+                if admission is Admission.CLOSE:
+                    log.warning(
+                        "[ConnectionPool] client %s closed: over %s frames a second",
+                        self.sid,
+                        TOLERATED_FRAMES_PER_SECOND,
+                        extra={"cluster": str(self.cluster), "remote": self.remote},
+                    )
+                    self.close(CLOSE_POLICY, "rate limit exceeded")
+                    break
                 if frame.opcode == OP_PING:
-                    self._answer_ping(frame.payload)
+                    if admission is Admission.SERVE:
+                        self._answer_ping(frame.payload)
                     continue
                 if frame.opcode == OP_PONG:
                     continue
                 message = assembler.feed(frame)
-                if message is not None and not self.closing:
+                if message is None or self.closing:
+                    continue
+                if admission is Admission.SERVE:
                     self._on_message(message)
+                else:
+                    self._rate_exceeded()
         except WireError as error:
             self.close(error.code, error.reason)
         except (ConnectionGone, OSError):
@@ -137,15 +165,15 @@ class ClientSession:
         finally:
             self._finish()
 
-    def _on_message(self, message: Message) -> None:
+    def _rate_exceeded(self) -> None:
         now = time.monotonic()
+        if now - self._last_rate_error >= 1.0:
+            self._last_rate_error = now
+            self.send_error(f"more than {FRAMES_PER_SECOND} frames a second: frames dropped")
+
+    def _on_message(self, message: Message) -> None:
         if message.oversized:
             self.send_error(f"frame of {message.oversized} bytes is over the {MAX_MESSAGE_BYTES} byte limit")
-            return
-        if not self.bucket.allow(now):
-            if now - self._last_rate_error >= 1.0:
-                self._last_rate_error = now
-                self.send_error(f"more than {FRAMES_PER_SECOND} frames a second: frames dropped")
             return
         try:
             frame = parse_client_frame(message.payload)
@@ -180,6 +208,9 @@ class ClientSession:
             self.close(CLOSE_POLICY, "unauthorized")
             return
         was_authenticated = self.liveness.authenticated
+        if not was_authenticated and not self._relay.register(self):
+            self.close(CLOSE_TRY_AGAIN_LATER, "server full")
+            return
         self.principal = principal
         self.liveness.authenticate(principal.expires_at)
         self.send(status(Status.AUTH_SUCCESS, "authenticated"))
