@@ -16,6 +16,7 @@ import time
 from collections.abc import Iterator
 from dataclasses import dataclass, field
 
+import psutil
 import pytest
 import requests
 from websockets.exceptions import ConnectionClosed
@@ -269,7 +270,15 @@ def test_invalid_and_repeated_names_get_one_summarising_error(relay: RelayProces
     assert len(json.dumps(frame)) < 1024
 
 
-def test_four_clients_sending_junk_frames_slow_no_one(relay: RelayProcess, massive: FakeMassive) -> None:
+def worker_rss(relay: RelayProcess) -> int:
+    master = psutil.Process(relay.process.pid)
+    return int((master.children() or [master])[0].memory_info().rss)
+
+
+def test_four_clients_sending_junk_frames_slow_no_one_and_cost_no_memory(
+    relay: RelayProcess, massive: FakeMassive
+) -> None:
+    rss_before = worker_rss(relay)
     attackers = [RawClient("127.0.0.1", relay.port, f"/ws/options?token={PROXY_TOKEN}") for _ in range(4)]
     junk = client_frame(0x1, json.dumps({"action": "subscribe", "params": junk_names(200)}).encode())
     big = client_frame(0x1, json.dumps({"action": "subscribe", "params": ",".join(["x"] * 30_000)}).encode())
@@ -279,6 +288,7 @@ def test_four_clients_sending_junk_frames_slow_no_one(relay: RelayProcess, massi
                 with contextlib.suppress(OSError):
                     attacker.send_raw(junk + big)
             time.sleep(0.1)
+    assert worker_rss(relay) - rss_before < 20 * 2**20
     for attacker in attackers:
         attacker.abort()
 
