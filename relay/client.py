@@ -138,7 +138,8 @@ class ClientSession:
             while not self.closing:
                 frame = read_frame(self._read)
                 frames += 1
-                if frames % YIELD_EVERY_FRAMES == 0:
+                if frames % YIELD_EVERY_FRAMES == 0 or frame.oversized:
+                    # A discarded oversized frame was up to 1 MB read in one go: yield after each.
                     gevent.sleep(0)
                 self.liveness.answered()
                 if frame.opcode == OP_CLOSE:

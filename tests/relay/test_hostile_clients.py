@@ -176,15 +176,19 @@ def test_sockets_waiting_to_authenticate_take_no_client_slot(
     start_relay: StartRelay, massive: FakeMassive
 ) -> None:
     relay = start_relay(RELAY_MAX_CLIENTS="5")
-    waiting = [RawClient("127.0.0.1", relay.port, "/ws/options") for _ in range(60)]
-    by_url = relay.connect(token=admin_token())
-    subscribe(by_url, f"Q.{X}", expect_acks=1)
-    by_frame = relay.connect(token=None)
-    by_frame.send(json.dumps({"action": "auth", "params": admin_token()}))
-    recv_until(by_frame, has_status("auth_success"))
-    subscribe(by_frame, f"T.{X}", expect_acks=1)
-    body = relay.wait_health(lambda b: b["metrics"]["options"]["totalClients"] == 2, what="2 clients")
-    assert body["waitingToAuthenticate"] == 60
+    with healthy_admin(relay, massive):
+        waiting = [RawClient("127.0.0.1", relay.port, "/ws/options") for _ in range(60)]
+        by_url = relay.connect(token=admin_token())
+        subscribe(by_url, f"Q.{X}", expect_acks=1)
+        by_header = connect(relay.ws_url("options"), additional_headers={"Authorization": f"Bearer {admin_token()}"})
+        assert statuses(recv_json(by_header), "connected")
+        subscribe(by_header, f"Q.{X}", expect_acks=1)
+        by_frame = relay.connect(token=None)
+        by_frame.send(json.dumps({"action": "auth", "params": admin_token()}))
+        recv_until(by_frame, has_status("auth_success"))
+        subscribe(by_frame, f"T.{X}", expect_acks=1)
+        body = relay.wait_health(lambda b: b["metrics"]["options"]["totalClients"] == 4, what="4 clients")
+        assert body["waitingToAuthenticate"] == 60
     for client in waiting:
         assert client.read_data()[0]["status"] == "connected"
         close = client.read_until_close()
@@ -195,15 +199,16 @@ def test_sockets_waiting_to_authenticate_take_no_client_slot(
 def test_past_128_waiting_sockets_the_oldest_is_closed_and_an_admin_still_authenticates(
     relay: RelayProcess, massive: FakeMassive
 ) -> None:
-    waiting = [RawClient("127.0.0.1", relay.port, "/ws/indices") for _ in range(140)]
-    for client in waiting[:12]:
-        close = client.read_until_close()
-        assert (close.close_code, close.close_reason) == (1013, "too many connections waiting to authenticate")
-    admin = relay.connect(token=None)
-    admin.send(json.dumps({"action": "auth", "params": admin_token()}))
-    recv_until(admin, has_status("auth_success"))
-    subscribe(admin, f"Q.{X}", expect_acks=1)
-    assert relay.health()[1]["waitingToAuthenticate"] <= 128
+    with healthy_admin(relay, massive):
+        waiting = [RawClient("127.0.0.1", relay.port, "/ws/indices") for _ in range(140)]
+        for client in waiting[:12]:
+            close = client.read_until_close()
+            assert (close.close_code, close.close_reason) == (1013, "too many connections waiting to authenticate")
+        admin = relay.connect(token=None)
+        admin.send(json.dumps({"action": "auth", "params": admin_token()}))
+        recv_until(admin, has_status("auth_success"))
+        subscribe(admin, f"Q.{X}", expect_acks=1)
+        assert relay.health()[1]["waitingToAuthenticate"] <= 128
     for client in waiting:
         client.abort()
 
@@ -247,12 +252,15 @@ def junk_names(count: int) -> str:
 
 
 def test_a_frame_naming_more_channels_than_a_client_may_hold_is_refused_whole_with_one_error(
-    relay: RelayProcess,
+    relay: RelayProcess, massive: FakeMassive
 ) -> None:
     client = RawClient("127.0.0.1", relay.port, f"/ws/options?token={PROXY_TOKEN}")
     client.read_data()
-    client.send_json({"action": "subscribe", "params": ",".join(["x"] * 30_000)})
-    reply = client.read_data()
+    with healthy_admin(relay, massive):
+        client.send_json({"action": "subscribe", "params": ",".join(["x"] * 30_000)})
+        reply = client.read_data()
+        while statuses(reply, "upstream_connected"):
+            reply = client.read_data()
     assert reply == [{"ev": "status", "status": "error", "message": (
         "a frame may name at most 200 channels (RELAY_MAX_CHANNELS_PER_CLIENT): the whole frame was refused")}]
 
