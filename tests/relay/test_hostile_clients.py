@@ -167,7 +167,7 @@ def test_an_authenticated_flood_is_cut_and_stalls_no_one(relay: RelayProcess, ma
 @pytest.mark.parametrize("kind", list(FLOODS))
 def test_a_client_past_twice_the_frame_rate_is_closed_1008(relay: RelayProcess, kind: str) -> None:
     client = RawClient("127.0.0.1", relay.port, f"/ws/options?token={PROXY_TOKEN}")
-    client.send_raw(FLOODS[kind] * 300)
+    client.send_raw(FLOODS[kind] * 500)
     close = client.read_until_close()
     assert (close.close_code, close.close_reason) == (1008, "rate limit exceeded")
 
