@@ -9,6 +9,7 @@ from enum import StrEnum
 from typing import Any
 
 from shared.identifiers import IdentifierError, ascii_identifier, ascii_upper
+from shared.symbols import INDEX_SYMBOLS, OCC_BODY
 
 
 class Cluster(StrEnum):
@@ -36,7 +37,8 @@ CONFLATED_EVENTS: Mapping[Cluster, frozenset[str]] = {
 QUOTE_EVENT = "Q"
 MAX_CHANNEL_LENGTH = 64
 
-_OPTION_SYMBOL = re.compile(r"O:[A-Z][A-Z0-9]{0,5}\d{6}[CP]\d{8}")
+# One OCC grammar with the trades (shared/symbols.py): roots of letters and digits.
+_OPTION_SYMBOL = re.compile(rf"O:{OCC_BODY}")
 _INDEX_SYMBOL = re.compile(r"I:[A-Z0-9][A-Z0-9._^-]{0,15}")
 # Anything shaped EV.SYMBOL in prose; callers keep only names they hold, so a false candidate
 # such as "e.g." costs nothing.
@@ -105,6 +107,10 @@ def parse_channel(cluster: Cluster, raw: str) -> Channel:
             raise ChannelError(shown, "not an option contract like O:SPY251219C00650000")
         return Channel(ev, sym)
     if not sym.startswith("I:"):
+        # The bare shorthand is for the indices everyone means by it; `V.SPY` is not `V.I:SPY`.
+        if sym not in INDEX_SYMBOLS:
+            known = ", ".join(sorted(INDEX_SYMBOLS))
+            raise ChannelError(shown, f"{sym} is not an index: use an I: symbol like I:SPX ({known} may be bare)")
         sym = f"I:{sym}"
     if not _INDEX_SYMBOL.fullmatch(sym):
         raise ChannelError(shown, "not an index symbol like I:SPX")

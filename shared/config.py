@@ -69,6 +69,9 @@ class Settings(BaseSettings):
     relay_simulate: bool = Field(default=False, validation_alias="RELAY_SIMULATE")
     relay_allowed_origins: str = Field(default="", validation_alias="RELAY_ALLOWED_ORIGINS")
     relay_max_clients: int = Field(default=1000, ge=1, validation_alias="RELAY_MAX_CLIENTS")
+    relay_max_channels_per_client: int = Field(
+        default=200, ge=1, le=1000, validation_alias="RELAY_MAX_CHANNELS_PER_CLIENT"
+    )
     relay_idle_close_s: float = Field(default=60.0, ge=0, validation_alias="RELAY_IDLE_CLOSE_S")
     relay_ping_interval_s: float = Field(default=25.0, gt=0, validation_alias="RELAY_PING_INTERVAL_S")
     relay_pong_timeout_s: float = Field(default=10.0, gt=0, validation_alias="RELAY_PONG_TIMEOUT_S")
