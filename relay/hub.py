@@ -80,6 +80,9 @@ class RoutedFrame:
     events: int
     unrouted: int
     malformed: bool = False
+    # Each routed event's channel and bytes, in order: what a cluster's leader publishes.
+    names: list[str] = field(default_factory=list)
+    all_parts: list[tuple[str | None, bytes]] = field(default_factory=list)
 
 
 @dataclass(frozen=True, slots=True)
@@ -242,6 +245,16 @@ class ClusterHub:
                 self._drop(name)
         return Refusal(named)
 
+    def refuse(self, names: Iterable[str]) -> Refusal:
+        """Release `names` for every holder (the cluster's leader refused them), and who held them."""
+        named: dict[str, frozenset[int]] = {}
+        for name in names:
+            holders = self._holders.get(name)
+            if holders:
+                named[name] = frozenset(holders)
+                self._drop(name)
+        return Refusal(named)
+
     def _drop(self, name: str) -> None:
         """Forget every hold on `name`, as if the upstream had never subscribed it."""
         holders = self._holders.pop(name, set())
@@ -254,6 +267,10 @@ class ClusterHub:
         self._dirty.discard(name)
 
     # --- the upstream subscription -------------------------------------------------------
+
+    def upstream_channels(self) -> list[str]:
+        """The channels the upstream holds (or, for a cluster member, the leader was told of)."""
+        return sorted(self._upstream)
 
     def has_pending(self) -> bool:
         """Whether a diff is waiting to go upstream."""
@@ -284,6 +301,7 @@ class ClusterHub:
         events = decoded if isinstance(decoded, list) else [decoded]
         statuses: list[dict[str, Any]] = []
         parts: list[tuple[str | None, bytes]] = []
+        names: list[str] = []
         wanted: dict[int, list[int]] = {}
         unrouted = 0
         holders_of = self._holders
@@ -306,6 +324,7 @@ class ClusterHub:
                 continue
             index = len(parts)
             parts.append((name if kind in self._conflated else None, orjson.dumps(event)))
+            names.append(name)
             if exact:
                 for client in exact:
                     wanted.setdefault(client, []).append(index)
@@ -324,4 +343,6 @@ class ClusterHub:
                 payload = b"[" + b",".join(part for _, part in chosen_parts) + b"]"
                 delivery = shared[key] = Delivery(payload, chosen_parts)
             deliveries[client] = delivery
-        return RoutedFrame(deliveries, statuses, len(parts) + unrouted, unrouted)
+        return RoutedFrame(
+            deliveries, statuses, len(parts) + unrouted, unrouted, names=names, all_parts=parts
+        )

@@ -76,6 +76,14 @@ class Settings(BaseSettings):
     relay_ping_interval_s: float = Field(default=25.0, gt=0, validation_alias="RELAY_PING_INTERVAL_S")
     relay_pong_timeout_s: float = Field(default=10.0, gt=0, validation_alias="RELAY_PONG_TIMEOUT_S")
     relay_upstream_silence_s: float = Field(default=45.0, gt=0, validation_alias="RELAY_UPSTREAM_SILENCE_S")
+    # Several relays behind one key (unset: one standalone process, as before).
+    redis_url: str | None = Field(default=None, validation_alias="REDIS_URL")
+    relay_node_id: str | None = Field(default=None, max_length=100, validation_alias="RELAY_NODE_ID")
+    relay_redis_prefix: str = Field(
+        default="honeydrip:relay", min_length=1, max_length=100, validation_alias="RELAY_REDIS_PREFIX"
+    )
+    relay_lease_ttl_s: float = Field(default=3.0, ge=1.0, le=30.0, validation_alias="RELAY_LEASE_TTL_S")
+    relay_fanout_shards: int = Field(default=16, ge=0, le=1024, validation_alias="RELAY_FANOUT_SHARDS")
 
     # Discord delivery.
     discord_api_base: AnyHttpUrl = Field(
