@@ -18,6 +18,7 @@ import orjson
 from relay.admission import Gatekeeper, request_token
 from relay.channels import Cluster
 from relay.client import CLOSE_POLICY, ClientSession
+from relay.cluster import ClusterCoordinator, connect_redis, default_node_id
 from relay.health import basic_health
 from relay.node import Relay, RelayConfig
 from relay.wire import close_frame
@@ -117,6 +118,10 @@ class RelayApp:
             return _error(start_response, Refusal(405, "method_not_allowed", "only GET is served"))
         if path == "/api/health":
             return _json(start_response, 200, basic_health(self.relay.started_at, time.time()))
+        if path == "/api/ready":
+            ready = self.relay.ready()
+            return _json(start_response, 200 if ready else 503,
+                         {"ready": ready, "node": self.relay.config.node_id})
         if path == "/api/ws-health":
             status, body = self.relay.ws_health()
             return _json(start_response, status, body)
@@ -165,6 +170,7 @@ def relay_config(settings: Settings, upstream_url: str | None = None, *, simulat
         ping_interval_s=settings.relay_ping_interval_s,
         pong_timeout_s=settings.relay_pong_timeout_s,
         upstream_silence_s=settings.relay_upstream_silence_s,
+        node_id=settings.relay_node_id or default_node_id(),
     )
 
 
@@ -188,5 +194,15 @@ def create_app(settings: Settings) -> RelayApp:
                  extra={"upstream": upstream_url})
     gatekeeper = Gatekeeper(TokenVerifier.from_settings(settings), proxy_token, settings.allowed_relay_origins)
     relay = Relay(relay_config(settings, upstream_url, simulated=upstream_url is not None), gatekeeper)
+    if settings.redis_url:
+        relay.coordinator = ClusterCoordinator(
+            relay,
+            connect_redis(settings.redis_url),
+            prefix=settings.relay_redis_prefix,
+            node_id=relay.config.node_id,
+            ttl_s=settings.relay_lease_ttl_s,
+            shards=settings.relay_fanout_shards,
+        )
+        log.info("relay: a member of a cluster of relays (REDIS_URL set)", extra={"node": relay.config.node_id})
     relay.start()
     return RelayApp(relay)

@@ -10,6 +10,7 @@ from __future__ import annotations
 import contextlib
 import logging
 import time
+from collections.abc import Callable
 from typing import TYPE_CHECKING, Any
 
 import gevent
@@ -33,6 +34,9 @@ FLUSH_TICK_S = 0.05
 UPSTREAM_PING_S = 15.0
 CLOSE_WAIT_S = 2.0
 YIELD_EVERY_FRAMES = 8
+# A leader standing down waits this long for Massive to answer its close, then cuts the socket.
+HALT_CLOSE_WAIT_S = 0.3
+GATE_RETRY_S = 0.5
 
 
 class UpstreamError(Exception):
@@ -54,6 +58,7 @@ class UpstreamLink:
         relay: Relay,
         idle_close_s: float,
         silence_s: float,
+        gate: Callable[[], bool] | None = None,
     ) -> None:
         self.cluster = cluster
         self.url = url
@@ -68,6 +73,8 @@ class UpstreamLink:
         self._wake = Event()
         self._greenlet: Greenlet | None = None
         self._end: tuple[str, str] | None = None
+        # Asked before every connect: a cluster's leader checks its fencing token here.
+        self._gate = gate
         self.log = logging.getLogger(f"relay.upstream.{cluster}")
 
     def start(self) -> None:
@@ -76,6 +83,13 @@ class UpstreamLink:
     def stop(self) -> None:
         if self._greenlet is not None:
             self._greenlet.kill(block=True, timeout=3.0)
+
+    def halt(self) -> None:
+        """Close the socket (a close handshake, briefly) and stop: this process no longer leads."""
+        self._end = ("halt", "this relay stood down as leader")
+        if self._greenlet is not None:
+            self._greenlet.kill(block=True, timeout=HALT_CLOSE_WAIT_S + CLOSE_WAIT_S)
+        self.socket_open = False
 
     def poke(self) -> None:
         """Something changed (subscriptions, a freed slot): reconsider now."""
@@ -133,6 +147,10 @@ class UpstreamLink:
             self._wait(None)
             return
         self.waiting_for_capacity = False
+        if self._gate is not None and not self._gate():
+            self._budget.release(self.cluster)
+            self._wait(GATE_RETRY_S)
+            return
         try:
             self._connection()
         finally:
@@ -296,10 +314,11 @@ class UpstreamLink:
 
     def _close(self, ws: websocket.WebSocket, reader: Greenlet | None) -> None:
         """Close the socket; returns only once no greenlet uses it any more."""
-        if self._end is not None and self._end[0] == "idle" and reader is not None and not reader.dead:
+        ending = self._end[0] if self._end is not None else None
+        if ending in ("idle", "halt") and reader is not None and not reader.dead:
             with contextlib.suppress(websocket.WebSocketException, OSError):
-                ws.send_close(reason=b"idle")
-            reader.join(timeout=CLOSE_WAIT_S)
+                ws.send_close(reason=ending.encode())
+            reader.join(timeout=CLOSE_WAIT_S if ending == "idle" else HALT_CLOSE_WAIT_S)
         ws.abort()
         if reader is not None:
             reader.join(timeout=CLOSE_WAIT_S)

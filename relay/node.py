@@ -9,22 +9,25 @@ import itertools
 import logging
 import time
 from dataclasses import dataclass, field
-from typing import Literal
+from typing import TYPE_CHECKING, Any, Literal
 
 import gevent
 from gevent.greenlet import Greenlet
 
 from relay.admission import Gatekeeper
-from relay.channels import ChannelError, Cluster
+from relay.channels import Channel, ChannelError, Cluster
 from relay.client import CLOSE_NO_PONG, CLOSE_POLICY, CLOSE_TRY_AGAIN_LATER, ClientSession
 from relay.frames import Status, StatusEvent, status
 from relay.health import ClusterCounters, ClusterReport, prometheus, ws_health
-from relay.hub import ClusterHub, RoutedFrame
+from relay.hub import ClusterHub, Refusal, RoutedFrame
 from relay.link import UpstreamLink
 from relay.liveness import Verdict
 from relay.subscriptions import TooManyNames, name_problems, parse_request, refusals
-from relay.upstream import ConnectionBudget, LinkState
+from relay.upstream import ConnectionBudget, LinkState, UpstreamMachine
 from relay.waiting import MAX_UNAUTHENTICATED, WaitingRoom
+
+if TYPE_CHECKING:
+    from relay.cluster import ClusterCoordinator
 
 log = logging.getLogger("relay.node")
 
@@ -51,6 +54,7 @@ class RelayConfig:
     max_channels_per_client: int = DEFAULT_CHANNELS_PER_CLIENT
     max_unauthenticated: int = MAX_UNAUTHENTICATED
     source: Source = "massive"
+    node_id: str = "relay"
 
 
 @dataclass(slots=True)
@@ -78,6 +82,8 @@ class Relay:
         self._sessions: dict[int, ClientSession] = {}
         self._unauthenticated: WaitingRoom[ClientSession] = WaitingRoom(config.max_unauthenticated)
         self._reaper: Greenlet | None = None
+        # Set when REDIS_URL is: this process is one member of a cluster of relays.
+        self.coordinator: ClusterCoordinator | None = None
         self.clusters: dict[Cluster, ClusterRuntime] = {}
         for cluster in Cluster:
             hub = ClusterHub(cluster, max_channels_per_client=config.max_channels_per_client)
@@ -98,11 +104,21 @@ class Relay:
     # --- life ------------------------------------------------------------------------------
 
     def start(self) -> None:
-        for runtime in self.clusters.values():
-            runtime.link.start()
+        if self.coordinator is not None:
+            # The upstream sockets belong to the cluster's leader (`relay.cluster.LeaderTerm`).
+            self.coordinator.start()
+        else:
+            for runtime in self.clusters.values():
+                runtime.link.start()
         self._reaper = gevent.spawn(self._reap_forever)
 
+    def hand_over_leadership(self) -> None:
+        """SIGTERM's part in a cluster: close the upstream sockets and free the lease for a follower now."""
+        if self.coordinator is not None:
+            self.coordinator.hand_over()
+
     def stop(self) -> None:
+        self.hand_over_leadership()
         if self._reaper is not None:
             self._reaper.kill(block=False)
         for runtime in self.clusters.values():
@@ -183,7 +199,7 @@ class Relay:
         runtime.sessions.pop(session.sid, None)
         released = runtime.hub.remove_client(session.sid)
         if released:
-            runtime.link.poke()
+            self._changed(runtime)
         log.info(
             "[ConnectionPool] client %s left %s (%s clients, %s channels released)",
             session.sid,
@@ -206,7 +222,10 @@ class Relay:
             return [status(Status.ERROR, str(error))]
         outcome = runtime.hub.subscribe(session.sid, channels)
         if runtime.hub.has_pending():
-            runtime.link.poke()
+            if self.coordinator is None:
+                runtime.link.poke()
+            else:
+                self._leader_verdict(runtime, session, outcome.held, outcome.refused)
         events = [status(Status.SUCCESS, f"subscribed to: {channel.name}") for channel in outcome.held]
         events += name_problems(errors, repeats) + refusals(outcome.refused)
         if outcome.held:
@@ -222,7 +241,7 @@ class Relay:
         outcome = runtime.hub.unsubscribe(session.sid, channels)
         if outcome.released:
             # Even with nothing to send, the link must see the cluster may now be idle.
-            runtime.link.poke()
+            self._changed(runtime)
         events = [status(Status.SUCCESS, f"unsubscribed to: {c.name}") for c in outcome.released]
         events += refusals(ChannelError(c.name, "not subscribed") for c in outcome.not_held)
         events += name_problems(errors, repeats)
@@ -273,12 +292,52 @@ class Relay:
         if refusal.cluster_wide:
             self.broadcast(cluster, status(Status.ERROR, f"upstream error: {quoted}"))
             return
-        runtime.link.poke()
+        self._changed(runtime)
         for sid, channels in refusal.by_client().items():
             session = runtime.sessions.get(sid)
             if session is not None:
                 # One status per client however many channels the message names: it quotes them all.
                 session.send(status(Status.ERROR, f"upstream refused {_names(channels)}: {quoted}"))
+
+    def _changed(self, runtime: ClusterRuntime) -> None:
+        """The channels held here changed: tell the upstream link, or the cluster's leader."""
+        if self.coordinator is None:
+            runtime.link.poke()
+        else:
+            self.coordinator.changed(runtime.cluster)
+
+    def _leader_verdict(
+        self, runtime: ClusterRuntime, session: ClientSession, held: list[Channel], refused: list[ChannelError]
+    ) -> None:
+        """Ask the leader about channels new to this instance; move what it refuses from `held` to `refused`."""
+        assert self.coordinator is not None
+        errors, refusal = self.coordinator.sync(runtime.cluster)
+        if not errors:
+            return
+        reasons = {error.channel: error for error in errors}
+        refused.extend(reasons[channel.name] for channel in held if channel.name in reasons)
+        held[:] = [channel for channel in held if channel.name not in reasons]
+        if refusal is not None:
+            self._tell_refused(runtime, refusal, errors, skip=session.sid)
+
+    def leader_refused(self, cluster: Cluster, refusal: Refusal, errors: list[ChannelError]) -> None:
+        """The cluster's leader refused channels held here (its caps are global): tell their holders."""
+        self._tell_refused(self.clusters[cluster], refusal, errors)
+
+    def _tell_refused(
+        self, runtime: ClusterRuntime, refusal: Refusal, errors: list[ChannelError], skip: int | None = None
+    ) -> None:
+        reasons = {error.channel: error for error in errors}
+        for sid, names in refusal.by_client().items():
+            session = runtime.sessions.get(sid)
+            if session is not None and sid != skip:
+                session.send(*refusals(reasons[name] for name in names if name in reasons))
+
+    def from_fanout(self, cluster: Cluster, frame: bytes) -> None:
+        """Events the cluster's leader published: routed to this instance's clients as if from Massive."""
+        routed = self.clusters[cluster].hub.route(frame)
+        if routed.deliveries:
+            self.deliver(cluster, routed)
 
     def wake_links(self) -> None:
         """A socket slot was freed: let every link reconsider."""
@@ -286,6 +345,9 @@ class Relay:
             runtime.link.poke()
 
     def _upstream_warning(self, runtime: ClusterRuntime) -> list[StatusEvent]:
+        if self.coordinator is not None:
+            events = self.coordinator.upstream_events(runtime.cluster)
+            return [event for event in events if event.status is not Status.UPSTREAM_CONNECTED]
         link = runtime.link
         if link.waiting_for_capacity:
             return [status(Status.ERROR, link.capacity_message())]
@@ -295,7 +357,9 @@ class Relay:
 
     def _tell_upstream_state(self, session: ClientSession) -> None:
         runtime = self.clusters[session.cluster]
-        if runtime.link.machine.state is LinkState.CONNECTED:
+        if self.coordinator is not None:
+            session.send(*self.coordinator.upstream_events(session.cluster))
+        elif runtime.link.machine.state is LinkState.CONNECTED:
             session.send(status(Status.UPSTREAM_CONNECTED, f"connected to {self.upstream_name(session.cluster)}"))
         else:
             session.send(*self._upstream_warning(runtime))
@@ -338,11 +402,15 @@ class Relay:
             machine = runtime.link.machine
             wanted = runtime.hub.has_channels()
             healthy, problem = machine.healthy(now, wanted)
+            state, sockets = str(machine.state), 1 if runtime.link.socket_open else 0
+            if self.coordinator is not None:
+                state, sockets, healthy, problem, leading = self.coordinator.cluster_report(cluster, wanted)
+                machine = leading or UpstreamMachine(cluster, idle_close_s=self.config.idle_close_s)
             reports[cluster] = ClusterReport(
                 total_clients=len(runtime.sessions),
-                upstream_connections=1 if runtime.link.socket_open else 0,
+                upstream_connections=sockets,
                 active_subscriptions=runtime.hub.active_channels,
-                connection_state=str(machine.state),
+                connection_state=state,
                 reconnect_attempts=machine.reconnect_attempts,
                 last_error=machine.last_error,
                 counters=runtime.counters,
@@ -352,7 +420,39 @@ class Relay:
             )
         return reports
 
+    def ready(self) -> bool:
+        """Whether this instance can serve clients (`/api/ready`): in a cluster, only while it reaches Redis."""
+        return self.coordinator is None or self.coordinator.ready()
+
     def ws_health(self) -> tuple[int, dict[str, object]]:
+        code, body = self._ws_health()
+        body.update(self._membership())
+        return code, body
+
+    def _membership(self) -> dict[str, Any]:
+        """`role`, `leader`, `node` and the counts over every instance of the cluster."""
+        coordinator = self.coordinator
+        if coordinator is None:
+            return {
+                "role": "standalone",
+                "leader": self.config.node_id,
+                "node": self.config.node_id,
+                "clusterWide": {
+                    "instances": 1,
+                    "totalClients": self.client_count,
+                    "clients": {str(c): len(rt.sessions) for c, rt in self.clusters.items()},
+                    "activeSubscriptions": {str(c): rt.hub.active_channels for c, rt in self.clusters.items()},
+                },
+            }
+        holder = coordinator.holder
+        return {
+            "role": coordinator.role,
+            "leader": holder.node if holder is not None else None,
+            "node": self.config.node_id,
+            "clusterWide": coordinator.cluster_wide(),
+        }
+
+    def _ws_health(self) -> tuple[int, dict[str, Any]]:
         return ws_health(
             self.reports(),
             now=time.time(),

@@ -165,7 +165,8 @@ def start_relay(massive: FakeMassive, tmp_path: Path) -> Iterator[StartRelay]:
 
     def _start(**overrides: str | None) -> RelayProcess:
         port = free_port()
-        env = {k: v for k, v in os.environ.items() if not k.startswith(("MASSIVE_", "RELAY_", "PORT"))}
+        # REDIS_URL too: a relay joins a cluster only when a test asks it to.
+        env = {k: v for k, v in os.environ.items() if not k.startswith(("MASSIVE_", "RELAY_", "PORT", "REDIS_URL"))}
         env.update(
             {
                 "HONEYDRIP_IGNORE_ENV_FILES": "1",

@@ -1,0 +1,697 @@
+"""Several relay processes behind one Massive key, coordinated through Redis (the shell around
+`relay.lease`, `relay.leadership` and `relay.fanout`).
+
+Every instance (a *member*) serves its own clients with its own hubs, reports the channels they
+hold (a snapshot key refreshed every second, and an intent on the `intents` channel at each
+change) and subscribes in Redis to the shards carrying them. The member holding the lease is
+the leader: it rebuilds the global subscription set from the members' snapshots, keeps the
+upstream sockets (`LeaderTerm`), and publishes each routed upstream frame to the shards and its
+upstream news on the control channel. Everything runs in the process's one gevent hub.
+"""
+
+from __future__ import annotations
+
+import contextlib
+import logging
+import os
+import secrets
+import socket
+import time
+from dataclasses import dataclass, field
+from typing import TYPE_CHECKING, Any
+
+import gevent
+import orjson
+import redis
+from gevent.event import AsyncResult, Event
+from gevent.greenlet import Greenlet
+from gevent.lock import Semaphore
+from redis.backoff import NoBackoff
+from redis.retry import Retry
+
+from relay.channels import ChannelError, Cluster
+from relay.fanout import Fanout, Wanted
+from relay.frames import Status, StatusEvent, status
+from relay.hub import Refusal, RoutedFrame
+from relay.leadership import GlobalSubscriptions
+from relay.lease import Holder, LeaseClock, RedisLease
+from relay.link import UpstreamLink
+from relay.upstream import LinkState, UpstreamMachine
+
+if TYPE_CHECKING:
+    from relay.node import Relay
+
+log = logging.getLogger("relay.cluster")
+
+# The lease: a follower polls this often; the leader renews this often and stands down
+# `LEASE_MARGIN_S` before a lease it could not renew would end.
+LEASE_POLL_S = 0.25
+LEASE_RENEW_S = 0.5
+LEASE_MARGIN_S = 1.0
+# Redis calls must fail fast: the leader's watchdog has only the margin to act on.
+REDIS_TIMEOUT_S = 0.5
+HEARTBEAT_S = 1.0
+MEMBER_TTL_S = 5.0
+LISTEN_TICK_S = 0.05
+SUBSCRIBE_WAIT_S = 1.0
+VERDICT_WAIT_S = 1.0
+REDIS_RETRY_S = 0.5
+# A member not heard from (Redis) for this long cannot serve events: /api/ready says so.
+READY_REDIS_S = 3.0
+UNHEALTHY_AFTER_S = 10.0
+
+
+def default_node_id() -> str:
+    return f"{socket.gethostname()}-{os.getpid()}"
+
+
+@dataclass(slots=True)
+class UpstreamView:
+    """A cluster's upstream as the leader last described it to this member."""
+
+    state: str = "idle"
+    connected: bool = False
+    token: int = 0
+    message: str | None = None
+    down_since: float | None = None
+
+
+@dataclass(slots=True)
+class Snapshot:
+    """What one member reported in its key."""
+
+    member: str
+    node: str
+    seq: int
+    held: dict[Cluster, list[str]] = field(default_factory=dict)
+    clients: dict[Cluster, int] = field(default_factory=dict)
+
+
+def _snapshot(raw: bytes | None, member: str) -> Snapshot | None:
+    if raw is None:
+        return None
+    try:
+        data = orjson.loads(raw)
+        return Snapshot(
+            member,
+            str(data["node"]),
+            int(data["seq"]),
+            {Cluster(c): [str(n) for n in names] for c, names in data["held"].items()},
+            {Cluster(c): int(n) for c, n in data.get("clients", {}).items()},
+        )
+    except (orjson.JSONDecodeError, KeyError, ValueError, TypeError, AttributeError):
+        return None
+
+
+class LeaderTerm:
+    """One term of leadership: the global subscription set and the upstream links it drives.
+
+    It stands in for the `Relay` its links report to: what they would tell local clients is
+    published to every member instead.
+    """
+
+    def __init__(self, coordinator: ClusterCoordinator, holder: Holder) -> None:
+        self.coordinator = coordinator
+        self.holder = holder
+        self.subs = GlobalSubscriptions()
+        relay = coordinator.relay
+        config = relay.config
+        self.links: dict[Cluster, UpstreamLink] = {}
+        for cluster in Cluster:
+            self.links[cluster] = UpstreamLink(
+                cluster,
+                url=f"{config.upstream_url.rstrip('/')}/{cluster}",
+                api_key=config.api_key,
+                hub=self.subs.hubs[cluster],
+                budget=relay.budget,
+                counters=relay.clusters[cluster].counters,
+                relay=self,  # type: ignore[arg-type]
+                idle_close_s=config.idle_close_s,
+                silence_s=config.upstream_silence_s,
+                gate=coordinator.may_connect,
+            )
+
+    def start(self) -> None:
+        for link in self.links.values():
+            link.start()
+
+    def halt(self) -> None:
+        for link in self.links.values():
+            link.halt()
+
+    # --- what the links call on their relay ------------------------------------------------
+
+    def upstream_name(self, cluster: Cluster) -> str:
+        return self.coordinator.relay.upstream_name(cluster)
+
+    def broadcast(self, cluster: Cluster, event: StatusEvent) -> None:
+        self.coordinator.publish_status(self.holder.token, cluster, event, str(self.links[cluster].machine.state))
+
+    def deliver(self, cluster: Cluster, routed: RoutedFrame) -> None:
+        self.coordinator.publish_events(cluster, routed)
+
+    def upstream_refused(self, cluster: Cluster, message: str) -> None:
+        self.subs.hubs[cluster].refusal(message)
+        self.links[cluster].poke()
+        self.coordinator.publish_control({"t": "refused", "token": self.holder.token, "cluster": str(cluster),
+                                          "message": message})
+
+    def wake_links(self) -> None:
+        for link in self.links.values():
+            link.poke()
+
+    # --- members ---------------------------------------------------------------------------
+
+    def apply_snapshot(self, snapshot: Snapshot) -> None:
+        refused = self.subs.snapshot(snapshot.member, snapshot.seq, snapshot.held)
+        if refused is None:
+            return
+        for cluster, errors in refused.items():
+            self.coordinator.send_verdict(snapshot.member, None, cluster, errors)
+        self.wake_links()
+
+    def apply_intent(self, message: dict[str, Any]) -> None:
+        member = str(message["member"])
+        cluster = Cluster(message["cluster"])
+        refused = self.subs.intent(member, int(message["seq"]), cluster, message.get("sub", []),
+                                   message.get("unsub", []))
+        rid = message.get("rid")
+        if refused is None:
+            # Already applied from the member's snapshot; its refusals went out then.
+            refused = []
+        if rid is not None or refused:
+            self.coordinator.send_verdict(member, rid, cluster, refused)
+        self.links[cluster].poke()
+
+    def forget(self, member: str) -> None:
+        self.subs.forget(member)
+        self.wake_links()
+
+
+class ClusterCoordinator:
+    """This member's part in the cluster: lease, reports, the Redis subscriptions, and a term when leading."""
+
+    def __init__(
+        self,
+        relay: Relay,
+        client: Any,
+        *,
+        prefix: str,
+        node_id: str,
+        ttl_s: float,
+        shards: int,
+    ) -> None:
+        self.relay = relay
+        self.redis = client
+        self.prefix = prefix
+        self.node_id = node_id
+        self.member = f"{node_id}#{secrets.token_hex(4)}"
+        self.lease = RedisLease(client, prefix, ttl_s)
+        self.clock = LeaseClock(ttl_s, min(LEASE_MARGIN_S, ttl_s / 3))
+        self.fanout = Fanout(prefix, shards)
+        self.ctl_channel = f"{prefix}:ctl"
+        self.intents_channel = f"{prefix}:intents"
+        self.inbox_channel = f"{prefix}:inbox:{self.member}"
+        self.nodes_key = f"{prefix}:nodes"
+        self.holder: Holder | None = None
+        self.term: LeaderTerm | None = None
+        self.views = {cluster: UpstreamView() for cluster in Cluster}
+        self.redis_ok_at: float | None = None
+        self._seq = 0
+        self._flush_lock = Semaphore()
+        self._verdicts: dict[str, AsyncResult] = {}
+        self._wanted = {cluster: Wanted(frozenset()) for cluster in Cluster}
+        self._subscribed: dict[Cluster, Wanted] | None = None
+        self._subscribed_event = Event()
+        self._dirty: set[Cluster] = set()
+        self._dirty_event = Event()
+        self._greenlets: list[Greenlet] = []
+        self._stopping = False
+        self._event_prefixes = {self.fanout.base(c).encode(): c for c in Cluster}
+
+    # --- life --------------------------------------------------------------------------------
+
+    def start(self) -> None:
+        for loop in (self._lease_loop, self._watchdog, self._listen_loop, self._heartbeat_loop, self._flush_loop):
+            self._greenlets.append(gevent.spawn(loop))
+
+    def hand_over(self) -> None:
+        """A planned stop: close the upstream sockets, then free the lease at once for a follower."""
+        self._stopping = True
+        holder = self.term.holder if self.term is not None else None
+        self._stand_down("shutting down")
+        if holder is not None:
+            try:
+                self.lease.release(holder)
+                self.publish_control({"t": "released", "token": holder.token})
+            except redis.RedisError:
+                log.warning("[cluster] could not release the lease; it expires on its own")
+        for greenlet in self._greenlets:
+            greenlet.kill(block=False)
+        try:
+            self.redis.srem(self.nodes_key, self.member)
+            self.redis.delete(self._member_key(self.member))
+        except redis.RedisError:
+            return
+
+    @property
+    def role(self) -> str:
+        return "leader" if self.term is not None else "follower"
+
+    def ready(self) -> bool:
+        return self.redis_ok_at is not None and time.monotonic() - self.redis_ok_at < READY_REDIS_S
+
+    def _ok(self) -> None:
+        self.redis_ok_at = time.monotonic()
+
+    def _member_key(self, member: str) -> str:
+        return f"{self.prefix}:member:{member}"
+
+    # --- the lease ---------------------------------------------------------------------------
+
+    def _lease_loop(self) -> None:
+        while not self._stopping:
+            try:
+                if self.term is not None:
+                    sent = time.monotonic()
+                    if self.lease.renew(self.term.holder):
+                        self.clock.granted(sent)
+                        self._ok()
+                    else:
+                        self._stand_down("the lease is held by another member")
+                else:
+                    sent = time.monotonic()
+                    won, holder = self.lease.try_acquire(self.member)
+                    self._ok()
+                    if won and holder is not None:
+                        self.clock.granted(sent)
+                        self._lead(holder)
+                    else:
+                        self._observe(holder)
+            except redis.RedisError as error:
+                log.warning("[cluster] lease: Redis unreachable (%s)", type(error).__name__)
+            gevent.sleep(LEASE_RENEW_S if self.term is not None else LEASE_POLL_S)
+
+    def _watchdog(self) -> None:
+        """Stand down before a lease that could not be renewed can end, whatever Redis calls hang."""
+        while True:
+            if self.term is not None and not self.clock.valid(time.monotonic()):
+                self._stand_down("could not renew the lease in time")
+            gevent.sleep(0.05)
+
+    def may_connect(self) -> bool:
+        """The fencing check before every upstream (re)connect: still leading, and Redis still says so."""
+        term = self.term
+        if term is None or self._stopping or not self.clock.valid(time.monotonic()):
+            return False
+        try:
+            return self.lease.still_mine(term.holder)
+        except redis.RedisError:
+            return False
+
+    def _lead(self, holder: Holder) -> None:
+        self._observe(holder)
+        log.info("[cluster] leading (token %s)", holder.token, extra={"node": self.node_id})
+        term = LeaderTerm(self, holder)
+        self.term = term
+        self.publish_control({"t": "leader", "token": holder.token, "member": holder.member})
+        # The global set comes from what the members report now, never from a former leader.
+        self._reconcile(term)
+        if self.term is term:
+            term.start()
+
+    def _stand_down(self, why: str) -> None:
+        term = self.term
+        if term is None:
+            return
+        self.term = None
+        self.clock.lost()
+        log.warning("[cluster] standing down: %s", why, extra={"node": self.node_id, "token": term.holder.token})
+        term.halt()
+        self._leader_gone(term.holder.token)
+        try:
+            self.publish_control({"t": "released", "token": term.holder.token})
+        except redis.RedisError:
+            return
+
+    def _observe(self, holder: Holder | None) -> None:
+        """Note who leads; a change of leader means the upstream of the former one is gone."""
+        previous = self.holder
+        if holder == previous:
+            return
+        self.holder = holder
+        if previous is not None and (holder is None or holder.token > previous.token):
+            self._leader_gone(previous.token)
+
+    def _leader_gone(self, token: int) -> None:
+        for cluster, view in self.views.items():
+            if view.connected and view.token <= token:
+                view.connected = False
+                view.state = "connecting"
+                view.message = "the relay's leader changed; reconnecting to the upstream"
+                view.down_since = time.monotonic()
+                self.relay.broadcast(cluster, status(Status.UPSTREAM_DISCONNECTED, view.message))
+
+    # --- reports -----------------------------------------------------------------------------
+
+    def changed(self, cluster: Cluster) -> None:
+        """Local holdings of `cluster` changed: report them soon."""
+        self._dirty.add(cluster)
+        self._dirty_event.set()
+
+    def _flush_loop(self) -> None:
+        while True:
+            self._dirty_event.wait()
+            self._dirty_event.clear()
+            dirty, self._dirty = self._dirty, set()
+            for cluster in dirty:
+                try:
+                    self.sync(cluster, wait=False)
+                    self._ok()
+                except redis.RedisError:
+                    self._dirty.add(cluster)
+                    gevent.sleep(REDIS_RETRY_S)
+                    self._dirty_event.set()
+
+    def sync(self, cluster: Cluster, *, wait: bool = True) -> tuple[list[ChannelError], Refusal | None]:
+        """Send this member's change of `cluster` to the leader; with `wait`, the channels it refused
+        (already released here) and who held them."""
+        hub = self.relay.clusters[cluster].hub
+        with self._flush_lock:
+            diff = hub.take_upstream_diff()
+            if not diff:
+                return [], None
+            self._seq += 1
+            self._want(cluster, hub.upstream_channels())
+            if diff.subscribe:
+                # Be subscribed to the shards before the leader can publish to them.
+                self._subscribed_event.clear()
+                self._subscribed_event.wait(timeout=SUBSCRIBE_WAIT_S)
+            rid = secrets.token_hex(6) if wait and diff.subscribe else None
+            result: AsyncResult | None = None
+            if rid is not None:
+                result = self._verdicts[rid] = AsyncResult()
+            intent = {"member": self.member, "seq": self._seq, "cluster": str(cluster), "sub": list(diff.subscribe),
+                      "unsub": list(diff.unsubscribe), "rid": rid}
+            pipe = self.redis.pipeline(transaction=True)
+            self._write_snapshot(pipe)
+            pipe.publish(self.intents_channel, orjson.dumps(intent))
+            pipe.execute()
+            self._ok()
+        if result is None or rid is None:
+            return [], None
+        try:
+            verdict: tuple[list[ChannelError], Refusal] = result.get(timeout=VERDICT_WAIT_S)
+            return verdict
+        except gevent.Timeout:
+            # No leader just now (a takeover): the next one applies the caps to our snapshot.
+            return [], None
+        finally:
+            self._verdicts.pop(rid, None)
+
+    def _write_snapshot(self, pipe: Any) -> None:
+        held = {str(c): rt.hub.upstream_channels() for c, rt in self.relay.clusters.items()}
+        clients = {str(c): len(rt.sessions) for c, rt in self.relay.clusters.items()}
+        body = {"node": self.node_id, "seq": self._seq, "held": held, "clients": clients}
+        pipe.set(self._member_key(self.member), orjson.dumps(body), px=int(MEMBER_TTL_S * 1000))
+        pipe.sadd(self.nodes_key, self.member)
+
+    def _heartbeat_loop(self) -> None:
+        while True:
+            try:
+                with self._flush_lock:
+                    pipe = self.redis.pipeline(transaction=True)
+                    self._write_snapshot(pipe)
+                    pipe.execute()
+                self._ok()
+                term = self.term
+                if term is not None:
+                    self._reconcile(term)
+                    for cluster, link in term.links.items():
+                        self.publish_control({"t": "state", "token": term.holder.token, "cluster": str(cluster),
+                                              "connected": link.machine.state is LinkState.CONNECTED,
+                                              "state": str(link.machine.state)})
+            except redis.RedisError as error:
+                log.warning("[cluster] heartbeat: Redis unreachable (%s)", type(error).__name__)
+            gevent.sleep(HEARTBEAT_S)
+
+    def snapshots(self) -> list[Snapshot]:
+        members = sorted(m.decode() for m in self.redis.smembers(self.nodes_key))
+        if not members:
+            return []
+        raws = self.redis.mget([self._member_key(m) for m in members])
+        found: list[Snapshot] = []
+        gone: list[str] = []
+        for member, raw in zip(members, raws, strict=True):
+            snapshot = _snapshot(raw, member)
+            if snapshot is None:
+                gone.append(member)
+            else:
+                found.append(snapshot)
+        if gone:
+            self.redis.srem(self.nodes_key, *gone)
+        return found
+
+    def _reconcile(self, term: LeaderTerm) -> None:
+        """The leader's anti-entropy: apply every member's latest snapshot, forget the silent ones."""
+        try:
+            snapshots = self.snapshots()
+        except redis.RedisError:
+            return
+        alive = {snapshot.member for snapshot in snapshots}
+        for snapshot in snapshots:
+            term.apply_snapshot(snapshot)
+        for member in term.subs.members():
+            if member not in alive:
+                term.forget(member)
+
+    # --- Redis pub/sub -----------------------------------------------------------------------
+
+    def _want(self, cluster: Cluster, held: list[str]) -> None:
+        self._wanted[cluster] = self.fanout.wanted(cluster, held)
+
+    def _listen_loop(self) -> None:
+        while True:
+            pubsub = self.redis.pubsub(ignore_subscribe_messages=True)
+            try:
+                pubsub.subscribe(self.ctl_channel, self.intents_channel, self.inbox_channel)
+                self._subscribed = {cluster: Wanted(frozenset()) for cluster in Cluster}
+                while True:
+                    self._apply_wanted(pubsub)
+                    message = pubsub.get_message(timeout=LISTEN_TICK_S)
+                    self._ok()
+                    if message is not None:
+                        self._dispatch(message)
+            except (redis.RedisError, OSError) as error:
+                log.warning("[cluster] pub/sub: Redis unreachable (%s)", type(error).__name__)
+            except Exception:
+                log.exception("[cluster] pub/sub listener failed")
+            finally:
+                self._subscribed = None
+                with contextlib.suppress(redis.RedisError, OSError):
+                    pubsub.close()
+            gevent.sleep(REDIS_RETRY_S)
+
+    def _apply_wanted(self, pubsub: Any) -> None:
+        subscribed = self._subscribed
+        assert subscribed is not None
+        for cluster, wanted in self._wanted.items():
+            have = subscribed[cluster]
+            if have == wanted:
+                continue
+            removed = have.channels - wanted.channels
+            added = wanted.channels - have.channels
+            if have.pattern and have.pattern != wanted.pattern:
+                pubsub.punsubscribe(have.pattern)
+            if removed:
+                pubsub.unsubscribe(*removed)
+            if added:
+                pubsub.subscribe(*added)
+            if wanted.pattern and wanted.pattern != have.pattern:
+                pubsub.psubscribe(wanted.pattern)
+            subscribed[cluster] = wanted
+        self._subscribed_event.set()
+
+    def _dispatch(self, message: dict[str, Any]) -> None:
+        channel: bytes = message["channel"]
+        data: bytes = message["data"]
+        for base, cluster in self._event_prefixes.items():
+            if channel.startswith(base):
+                self.relay.from_fanout(cluster, data)
+                return
+        text = channel.decode()
+        payload = orjson.loads(data)
+        if text == self.intents_channel:
+            term = self.term
+            if term is not None:
+                term.apply_intent(payload)
+        elif text == self.inbox_channel:
+            self._on_verdict(payload)
+        elif text == self.ctl_channel:
+            self._on_control(payload)
+
+    def _on_verdict(self, payload: dict[str, Any]) -> None:
+        cluster = Cluster(payload["cluster"])
+        refused = [ChannelError(str(name), str(reason)) for name, reason in payload.get("refused", [])]
+        hub = self.relay.clusters[cluster].hub
+        refusal = hub.refuse(error.channel for error in refused)
+        rid = payload.get("rid")
+        waiting = self._verdicts.get(rid) if rid else None
+        if waiting is not None:
+            # The subscriber waiting for it answers its client and tells the other holders.
+            waiting.set((refused, refusal))
+        elif refused:
+            self.relay.leader_refused(cluster, refusal, refused)
+
+    def _on_control(self, payload: dict[str, Any]) -> None:
+        kind = payload.get("t")
+        token = int(payload.get("token", 0))
+        if kind == "leader":
+            self._observe(Holder(str(payload["member"]), token))
+        elif kind == "released":
+            if self.holder is not None and self.holder.token == token:
+                self.holder = None
+            self._leader_gone(token)
+        elif kind == "status":
+            self._on_status(payload, token)
+        elif kind == "state":
+            self._on_state(payload, token)
+        elif kind == "refused":
+            self.relay.upstream_refused(Cluster(payload["cluster"]), str(payload["message"]))
+
+    def _on_status(self, payload: dict[str, Any], token: int) -> None:
+        cluster = Cluster(payload["cluster"])
+        view = self.views[cluster]
+        if token < view.token or (self.holder is not None and token < self.holder.token):
+            return
+        view.token = token
+        view.state = str(payload.get("state") or view.state)
+        kind = Status(payload["status"])
+        message = payload.get("message")
+        if kind is Status.UPSTREAM_CONNECTED:
+            view.message = None
+            view.down_since = None
+            if view.connected:
+                return
+            view.connected = True
+        elif kind is Status.UPSTREAM_DISCONNECTED:
+            view.message = message
+            if view.down_since is None:
+                view.down_since = time.monotonic()
+            view.connected = False
+        self.relay.broadcast(cluster, status(kind, message))
+
+    def _on_state(self, payload: dict[str, Any], token: int) -> None:
+        """The leader's periodic word on each upstream: repairs a member that joined late or missed news."""
+        cluster = Cluster(payload["cluster"])
+        view = self.views[cluster]
+        if token < view.token or (self.holder is not None and token < self.holder.token):
+            return
+        view.token = token
+        view.state = str(payload.get("state") or view.state)
+        if payload.get("connected") and not view.connected:
+            view.connected = True
+            view.message = None
+            view.down_since = None
+            self.relay.broadcast(
+                cluster, status(Status.UPSTREAM_CONNECTED, f"connected to {self.relay.upstream_name(cluster)}")
+            )
+
+    # --- the leader's publishing -------------------------------------------------------------
+
+    def publish_control(self, payload: dict[str, Any]) -> None:
+        self.redis.publish(self.ctl_channel, orjson.dumps(payload))
+
+    def publish_status(self, token: int, cluster: Cluster, event: StatusEvent, state: str) -> None:
+        try:
+            self.publish_control({"t": "status", "token": token, "cluster": str(cluster), "status": str(event.status),
+                                  "message": event.message, "state": state})
+        except redis.RedisError:
+            log.warning("[cluster] could not publish an upstream status")
+
+    def publish_events(self, cluster: Cluster, routed: RoutedFrame) -> None:
+        batches = self.fanout.batches(cluster, routed.names, [part for _, part in routed.all_parts])
+        try:
+            if len(batches) == 1:
+                ((channel, payload),) = batches.items()
+                self.redis.publish(channel, payload)
+                return
+            pipe = self.redis.pipeline(transaction=False)
+            for channel, payload in batches.items():
+                pipe.publish(channel, payload)
+            pipe.execute()
+        except redis.RedisError:
+            log.warning("[cluster] could not publish events")
+
+    def send_verdict(self, member: str, rid: str | None, cluster: Cluster, refused: list[ChannelError]) -> None:
+        payload = {"rid": rid, "cluster": str(cluster), "refused": [[e.channel, e.reason] for e in refused]}
+        try:
+            self.redis.publish(f"{self.prefix}:inbox:{member}", orjson.dumps(payload))
+        except redis.RedisError:
+            log.warning("[cluster] could not answer a member")
+
+    # --- health ------------------------------------------------------------------------------
+
+    def cluster_report(
+        self, cluster: Cluster, wanted: bool
+    ) -> tuple[str, int, bool, str | None, UpstreamMachine | None]:
+        """(connection state, upstream sockets here, healthy, problem, the link's machine if leading)."""
+        term = self.term
+        now = time.monotonic()
+        if term is not None:
+            link = term.links[cluster]
+            healthy, problem = link.machine.healthy(now, wanted or term.subs.hubs[cluster].has_channels())
+            return str(link.machine.state), int(link.socket_open), healthy, problem, link.machine
+        view = self.views[cluster]
+        if not self.ready():
+            return view.state, 0, False, f"{cluster}: this relay cannot reach Redis", None
+        if wanted and not view.connected and view.down_since is not None:
+            down_for = now - view.down_since
+            if down_for >= UNHEALTHY_AFTER_S:
+                return view.state, 0, False, (
+                    f"{cluster}: clients are waiting and the upstream has been down {down_for:.0f} s"
+                ), None
+        return view.state, 0, True, None, None
+
+    def upstream_events(self, cluster: Cluster) -> list[StatusEvent]:
+        """What a client just authenticated is told about the upstream."""
+        view = self.views[cluster]
+        if view.connected:
+            return [status(Status.UPSTREAM_CONNECTED, f"connected to {self.relay.upstream_name(cluster)}")]
+        if view.message:
+            return [status(Status.UPSTREAM_DISCONNECTED, view.message)]
+        return []
+
+    def cluster_wide(self) -> dict[str, Any]:
+        """Counts over every live member, from their snapshots."""
+        try:
+            snapshots = self.snapshots()
+            self._ok()
+        except redis.RedisError:
+            return {"instances": None, "totalClients": None, "activeSubscriptions": None}
+        return {
+            "instances": len(snapshots),
+            "totalClients": sum(sum(s.clients.values()) for s in snapshots),
+            "clients": {str(c): sum(s.clients.get(c, 0) for s in snapshots) for c in Cluster},
+            "activeSubscriptions": {
+                str(c): len({name for s in snapshots for name in s.held.get(c, [])}) for c in Cluster
+            },
+        }
+
+    def connected_state(self, cluster: Cluster) -> bool:
+        return self.views[cluster].connected
+
+    def link_state(self, cluster: Cluster) -> LinkState | None:
+        term = self.term
+        return term.links[cluster].machine.state if term is not None else None
+
+
+def connect_redis(url: str) -> Any:
+    """A Redis client whose calls fail fast (the lease cannot wait on a stuck socket)."""
+    return redis.Redis.from_url(
+        url,
+        socket_timeout=REDIS_TIMEOUT_S,
+        socket_connect_timeout=REDIS_TIMEOUT_S,
+        health_check_interval=0,
+        retry=Retry(NoBackoff(), 0),
+    )
