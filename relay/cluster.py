@@ -259,7 +259,9 @@ class ClusterCoordinator:
         return "leader" if self.term is not None else "follower"
 
     def ready(self) -> bool:
-        return self.redis_ok_at is not None and time.monotonic() - self.redis_ok_at < READY_REDIS_S
+        """Redis answered lately and the events' subscriptions are in place."""
+        fresh = self.redis_ok_at is not None and time.monotonic() - self.redis_ok_at < READY_REDIS_S
+        return fresh and self._subscribed is not None
 
     def _ok(self) -> None:
         self.redis_ok_at = time.monotonic()
@@ -479,7 +481,6 @@ class ClusterCoordinator:
                 while True:
                     self._apply_wanted(pubsub)
                     message = pubsub.get_message(timeout=LISTEN_TICK_S)
-                    self._ok()
                     if message is not None:
                         self._dispatch(message)
             except (redis.RedisError, OSError) as error:

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import contextlib
 import json
 import signal
 import socket
@@ -42,7 +43,7 @@ def redis_prefix() -> Iterator[str]:
 
 
 @pytest.fixture
-def start_member(start_relay: StartRelay, redis_prefix: str) -> Callable[..., RelayProcess]:
+def start_member(redis_prefix: str, start_relay: StartRelay) -> Callable[..., RelayProcess]:
     def _start(name: str, redis_url: str = REDIS_URL, **env: str) -> RelayProcess:
         return start_relay(REDIS_URL=redis_url, RELAY_REDIS_PREFIX=redis_prefix, RELAY_NODE_ID=name, **env)
 
@@ -64,6 +65,11 @@ def wait_leader(relays: list[RelayProcess], timeout: float = TAKEOVER_S) -> Rela
             return leaders[0]
         time.sleep(0.05)
     raise AssertionError(f"no single leader among {[role(r) for r in relays]}")
+
+
+def client(relay: RelayProcess) -> ClientConnection:
+    """A client whose unread frames never stop it from answering the relay's close (no 16-frame queue)."""
+    return relay.connect(max_queue=None)
 
 
 def quote(sym: str, bid: float) -> dict[str, Any]:
@@ -99,7 +105,7 @@ def test_clients_spread_over_three_instances_get_exactly_their_channels(
 ) -> None:
     relays = [start_member(f"node-{i}") for i in range(3)]
     leader = wait_leader(relays)
-    a, b, c = (r.connect() for r in relays)
+    a, b, c = (client(r) for r in relays)
     subscribe(a, f"Q.{X1}", expect_acks=1)
     subscribe(b, f"Q.{X2},Q.{X1}", expect_acks=2)
     subscribe(c, "T.*", expect_acks=1)
@@ -137,7 +143,7 @@ def test_the_quote_cap_is_global_and_a_followers_client_gets_the_leaders_answers
     relays = [start_member(f"cap-{i}", RELAY_MAX_CHANNELS_PER_CLIENT="1000") for i in range(2)]
     wait_leader(relays)
     contracts = [f"Q.O:SPY261218C{300_000 + 1_000 * i:08d}" for i in range(1001)]
-    a, b = relays[0].connect(), relays[1].connect()
+    a, b = client(relays[0]), client(relays[1])
     subscribe(a, ",".join(contracts[:600]), expect_acks=600)
     subscribe(b, ",".join(contracts[600:1000] + contracts[:1]), expect_acks=401)
     frame = subscribe(b, contracts[1000])
@@ -157,7 +163,7 @@ def test_sigkill_of_the_leader_a_follower_leads_within_5_s_and_clients_stream_ag
     relays = [start_member(f"kill-{i}") for i in range(3)]
     leader = wait_leader(relays)
     survivors = [r for r in relays if r is not leader]
-    clients = [r.connect() for r in survivors]
+    clients = [client(r) for r in survivors]
     for ws in clients:
         subscribe(ws, f"Q.{X1}", expect_acks=1)
     for ws in clients:
@@ -213,10 +219,8 @@ class Proxy:
         self.closed = True
         self.listener.close()
         for sock in self.sockets:
-            try:
+            with contextlib.suppress(OSError):
                 sock.shutdown(socket.SHUT_RDWR)
-            except OSError:
-                pass
             sock.close()
 
 
@@ -228,7 +232,7 @@ def test_a_leader_cut_off_from_redis_stands_down_before_its_lease_expires(
         cut_off = start_member("cut-0", proxy.url)
         assert wait_leader([cut_off]) is cut_off
         others = [start_member(f"cut-{i}") for i in (1, 2)]
-        clients = [r.connect() for r in others]
+        clients = [client(r) for r in others]
         for ws in clients:
             subscribe(ws, f"Q.{X1}", expect_acks=1)
             streams(massive, ws, X1)
@@ -259,7 +263,7 @@ def test_a_rolling_restart_loses_no_client_on_the_instances_still_up(
     wait_leader(relays)
     clients: dict[int, ClientConnection] = {}
     for i, relay in enumerate(relays):
-        clients[i] = relay.connect()
+        clients[i] = client(relay)
         subscribe(clients[i], f"Q.{X1}", expect_acks=1)
     for ws in clients.values():
         streams(massive, ws, X1)
@@ -274,7 +278,7 @@ def test_a_rolling_restart_loses_no_client_on_the_instances_still_up(
         for j in survivors:
             streams(massive, clients[j], X1)
         relays[i] = start_member(f"roll-{i}b")
-        clients[i] = relays[i].connect()
+        clients[i] = client(relays[i])
         subscribe(clients[i], f"Q.{X1}", expect_acks=1)
         streams(massive, clients[i], X1)
     for ws in clients.values():
