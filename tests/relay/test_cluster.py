@@ -284,3 +284,14 @@ def test_a_rolling_restart_loses_no_client_on_the_instances_still_up(
     for ws in clients.values():
         streams(massive, ws, X1)
     no_eviction(massive)
+
+
+def test_without_redis_a_relay_is_standalone_its_own_leader_and_ready(relay: RelayProcess) -> None:
+    ws = client(relay)
+    subscribe(ws, f"Q.{X1}", expect_acks=1)
+    _, body = relay.health()
+    assert body["role"] == "standalone" and body["leader"] == body["node"]
+    assert body["clusterWide"]["instances"] == 1 and body["clusterWide"]["totalClients"] == 1
+    assert body["clusterWide"]["activeSubscriptions"] == {"options": 1, "indices": 0}
+    ready = requests.get(f"{relay.http}/api/ready", timeout=2)
+    assert ready.status_code == 200 and ready.json()["ready"] is True
