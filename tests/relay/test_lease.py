@@ -76,5 +76,6 @@ def test_a_former_leader_can_neither_renew_nor_release_the_new_ones_lease(lease:
     assert first is not None
     lease.release(first)
     _, second = lease.try_acquire("b#1")
+    assert second is not None
     assert not lease.renew(first) and not lease.release(first)
     assert lease.holder() == second and lease.renew(second)
