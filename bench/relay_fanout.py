@@ -7,6 +7,11 @@ no parsing, no routing, every frame to every client) as the ceiling of this stac
 
     .venv/bin/python bench/relay_fanout.py                  # standard case, scaling, both servers
     .venv/bin/python bench/relay_fanout.py --quick          # standard case only
+    .venv/bin/python bench/relay_fanout.py --cluster        # standard case: 1 process vs a Redis cluster of 1 and 3
+
+With `--cluster` the relays run with REDIS_URL (default redis://127.0.0.1:6379/0, `--redis-url`), each
+under its own key prefix; clients are spread round-robin over the instances, the server CPU is the
+sum over every instance, and Redis' own CPU is shown beside it.
 """
 
 from __future__ import annotations
@@ -174,14 +179,14 @@ def _client_frame(payload: bytes) -> bytes:
     return header + mask + masked
 
 
-def clients_main(port: int, path: str, bare: bool, assignments: list[list[str]], start_at: float,
+def clients_main(path: str, bare: bool, assignments: list[tuple[int, list[str]]], start_at: float,
                  stop_at: float, out: Any) -> None:
     import selectors
 
     selector = selectors.DefaultSelector()
     buffers: dict[socket.socket, bytearray] = {}
     wanted: dict[socket.socket, set[bytes]] = {}
-    for channels in assignments:
+    for port, channels in assignments:
         sock = _handshake("127.0.0.1", port, path)
         sock.sendall(_client_frame(json.dumps({"action": "subscribe", "params": ",".join(channels)}).encode()))
         sock.setblocking(False)
@@ -254,6 +259,9 @@ class Result:
     p99_ms: float
     cpu_pct: float
     rss_mb: float
+    instances: int = 0
+    shards: int = 0
+    redis_cpu_pct: float = 0.0
 
 
 def worker_process(master: subprocess.Popen[bytes]) -> psutil.Process:
@@ -262,8 +270,10 @@ def worker_process(master: subprocess.Popen[bytes]) -> psutil.Process:
     return children[0] if children else process
 
 
-def start_relay(port: int, upstream: str, log_path: Path) -> subprocess.Popen[bytes]:
-    env = {k: v for k, v in os.environ.items() if not k.startswith(("MASSIVE_", "RELAY_", "SUPABASE_"))}
+def start_relay(port: int, upstream: str, log_path: Path, cluster: dict[str, str] | None = None
+                ) -> subprocess.Popen[bytes]:
+    env = {k: v for k, v in os.environ.items() if not k.startswith(("MASSIVE_", "RELAY_", "SUPABASE_", "REDIS_"))}
+    env.update(cluster or {})
     env.update({"HONEYDRIP_IGNORE_ENV_FILES": "1", "PORT": str(port), "RELAY_HOST": "127.0.0.1",
                 "MASSIVE_API_KEY": API_KEY, "MASSIVE_WS_URL": upstream, "MASSIVE_PROXY_TOKEN": PROXY_TOKEN,
                 "RELAY_MAX_CLIENTS": "5000", "LOG_LEVEL": "WARNING", "LOG_FORMAT": "json"})
@@ -302,8 +312,16 @@ def stop(process: subprocess.Popen[bytes] | Any) -> None:
         process.join(timeout=5)
 
 
+def redis_process() -> psutil.Process | None:
+    for process in psutil.process_iter(["name"]):
+        if process.info["name"] == "redis-server":
+            return process
+    return None
+
+
 def run_case(server: str, clients: int, per_client: int, contract_count: int, frames_per_s: int,
-             events_per_frame: int, client_procs: int = 2) -> Result:
+             events_per_frame: int, client_procs: int = 2, instances: int = 0, shards: int = 1,
+             redis_url: str = "redis://127.0.0.1:6379/0") -> Result:
     ctx = mp.get_context("spawn")
     upstream_port, server_port = free_port(), free_port()
     ready = ctx.Event()
@@ -311,7 +329,22 @@ def run_case(server: str, clients: int, per_client: int, contract_count: int, fr
     upstream.start()
     ready.wait(10)
     upstream_url = f"ws://127.0.0.1:{upstream_port}"
-    if server == "relay":
+    procs: list[subprocess.Popen[bytes]] = []
+    ports = [server_port]
+    if server == "relay" and instances:
+        import uuid
+
+        cluster = {"REDIS_URL": redis_url, "RELAY_REDIS_PREFIX": f"bench:{uuid.uuid4().hex[:8]}",
+                   "RELAY_FANOUT_SHARDS": str(shards)}
+        ports = [server_port] + [free_port() for _ in range(instances - 1)]
+        for i, port in enumerate(ports):
+            procs.append(start_relay(port, upstream_url, Path("/tmp/relay-bench.log"),
+                                     dict(cluster, RELAY_NODE_ID=f"bench-{i}")))
+        for port in ports:
+            wait_http(port, "/api/ready")
+        proc = procs[0]
+        path = f"/ws/options?token={PROXY_TOKEN}"
+    elif server == "relay":
         proc = start_relay(server_port, upstream_url, Path("/tmp/relay-bench.log"))
         wait_http(server_port, "/api/health")
         path = f"/ws/options?token={PROXY_TOKEN}"
@@ -320,23 +353,27 @@ def run_case(server: str, clients: int, per_client: int, contract_count: int, fr
         wait_http(server_port, "/")
         path = "/ws/options"
     all_contracts = contracts(contract_count)
-    assignments = [[f"Q.{c}" for c in random.Random(i).sample(all_contracts, per_client)] for i in range(clients)]
+    assignments = [(ports[i % len(ports)], [f"Q.{c}" for c in random.Random(i).sample(all_contracts, per_client)])
+                   for i in range(clients)]
     start_at = time.monotonic() + WARMUP_S
     stop_at = start_at + MEASURE_S
     queue = ctx.Queue()
-    workers = [ctx.Process(target=clients_main, args=(server_port, path, server == "bare",
+    workers = [ctx.Process(target=clients_main, args=(path, server == "bare",
                                                       assignments[i::client_procs], start_at, stop_at, queue))
                for i in range(client_procs)]
     for worker in workers:
         worker.start()
-    target = worker_process(proc)
+    targets = [worker_process(p) for p in procs] if procs else [worker_process(proc)]
+    redis_server = redis_process() if procs else None
     time.sleep(max(0.0, start_at - time.monotonic()))
-    cpu_before = target.cpu_times()
+    cpu_before = [t.cpu_times() for t in targets]
+    redis_before = redis_server.cpu_times() if redis_server else None
     wall_before = time.monotonic()
     time.sleep(max(0.0, stop_at - time.monotonic()))
-    cpu_after = target.cpu_times()
+    cpu_after = [t.cpu_times() for t in targets]
+    redis_after = redis_server.cpu_times() if redis_server else None
     wall = time.monotonic() - wall_before
-    rss = target.memory_info().rss
+    rss = sum(t.memory_info().rss for t in targets)
     delivered = 0
     samples: list[tuple[int, int]] = []
     for _ in workers:
@@ -345,11 +382,15 @@ def run_case(server: str, clients: int, per_client: int, contract_count: int, fr
         samples.extend(part)
     for worker in workers:
         worker.join(timeout=10)
-    stop(proc)
+    for each in procs or [proc]:
+        stop(each)
     stop(upstream)
-    cpu = (cpu_after.user + cpu_after.system - cpu_before.user - cpu_before.system) / wall * 100
+    used = sum(a.user + a.system - b.user - b.system for a, b in zip(cpu_after, cpu_before, strict=True))
+    redis_used = (redis_after.user + redis_after.system - redis_before.user - redis_before.system
+                  if redis_after and redis_before else 0.0)
     return Result(server, clients, per_client, contract_count, frames_per_s, events_per_frame,
-                  delivered / MEASURE_S, percentile(samples, 0.50), percentile(samples, 0.99), cpu, rss / 2**20)
+                  delivered / MEASURE_S, percentile(samples, 0.50), percentile(samples, 0.99), used / wall * 100,
+                  rss / 2**20, instances, shards if instances else 0, redis_used / wall * 100)
 
 
 def percentile(samples: list[tuple[int, int]], quantile: float) -> float:
@@ -418,19 +459,46 @@ def row(result: Result, ceiling: Result | None = None) -> str:
             f"{result.rss_mb:.0f} | {ratio} |")
 
 
+def cluster_row(result: Result) -> str:
+    shape = "one process, no Redis" if not result.instances else (
+        f"{result.instances} × REDIS_URL, " + (f"{result.shards} shards" if result.shards else "a Redis channel each"))
+    redis_us = result.redis_cpu_pct / 100 * 1e6 / result.delivered_per_s if result.delivered_per_s else float("nan")
+    return (f"| {shape} | {result.delivered_per_s:,.0f} | {result.p50_ms:.1f} | {result.p99_ms:.1f} | "
+            f"{result.cpu_pct:.0f} % | {us_per_event(result):.2f} | {result.redis_cpu_pct:.0f} % | {redis_us:.2f} | "
+            f"{result.rss_mb:.0f} |")
+
+
+def cluster_cases(redis_url: str) -> None:
+    print("| relays | delivered events/s | p50 ms | p99 ms | relay CPU (all) | relay CPU µs per useful event "
+          "| Redis CPU | Redis CPU µs per useful event | relay RSS MB (all) |")
+    print("|---|---|---|---|---|---|---|---|---|")
+    standard: dict[str, Any] = dict(clients=100, per_client=100, contract_count=1000, frames_per_s=100,
+                                    events_per_frame=50)
+    print(cluster_row(run_case("relay", **standard)), flush=True)
+    for instances, shards in ((1, 1), (3, 1), (3, 4), (3, 16), (3, 0)):
+        print(cluster_row(run_case("relay", **standard, instances=instances, shards=shards, redis_url=redis_url)),
+              flush=True)
+
+
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
     parser.add_argument("--quick", action="store_true", help="the standard case only")
+    parser.add_argument("--cluster", action="store_true", help="1 process vs Redis clusters of 1 and 3")
+    parser.add_argument("--redis-url", default="redis://127.0.0.1:6379/0")
     parser.add_argument("--bare-server", nargs=3, metavar=("PORT", "UPSTREAM", "CONTRACTS"), help=argparse.SUPPRESS)
     args = parser.parse_args()
     if args.bare_server:
         bare_main(int(args.bare_server[0]), args.bare_server[1], int(args.bare_server[2]))
         return
     print(f"machine: {machine()}")
+    if args.cluster:
+        cluster_cases(args.redis_url)
+        return
     print("| server | clients × contracts held | frames/s × events | delivered events/s | p50 ms | p99 ms "
           "| server CPU | CPU µs per useful event | server RSS MB | relay / bare |")
     print("|---|---|---|---|---|---|---|---|---|---|")
-    standard = dict(clients=100, per_client=100, contract_count=1000, frames_per_s=100, events_per_frame=50)
+    standard: dict[str, Any] = dict(clients=100, per_client=100, contract_count=1000, frames_per_s=100,
+                                    events_per_frame=50)
     relay = run_case("relay", **standard)
     bare = run_case("bare", **standard)
     print(row(relay, bare), flush=True)

@@ -83,7 +83,7 @@ class Settings(BaseSettings):
         default="honeydrip:relay", min_length=1, max_length=100, validation_alias="RELAY_REDIS_PREFIX"
     )
     relay_lease_ttl_s: float = Field(default=3.0, ge=1.0, le=30.0, validation_alias="RELAY_LEASE_TTL_S")
-    relay_fanout_shards: int = Field(default=16, ge=0, le=1024, validation_alias="RELAY_FANOUT_SHARDS")
+    relay_fanout_shards: int = Field(default=1, ge=0, le=1024, validation_alias="RELAY_FANOUT_SHARDS")
 
     # Discord delivery.
     discord_api_base: AnyHttpUrl = Field(
