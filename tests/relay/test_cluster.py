@@ -10,6 +10,7 @@ import threading
 import time
 import uuid
 from collections.abc import Callable, Iterator
+from functools import partial
 from typing import Any
 
 import pytest
@@ -93,6 +94,12 @@ def streams(massive: FakeMassive, ws: ClientConnection, sym: str, timeout: float
         if quote(sym, bid) in events_of(frame):
             return
     raise AssertionError(f"{sym} never reached the client")
+
+
+def new_socket(massive: FakeMassive, before: int) -> bool:
+    """A relay socket opened and authenticated since there were `before`."""
+    sockets = massive.relay_connections("options")
+    return len(sockets) > before and sockets[-1].authenticated
 
 
 def no_eviction(massive: FakeMassive) -> None:
@@ -274,9 +281,7 @@ def test_a_rolling_restart_loses_no_client_on_the_instances_still_up(
         relays[i].stop()
         if was_leader:
             # Handed over at SIGTERM: a follower connects at once, not after the lease's TTL.
-            massive.wait_for(lambda n=sockets_before: len(massive.relay_connections("options")) > n
-                             and massive.relay_connections("options")[-1].authenticated, timeout=2.5,
-                             what="the new leader's socket")
+            massive.wait_for(partial(new_socket, massive, sockets_before), timeout=2.5, what="the new leader's socket")
             assert time.monotonic() - stopped < 2.5
         try:
             clients[i].recv(timeout=2)
