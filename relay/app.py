@@ -12,6 +12,7 @@ import time
 from collections.abc import Callable, Iterable
 from dataclasses import dataclass
 from typing import Any
+from urllib.parse import urlsplit
 
 import orjson
 
@@ -195,6 +196,7 @@ def create_app(settings: Settings) -> RelayApp:
     gatekeeper = Gatekeeper(TokenVerifier.from_settings(settings), proxy_token, settings.allowed_relay_origins)
     relay = Relay(relay_config(settings, upstream_url, simulated=upstream_url is not None), gatekeeper)
     if settings.redis_url:
+        register_secret(urlsplit(settings.redis_url).password)
         relay.coordinator = ClusterCoordinator(
             relay,
             connect_redis(settings.redis_url),
