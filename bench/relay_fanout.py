@@ -294,7 +294,8 @@ def wait_http(port: int, path: str) -> None:
         try:
             if requests.get(f"http://127.0.0.1:{port}{path}", timeout=1).status_code < 500:
                 return
-        except requests.ConnectionError:
+        except requests.RequestException:
+            # Refused while booting, or slow to answer while several relays import at once.
             pass
         time.sleep(0.1)
     raise RuntimeError("server did not start")
@@ -340,8 +341,14 @@ def run_case(server: str, clients: int, per_client: int, contract_count: int, fr
         for i, port in enumerate(ports):
             procs.append(start_relay(port, upstream_url, Path("/tmp/relay-bench.log"),
                                      dict(cluster, RELAY_NODE_ID=f"bench-{i}")))
-        for port in ports:
-            wait_http(port, "/api/ready")
+        try:
+            for port in ports:
+                wait_http(port, "/api/ready")
+        except RuntimeError:
+            for each in procs:
+                stop(each)
+            stop(upstream)
+            raise
         proc = procs[0]
         path = f"/ws/options?token={PROXY_TOKEN}"
     elif server == "relay":
