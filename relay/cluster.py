@@ -274,13 +274,17 @@ class ClusterCoordinator:
     def _lease_loop(self) -> None:
         while not self._stopping:
             try:
-                if self.term is not None:
+                term = self.term
+                if term is not None:
                     sent = time.monotonic()
-                    if self.lease.renew(self.term.holder):
+                    if not self.lease.renew(term.holder):
+                        self._stand_down("the lease is held by another member")
+                    elif self.term is term:
                         self.clock.granted(sent)
                         self._ok()
                     else:
-                        self._stand_down("the lease is held by another member")
+                        # The watchdog stood us down while this renewal hung: let a follower in now.
+                        self.lease.release(term.holder)
                 else:
                     sent = time.monotonic()
                     won, holder = self.lease.try_acquire(self.member)
@@ -395,11 +399,19 @@ class ClusterCoordinator:
                 result = self._verdicts[rid] = AsyncResult()
             intent = {"member": self.member, "seq": self._seq, "cluster": str(cluster), "sub": list(diff.subscribe),
                       "unsub": list(diff.unsubscribe), "rid": rid}
-            pipe = self.redis.pipeline(transaction=True)
-            self._write_snapshot(pipe)
-            pipe.publish(self.intents_channel, orjson.dumps(intent))
-            pipe.execute()
-            self._ok()
+            try:
+                pipe = self.redis.pipeline(transaction=True)
+                self._write_snapshot(pipe)
+                pipe.publish(self.intents_channel, orjson.dumps(intent))
+                pipe.execute()
+                self._ok()
+            except redis.RedisError as error:
+                # The next heartbeat's snapshot carries this change (its sequence is already taken);
+                # the client is answered now rather than failed for want of Redis.
+                log.warning("[cluster] could not report a subscription change (%s)", type(error).__name__)
+                if rid is not None:
+                    self._verdicts.pop(rid, None)
+                return [], None
         if result is None or rid is None:
             return [], None
         try:

@@ -258,6 +258,11 @@ def test_a_leader_cut_off_from_redis_stands_down_before_its_lease_expires(
         for ws in clients:
             streams(massive, ws, X1)
         assert requests.get(f"{cut_off.http}/api/ready", timeout=2).status_code == 503
+        # A client of the cut-off instance is still answered, not dropped for want of Redis.
+        stranded = client(cut_off)
+        subscribe(stranded, f"Q.{X2}", expect_acks=1)
+        stranded.send(json.dumps({"action": "ping"}))
+        recv_until(stranded, has_status("pong"))
         no_eviction(massive)
     finally:
         proxy.cut()
