@@ -42,4 +42,11 @@ PREWARM = JobSpec(
     summary="the last 5 sessions of bars and the indicators' warm-up state, for Monday's open",
 )
 
-JOBS: dict[str, JobSpec] = {spec.name: spec for spec in (INGEST, PREWARM)}
+SCANNER = JobSpec(
+    "scanner",
+    interval_s=60,
+    market_hours=True,
+    summary="composite signals for every watchlist symbol, alerted once to each watching admin",
+)
+
+JOBS: dict[str, JobSpec] = {spec.name: spec for spec in (INGEST, PREWARM, SCANNER)}

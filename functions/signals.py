@@ -1,0 +1,122 @@
+"""`/api/signals`: the scanner's signals for the signed-in admin (own rows only, by RLS), and dismissing one."""
+
+from __future__ import annotations
+
+from decimal import Decimal
+from typing import Any, Literal
+from uuid import UUID
+
+from flask import Blueprint
+from pydantic import BaseModel, ConfigDict, Field, field_validator
+
+from functions import openapi
+from functions.auth import current_user, requires_user
+from functions.bodies import parse_body, parse_query
+from functions.errors import NotFound
+from functions.lambda_adapter import lambda_handler
+from shared.db import user_tx
+from shared.symbols import SymbolError, normalize_symbol
+
+bp = Blueprint("signals", __name__)
+handler = lambda_handler(bp)
+
+MAX_LIMIT = 500
+
+_COLUMNS = (
+    "id, symbol, detector, direction, style, score, factors, entry, stop, targets, rr, bar_time, status,"
+    " created_at, expires_at, alerted_at"
+)
+
+
+class SignalsQuery(BaseModel):
+    """Query of `GET /api/signals`."""
+
+    model_config = ConfigDict(extra="forbid")
+
+    symbol: str | None = None
+    status: Literal["active", "expired", "dismissed"] | None = None
+    limit: int = Field(default=100, ge=1, le=MAX_LIMIT)
+
+    @field_validator("symbol")
+    @classmethod
+    def _normalise(cls, value: str | None) -> str | None:
+        if value is None:
+            return None
+        try:
+            return normalize_symbol(value)
+        except SymbolError as error:
+            raise ValueError(str(error)) from None
+
+
+class SignalPatch(BaseModel):
+    """Body of `PATCH /api/signals/<id>`: dismissing is the only change an admin makes."""
+
+    model_config = ConfigDict(extra="forbid")
+
+    status: Literal["dismissed"]
+
+
+def _number(value: Any) -> float:
+    return float(value) if isinstance(value, Decimal) else value
+
+
+def signal_view(row: dict[str, Any]) -> dict[str, Any]:
+    """A signal as the API shows it: JSON-ready, times in ISO 8601."""
+    return {
+        "id": str(row["id"]),
+        "symbol": row["symbol"],
+        "detector": row["detector"],
+        "direction": row["direction"],
+        "style": row["style"],
+        "score": _number(row["score"]),
+        "factors": row["factors"],
+        "entry": _number(row["entry"]),
+        "stop": _number(row["stop"]),
+        "targets": [_number(t) for t in row["targets"]],
+        "rr": _number(row["rr"]),
+        "bar_time": row["bar_time"].isoformat(),
+        "status": row["status"],
+        "created_at": row["created_at"].isoformat(),
+        "expires_at": row["expires_at"].isoformat(),
+        "alerted_at": row["alerted_at"].isoformat() if row["alerted_at"] else None,
+    }
+
+
+@bp.get("/api/signals")
+@requires_user
+def list_signals() -> dict[str, Any]:
+    query = parse_query(SignalsQuery)
+    with user_tx(current_user()) as conn:
+        rows = conn.execute(
+            f"select {_COLUMNS} from composite_signals"  # noqa: S608 - fixed column list
+            " where (%(symbol)s::text is null or symbol = %(symbol)s)"
+            " and (%(status)s::text is null or status = %(status)s)"
+            " order by bar_time desc, created_at desc, id limit %(limit)s",
+            {"symbol": query.symbol, "status": query.status, "limit": query.limit},
+        ).fetchall()
+    return {"signals": [signal_view(r) for r in rows]}
+
+
+@bp.patch("/api/signals/<uuid:signal_id>")
+@requires_user
+def dismiss_signal(signal_id: UUID) -> dict[str, Any]:
+    body = parse_body(SignalPatch)
+    with user_tx(current_user()) as conn:
+        row = conn.execute(
+            f"update composite_signals set status = %s where id = %s returning {_COLUMNS}",  # noqa: S608
+            (body.status, signal_id),
+        ).fetchone()
+    if row is None:
+        raise NotFound("no such signal", field="signal_id")
+    return {"signal": signal_view(row)}
+
+
+_OBJECT: dict[str, Any] = {"type": "object"}
+openapi.register(
+    "get", "/api/signals", summary="The admin's scanner signals, newest bar first", tag="signals",
+    query=SignalsQuery, responses={200: _OBJECT},
+)
+openapi.register(
+    "patch", "/api/signals/{signal_id}", summary="Dismiss one of the admin's signals", tag="signals",
+    body=SignalPatch, responses={200: _OBJECT}, path_params={"signal_id": {"type": "string", "format": "uuid"}},
+)
