@@ -27,7 +27,9 @@ def bar(t: int, c: float, *, o: float | None = None, h: float | None = None, lo:
             "c": c, "v": v, "vw": None}
 
 
-def flat_sessions(count: int, *, before: date = TODAY, price: float = 100.0, volume: float = 1000.0) -> list[dict[str, Any]]:
+def flat_sessions(
+    count: int, *, before: date = TODAY, price: float = 100.0, volume: float = 1000.0
+) -> list[dict[str, Any]]:
     """`count` full regular sessions before `before` of flat 1m bars (h - l = 1, volume `volume`)."""
     days = calendar.recent_sessions(count + 1, through=before)[:-1]
     rows: list[dict[str, Any]] = []
@@ -43,7 +45,9 @@ def today_minutes(bars: Sequence[dict[str, Any]]) -> list[dict[str, Any]]:
     return [{**b, "t": start + k * MINUTE} for k, b in enumerate(bars)]
 
 
-def ramp(end_ms: int, step_ms: int, count: int, *, start: float, step: float, half_range: float = 0.05) -> list[dict[str, Any]]:
+def ramp(
+    end_ms: int, step_ms: int, count: int, *, start: float, step: float, half_range: float = 0.05
+) -> list[dict[str, Any]]:
     """`count` bars ending at `end_ms` (the last closes then) whose closes rise by `step` each."""
     rows = []
     for k in range(count):

@@ -125,7 +125,8 @@ def test_a_bar_that_stays_below_vwap_is_neither_reclaim_nor_reject() -> None:
 
 
 def test_vwap_means_nothing_in_the_first_five_minutes() -> None:
-    s = series("AAPL", HISTORY + today_minutes([*flat(2), bar(0, 99.6, h=99.9, lo=99.4), bar(0, 100.3, h=100.4, lo=99.7)]))
+    early = [*flat(2), bar(0, 99.6, h=99.9, lo=99.4), bar(0, 100.3, h=100.4, lo=99.7)]
+    s = series("AAPL", HISTORY + today_minutes(early))
     assert vwap.detect(last_view(s)) == []
 
 

@@ -51,7 +51,8 @@ def test_a_session_without_volume_has_no_vwap() -> None:
 
 
 def test_session_vwap_vectorised_matches_the_running_sums() -> None:
-    assert session_vwap([1.0, 3.0, 5.0, 7.0], [1.0, 1.0, 2.0, 2.0], ["x", "x", "y", "y"]).tolist() == [1.0, 2.0, 5.0, 6.0]
+    vwap = session_vwap([1.0, 3.0, 5.0, 7.0], [1.0, 1.0, 2.0, 2.0], ["x", "x", "y", "y"])
+    assert vwap.tolist() == [1.0, 2.0, 5.0, 6.0]
 
 
 def test_relative_volume_compares_with_the_same_minute_of_earlier_sessions() -> None:
