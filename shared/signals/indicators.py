@@ -8,12 +8,16 @@ pre-warm stored and get exactly what the whole series would have given.
 
 from __future__ import annotations
 
+import itertools
 from dataclasses import dataclass
+from typing import Any
 
 import numpy as np
 from numpy.typing import NDArray
 
 FloatArray = NDArray[np.float64]
+# One label per bar naming its session: strings, or the session numbers the scanner uses.
+SessionLabels = list[str] | NDArray[Any]
 EMA_PERIODS = (9, 21, 50)
 RSI_PERIOD = 14
 ATR_PERIOD = 14
@@ -183,7 +187,7 @@ class VwapState:
         return self.cum_pv / self.cum_v if self.cum_v > 0 else None
 
 
-def session_vwap(price: object, volume: object, sessions: list[str]) -> FloatArray:
+def session_vwap(price: object, volume: object, sessions: SessionLabels) -> FloatArray:
     """VWAP per bar, restarting whenever `sessions` (one session label per bar) changes.
 
     `price` is each bar's own VWAP where Massive gives it (`vw`), else its typical price.
@@ -194,7 +198,7 @@ def session_vwap(price: object, volume: object, sessions: list[str]) -> FloatArr
         return np.where(cum_v > 0, cum_pv / cum_v, np.nan)
 
 
-def session_starts(sessions: list[str] | NDArray[np.str_]) -> NDArray[np.bool_]:
+def session_starts(sessions: SessionLabels) -> NDArray[np.bool_]:
     """True at each bar that opens a new session label."""
     labels = np.asarray(sessions)
     starts = np.ones(labels.shape, dtype=bool)
@@ -203,16 +207,17 @@ def session_starts(sessions: list[str] | NDArray[np.str_]) -> NDArray[np.bool_]:
     return starts
 
 
-def _session_cumsum(values: FloatArray, sessions: list[str] | NDArray[np.str_]) -> FloatArray:
-    """Running sum of `values` that restarts at every session start."""
-    if values.size == 0:
-        return values.copy()
-    total = np.cumsum(values)
-    starts = np.flatnonzero(session_starts(sessions))
-    # What the running total stood at just before each bar's session began.
-    before = np.concatenate(([0.0], total))[starts]
-    owner = np.cumsum(session_starts(sessions)) - 1
-    return total - before[owner]
+def _session_cumsum(values: FloatArray, sessions: SessionLabels) -> FloatArray:
+    """Running sum of `values` that restarts at every session start.
+
+    One cumsum per session (a handful per scan), not one global cumsum less an offset: subtracting
+    the earlier sessions' large total would cost the small sums of a new session their precision.
+    """
+    out = np.empty(values.shape)
+    bounds = np.append(np.flatnonzero(session_starts(sessions)), values.size)
+    for start, end in itertools.pairwise(bounds):
+        out[start:end] = np.cumsum(values[start:end])
+    return out
 
 
 @dataclass(frozen=True)
@@ -226,15 +231,21 @@ class VwapBands:
         return self.vwap + k * self.sd
 
 
-def vwap_bands(price: object, volume: object, sessions: list[str]) -> VwapBands:
+def vwap_bands(price: object, volume: object, sessions: SessionLabels) -> VwapBands:
     """VWAP per bar with sd = sqrt(sum(v * p^2) / sum(v) - vwap^2) over the session so far."""
     p, v = _array(price), _array(volume)
+    # Deviations from each session's first price: the variance is the same, and E[x²] - E[x]² of
+    # small deviations keeps its precision where that of raw prices would cancel.
+    starts = session_starts(sessions)
+    first = p[np.flatnonzero(starts)][np.cumsum(starts) - 1] if p.size else p
+    d = p - first
     cum_v = _session_cumsum(v, sessions)
-    cum_pv = _session_cumsum(p * v, sessions)
-    cum_p2v = _session_cumsum(p * p * v, sessions)
+    cum_dv = _session_cumsum(d * v, sessions)
+    cum_d2v = _session_cumsum(d * d * v, sessions)
     with np.errstate(divide="ignore", invalid="ignore"):
-        mean = np.where(cum_v > 0, cum_pv / cum_v, np.nan)
-        variance = np.where(cum_v > 0, cum_p2v / cum_v - mean * mean, np.nan)
+        mean_d = np.where(cum_v > 0, cum_dv / cum_v, np.nan)
+        mean = first + mean_d
+        variance = np.where(cum_v > 0, cum_d2v / cum_v - mean_d * mean_d, np.nan)
     # Rounding can leave a constant price's variance a hair below zero.
     return VwapBands(mean, np.sqrt(np.clip(variance, 0.0, None)))
 

@@ -133,8 +133,7 @@ def intraday(minute_bars: Bars) -> Intraday:
     bars = minute_bars.select(layout.in_hours)
     sessions = layout.session_index[layout.in_hours]
     minute = layout.minute[layout.in_hours]
-    labels = sessions.astype(str)
-    bands = ind.vwap_bands(bars.price(), bars.v, list(labels))
+    bands = ind.vwap_bands(bars.price(), bars.v, sessions)
     or_high, or_low = ind.opening_range(bars.h, bars.l, sessions, minute)
     return Intraday(
         bars=bars,

@@ -83,7 +83,8 @@ def test_another_admins_signal_is_not_found_and_unchanged(
 
 def test_only_dismissing_is_allowed(client: FlaskClient, db: psycopg.Connection[Any], admin: Admin) -> None:
     signal_id = insert(db, admin)
-    for body in ({"status": "active"}, {"status": "dismissed", "entry": 1}, {"score": 100}, []):
+    bodies: list[Any] = [{"status": "active"}, {"status": "dismissed", "entry": 1}, {"score": 100}, []]
+    for body in bodies:
         response = client.patch(f"/api/signals/{signal_id}", json=body, headers=admin.headers)
         assert response.status_code == 422, body
     response = client.patch("/api/signals/not-a-uuid", json={"status": "dismissed"}, headers=admin.headers)

@@ -45,10 +45,18 @@ def detect(view: MarketView) -> list[Candidate]:
     if not (touched and held):
         return []
     spread = abs(float(five.ema9[j]) - float(five.ema50[j])) / atr
+    j15 = view.i15
+    atr15 = float(fifteen.atr[j15])
+    spread15 = abs(float(fifteen.ema9[j15]) - float(fifteen.ema50[j15])) / atr15 if atr15 > 0 else math.nan
+    # Where the bar closed in its range: a hold that closes at the high (long) is the clean one.
+    span = h - lo
+    close_at = ((c - lo) if direction == "long" else (h - c)) / span if span > 0 else 0.5
     factors = [
-        Factor("trend_stack", "EMA 9/21/50 stacked on 5m and 15m", 100.0),
         Factor("trend_strength", f"5m EMA 9-50 spread {spread:.2f} ATR", scaled(spread, 0.0, 1.5)),
-        Factor("pullback", f"5m pullback to the EMA 21 {ema21:.2f} held", 100.0),
+        Factor("trend_15m", f"15m EMA 9-50 spread {spread15:.2f} ATR", scaled(spread15, 0.0, 1.5)),
+        Factor("pullback", f"5m pullback to the EMA 21 {ema21:.2f} held, closed {close_at:.0%} up its range"
+               if direction == "long" else f"5m pullback to the EMA 21 {ema21:.2f} held, closed {close_at:.0%}"
+               " down its range", scaled(close_at, 0.3, 1.0)),
     ]
     gamma = view_gamma_factor(view, direction, atr)
     if gamma is not None:
