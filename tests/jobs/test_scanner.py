@@ -243,6 +243,16 @@ def test_a_failing_symbol_fails_the_run_but_not_the_other_symbols(
         db.execute("alter table composite_signals drop constraint no_aapl")
 
 
+def test_a_scan_marks_signals_past_their_expiry_expired(
+    setup: dict[str, Any], db: psycopg.Connection[Any], rest: MassiveRest
+) -> None:
+    scanner(rest).run()
+    # Expiry is the bar's time + 60 minutes (the stock setting): 14:55 + 1 h.
+    later = scanner(rest, datetime.fromtimestamp((OPEN + 85 * MINUTE) / 1000, tz=UTC)).run()
+    assert later.expired == 2
+    assert db.execute("select distinct status from composite_signals").fetchall() == [("expired",)]
+
+
 # --------------------------------------------------------------------------------------------- the job
 
 
@@ -253,6 +263,21 @@ def test_the_scanner_job_runs_under_the_frame_and_records_a_heartbeat(
 
     result = run(force=True)
     assert result.status in ("ok", "failed")
+    assert db.execute("select job from job_heartbeats").fetchall() == [("scanner",)]
+
+
+class LambdaContext:
+    def get_remaining_time_in_millis(self) -> int:
+        return 50_000
+
+
+def test_the_scanner_lambda_runs_one_forced_scan_and_reports_it(
+    setup: dict[str, Any], db: psycopg.Connection[Any], massive_env: FakeMassiveRest
+) -> None:
+    from functions.scanner import handler
+
+    result = handler({"force": True}, LambdaContext())
+    assert set(result) == {"status", "counts", "error"}
     assert db.execute("select job from job_heartbeats").fetchall() == [("scanner",)]
 
 
