@@ -7,12 +7,16 @@ runs a stored session through the same code and prints what would have fired, wr
 from __future__ import annotations
 
 import json
+import time
 from collections.abc import Callable, Sequence
 from datetime import date
 from typing import Any, TextIO
 
 from shared.jobs.frame import JobRun
 from shared.jobs.progress import Progress
+
+# Left for the last symbol's alerts and the heartbeat after the budget is spent.
+LAMBDA_SAFETY_S = 10.0
 
 
 def run(
@@ -21,8 +25,10 @@ def run(
     after_close: bool = False,
     symbols: Sequence[str] | None = None,
     progress: Progress | None = None,
+    budget_s: float | None = None,
 ) -> JobRun:
-    """One scan under the job frame (lock, market gate, heartbeat)."""
+    """One scan under the job frame (lock, market gate, heartbeat), starting no symbol after `budget_s`."""
+    from shared.config import get_settings
     from shared.jobs.frame import run_job
     from shared.jobs.specs import SCANNER
     from shared.massive.rest import default_client
@@ -30,11 +36,13 @@ def run(
     from shared.symbols import normalize_symbol
 
     only = sorted({normalize_symbol(s) for s in symbols}) if symbols else None
+    budget = budget_s if budget_s is not None else get_settings().scanner_run_budget_s
 
     def work() -> dict[str, int]:
         client = default_client()
         try:
-            return Scanner(client, progress=progress).run(only).as_counts()
+            scanner = Scanner(client, progress=progress, deadline=time.monotonic() + budget)
+            return scanner.run(only).as_counts()
         finally:
             client.close()
 
@@ -80,10 +88,12 @@ def replay_session(
 
 def handler(event: dict[str, Any], context: Any) -> dict[str, Any]:
     """The Lambda entry point (EventBridge schedule, every minute)."""
+    from functions.discord_send import remaining_s
     from shared.config import settings_or_exit
     from shared.logs import configure_logging
 
     settings = settings_or_exit()
     configure_logging(settings.log_level, settings.log_format)
-    result = run(force=bool(event.get("force")))
+    budget = min(settings.scanner_run_budget_s, max(remaining_s(context) - LAMBDA_SAFETY_S, 1.0))
+    result = run(force=bool(event.get("force")), budget_s=budget)
     return {"status": result.status, "counts": result.counts, "error": result.error}

@@ -63,6 +63,8 @@ class Settings(BaseSettings):
 
     # Scheduled jobs.
     ingest_run_budget_s: float = Field(default=600.0, gt=0, validation_alias="INGEST_RUN_BUDGET_S")
+    # A scan stops starting symbols after this many seconds, so it never runs into the next minute's.
+    scanner_run_budget_s: float = Field(default=50.0, gt=0, validation_alias="SCANNER_RUN_BUDGET_S")
 
     # Relay.
     relay_simulate: bool = Field(default=False, validation_alias="RELAY_SIMULATE")

@@ -9,6 +9,7 @@ same transaction. The deliveries are dispatched after that transaction commits.
 from __future__ import annotations
 
 import logging
+import time
 from collections.abc import Callable, Sequence
 from dataclasses import dataclass, field
 from datetime import UTC, date, datetime
@@ -71,6 +72,7 @@ class ScanCounts:
     signals: int = 0
     deliveries: int = 0
     expired: int = 0
+    deferred: int = 0
     errors: list[str] = field(default_factory=list)
 
     def as_counts(self) -> dict[str, int]:
@@ -81,6 +83,7 @@ class ScanCounts:
             "signals": self.signals,
             "deliveries": self.deliveries,
             "expired": self.expired,
+            "deferred": self.deferred,
             "errors": len(self.errors),
         }
 
@@ -93,12 +96,18 @@ def _dispatch_default(delivery_ids: Sequence[UUID]) -> None:
 
 @dataclass
 class Scanner:
-    """One scan; `client` None scans the stored bars only (no incremental fetch)."""
+    """One scan; `client` None scans the stored bars only (no incremental fetch).
+
+    `deadline` (a time.monotonic() value) stops it starting new symbols; the symbols left are
+    counted as deferred. The order rotates with the minute, so no symbol is always the one left.
+    """
 
     client: MassiveRest | None
     now: Callable[[], datetime] = lambda: datetime.now(UTC)
     dispatch: Callable[[Sequence[UUID]], None] = _dispatch_default
     progress: Progress | None = None
+    deadline: float = float("inf")
+    clock: Callable[[], float] = time.monotonic
     counts: ScanCounts = field(default_factory=ScanCounts)
 
     def run(self, only: Sequence[str] | None = None) -> ScanCounts:
@@ -111,7 +120,16 @@ class Scanner:
             rules = store.load_rules(conn)
             gamma = store.latest_gamma(conn, list(by_symbol))
         self.counts.symbols = len(by_symbol)
-        for symbol, users in by_symbol.items():
+        order = list(by_symbol)
+        if order:
+            shift = int(now.timestamp() // 60) % len(order)
+            order = order[shift:] + order[:shift]
+        for position, symbol in enumerate(order):
+            if self.clock() >= self.deadline:
+                self.counts.deferred = len(order) - position
+                log.warning("scan budget spent; the rest wait", extra={"deferred": self.counts.deferred})
+                break
+            users = by_symbol[symbol]
             try:
                 self._scan(symbol, users, rules[asset_class(symbol)], gamma.get(symbol), now)
             except Exception as error:  # one symbol's trouble never stops the others
@@ -153,8 +171,13 @@ class Scanner:
             return
         with service_tx() as conn:
             last = last_bar_times(conn, symbol)
+        now_ms = datetime_to_ms(now)
         for timeframe in FETCHED:
-            start = max(last.get(timeframe, today[0]), today[0])
+            stored = last.get(timeframe)
+            # Nothing new can have closed while the newest stored bar is still forming.
+            if stored is not None and datetime_to_ms(stored) + DURATION_MS[timeframe] > now_ms:
+                continue
+            start = max(stored or today[0], today[0])
             multiplier, timespan = AGGREGATE[timeframe]
             try:
                 fetched = self.client.aggregates(

@@ -200,6 +200,34 @@ def test_a_massive_outage_still_scans_the_stored_bars_and_counts_the_failed_fetc
     assert counts.fetch_errors == 3 and counts.signals == 0  # today's bars never arrived: nothing fresh to scan
 
 
+def test_a_scan_within_the_same_minute_fetches_nothing_new(
+    setup: dict[str, Any], db: psycopg.Connection[Any], rest: MassiveRest, massive: FakeMassiveRest
+) -> None:
+    def minute_fetches() -> int:
+        return sum(1 for seen in massive.seen if "/range/1/minute/" in seen.path)
+
+    scanner(rest).run()
+    before = minute_fetches()
+    # The newest stored 1m bar (minute 26) is still forming at NOW + 20 s: nothing can have closed since.
+    scanner(rest, NOW + timedelta(seconds=20)).run()
+    assert minute_fetches() == before
+
+
+def test_a_spent_budget_defers_the_remaining_symbols_and_rotates_which_go_first(
+    setup: dict[str, Any], db: psycopg.Connection[Any], rest: MassiveRest, massive: FakeMassiveRest
+) -> None:
+    watch(db, setup["a"].user_id, "MSFT", "NVDA")
+    ticks = iter([0.0, 10.0])  # the first symbol starts in time, the second finds the budget spent
+    first = Scanner(rest, now=lambda: NOW, deadline=5.0, clock=lambda: next(ticks))
+    counts = first.run()
+    assert (counts.symbols, counts.deferred) == (3, 2)
+    scanned = {seen.path.split("/")[4] for seen in massive.seen}
+    assert len(scanned) == 1
+    ticks = iter([0.0, 10.0])
+    Scanner(rest, now=lambda: NOW + timedelta(minutes=1), deadline=5.0, clock=lambda: next(ticks)).run()
+    assert {seen.path.split("/")[4] for seen in massive.seen} - scanned  # another symbol went first
+
+
 def test_a_symbol_nobody_watches_is_not_scanned(
     setup: dict[str, Any], db: psycopg.Connection[Any], rest: MassiveRest, massive: FakeMassiveRest
 ) -> None:
