@@ -42,6 +42,7 @@ bench: install
 	$(BIN)/python bench/discord_delivery.py
 	$(BIN)/python bench/api_latency.py
 	$(BIN)/python bench/ingest.py
+	$(BIN)/python bench/scanner.py
 
 migrate: install
 	$(BIN)/python -m shared.db migrate
