@@ -204,7 +204,7 @@ class Scanner:
                 bar_time = datetime.fromtimestamp(signal.candidate.bar_time_ms / 1000, tz=UTC)
                 payload = signal_payload(signal, bar_time)
                 for user_id in users:
-                    fired = store.record_signal(conn, user_id, signal, asset_class(symbol), rules, bar_time)
+                    fired = store.record_signal(conn, user_id, signal, rules, bar_time)
                     if fired is None:
                         continue
                     self.counts.signals += 1

@@ -17,7 +17,6 @@ import psycopg
 from psycopg import sql
 
 from shared.bars.timeframes import Timeframe
-from shared.signals.assets import AssetClass
 from shared.signals.confluence import DEFAULT_RULES, Rules, Signal
 from shared.signals.series import Bars, GammaLevels
 
@@ -113,15 +112,12 @@ class Fired:
     row: dict[str, Any]
 
 
-def record_signal(
-    conn: Connection, user_id: UUID, signal: Signal, asset: AssetClass, rules: Rules, bar_time: datetime
-) -> Fired | None:
+def record_signal(conn: Connection, user_id: UUID, signal: Signal, rules: Rules, bar_time: datetime) -> Fired | None:
     """Insert the signal for `user_id` unless its key exists or its cooldown holds; None then.
 
     The cooldown row and the signal are written by one statement: a concurrent scan of the same
     setup waits on the cooldown row, then finds it cooling and writes nothing.
     """
-    del asset  # the rules already are the asset class's
     candidate = signal.candidate
     until = bar_time + timedelta(minutes=rules.cooldown_minutes)
     expires = bar_time + timedelta(minutes=rules.expires_minutes)
