@@ -46,7 +46,10 @@ def run(
         finally:
             client.close()
 
-    return run_job(SCANNER, work, force=force, after_close=after_close)
+    # A signal after the close cannot be traded: the after-close run every market-hours job gets
+    # from the dev scheduler is skipped like any other run outside the session.
+    del after_close
+    return run_job(SCANNER, work, force=force, after_close=False)
 
 
 def replay_session(

@@ -22,9 +22,12 @@ handler = lambda_handler(bp)
 
 MAX_LIMIT = 500
 
+# An active signal past its expiry reads as expired even before a scan has marked it (the scanner
+# only runs in market hours).
+_STATUS = "(case when status = 'active' and expires_at <= now() then 'expired' else status end)"
 _COLUMNS = (
-    "id, symbol, detector, direction, style, score, factors, entry, stop, targets, rr, bar_time, status,"
-    " created_at, expires_at, alerted_at"
+    "id, symbol, detector, direction, style, score, factors, entry, stop, targets, rr, bar_time,"
+    f" {_STATUS} as status, created_at, expires_at, alerted_at"
 )
 
 
@@ -90,7 +93,7 @@ def list_signals() -> dict[str, Any]:
         rows = conn.execute(
             f"select {_COLUMNS} from composite_signals"  # noqa: S608 - fixed column list
             " where (%(symbol)s::text is null or symbol = %(symbol)s)"
-            " and (%(status)s::text is null or status = %(status)s)"
+            f" and (%(status)s::text is null or {_STATUS} = %(status)s)"
             " order by bar_time desc, created_at desc, id limit %(limit)s",
             {"symbol": query.symbol, "status": query.status, "limit": query.limit},
         ).fetchall()

@@ -15,13 +15,14 @@ BAR = datetime(2026, 11, 24, 14, 55, tzinfo=UTC)
 
 
 def insert(db: psycopg.Connection[Any], owner: Admin, symbol: str = "SPY", *, minutes: int = 0,
-           status: str = "active") -> uuid.UUID:
+           status: str = "active", expires_at: datetime | None = None) -> uuid.UUID:
     row = db.execute(
         "insert into composite_signals (user_id, symbol, detector, direction, style, score, factors, entry, stop,"
         " targets, rr, bar_time, status, expires_at) values (%s, %s, 'breakout', 'long', 'day', 64.1,"
         " '[{\"key\": \"relative_volume\", \"label\": \"relative volume 2.00x\", \"value\": 50.0, \"weight\": 1.5}]',"
         " 101, 100, '{103,104}', 2, %s, %s, %s) returning id",
-        (owner.user_id, symbol, BAR + timedelta(minutes=minutes), status, BAR + timedelta(hours=1)),
+        (owner.user_id, symbol, BAR + timedelta(minutes=minutes), status,
+         expires_at or datetime.now(UTC) + timedelta(hours=1)),
     ).fetchone()
     assert row is not None
     return uuid.UUID(str(row[0]))
@@ -51,6 +52,17 @@ def test_signals_filter_by_symbol_status_and_limit(
     assert [s["symbol"] for s in get("symbol=spx")] == ["I:SPX"]
     assert [s["symbol"] for s in get("status=dismissed")] == ["QQQ"]
     assert [s["symbol"] for s in get("limit=1")] == ["QQQ"]
+
+
+def test_an_active_signal_past_its_expiry_reads_as_expired_before_any_scan_marks_it(
+    client: FlaskClient, db: psycopg.Connection[Any], admin: Admin
+) -> None:
+    insert(db, admin, "SPY", expires_at=datetime.now(UTC) - timedelta(seconds=1))
+    insert(db, admin, "QQQ", minutes=1)
+    get = lambda q: client.get(f"/api/signals?{q}", headers=admin.headers).get_json()["signals"]  # noqa: E731
+    assert [(s["symbol"], s["status"]) for s in get("")] == [("QQQ", "active"), ("SPY", "expired")]
+    assert [s["symbol"] for s in get("status=active")] == ["QQQ"]
+    assert [s["symbol"] for s in get("status=expired")] == ["SPY"]
 
 
 def test_bad_queries_are_422_naming_the_field(client: FlaskClient, db: psycopg.Connection[Any], admin: Admin) -> None:
