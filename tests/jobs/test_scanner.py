@@ -368,6 +368,29 @@ def test_the_replay_command_prints_json_lines(
     assert lines and lines[0]["detector"] == "breakout"
 
 
+def test_the_replay_prints_a_readable_line_per_signal_and_a_count(
+    settings: Settings, db: psycopg.Connection[Any], capsys: pytest.CaptureFixture[str]
+) -> None:
+    from functions.__main__ import main
+
+    store_session(db)
+    assert main(["run", "scanner", "--replay", TODAY.isoformat(), "--symbols", "AAPL"]) == 0
+    captured = capsys.readouterr()
+    first = captured.out.splitlines()[0]
+    assert "AAPL" in first and "breakout" in first and "entry 101.00 stop 100.00 T1 103.00 R:R 2.00" in first
+    assert "T1 yes stop-first no" in first
+    assert "signal(s) on 2026-11-24" in captured.err
+
+
+def test_a_replay_of_a_symbol_that_is_not_one_is_refused(
+    settings: Settings, db: psycopg.Connection[Any], capsys: pytest.CaptureFixture[str]
+) -> None:
+    from functions.__main__ import main
+
+    assert main(["run", "scanner", "--replay", TODAY.isoformat(), "--symbols", "NOT A SYMBOL!"]) == 2
+    assert "--symbols" in capsys.readouterr().err
+
+
 def test_the_replay_flag_belongs_to_the_scanner(capsys: pytest.CaptureFixture[str]) -> None:
     from functions.__main__ import main
 
