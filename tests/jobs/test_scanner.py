@@ -228,6 +228,16 @@ def test_a_spent_budget_defers_the_remaining_symbols_and_rotates_which_go_first(
     assert {seen.path.split("/")[4] for seen in massive.seen} - scanned  # another symbol went first
 
 
+def test_a_symbol_is_computed_once_however_many_admins_watch_it(
+    setup: dict[str, Any], db: psycopg.Connection[Any], rest: MassiveRest, massive: FakeMassiveRest
+) -> None:
+    for _ in range(40):
+        watch(db, uuid.uuid4(), "AAPL")
+    counts = scanner(rest).run()
+    assert counts.symbols == 1 and counts.signals == 42
+    assert sum(1 for seen in massive.seen if "/AAPL/" in seen.path) == 3  # 1m, 5m, 15m: once each
+
+
 def test_a_symbol_nobody_watches_is_not_scanned(
     setup: dict[str, Any], db: psycopg.Connection[Any], rest: MassiveRest, massive: FakeMassiveRest
 ) -> None:
