@@ -52,7 +52,17 @@ def scaled(value: float, zero_at: float, full_at: float) -> float:
     return clamp((value - zero_at) / (full_at - zero_at) * 100.0)
 
 
-def relative_volume_factor(rvol: float, weight: float = 1.0) -> Factor:
-    """Relative volume: 1.0x earns 0, 3.0x or more earns 100."""
-    return Factor("relative_volume", f"relative volume {rvol:.2f}x" if math.isfinite(rvol) else "relative volume n/a",
-                  scaled(rvol, 1.0, 3.0), weight)
+def relative_volume_factor(rvol: float, weight: float = 1.0) -> Factor | None:
+    """Relative volume: 1.0x earns 0, 3.0x or more earns 100; None when unknown.
+
+    Unknown (an index, whose aggregates carry no volume, or no earlier session to compare with) is
+    left out of the score rather than counted as 0: missing data is not evidence against a setup.
+    """
+    if not math.isfinite(rvol):
+        return None
+    return Factor("relative_volume", f"relative volume {rvol:.2f}x", scaled(rvol, 1.0, 3.0), weight)
+
+
+def known(*factors: Factor | None) -> list[Factor]:
+    """The factors whose inputs were known."""
+    return [f for f in factors if f is not None]

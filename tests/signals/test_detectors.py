@@ -7,8 +7,10 @@ from typing import Any
 import pytest
 
 from shared.signals.candidates import Candidate
+from shared.signals.confluence import DEFAULT_RULES
 from shared.signals.detectors import breakout, mean_reversion, opening_range, trend, vwap
 from shared.signals.detectors.gamma import gamma_factor
+from shared.signals.scan import signals_at
 from shared.signals.series import GammaLevels, SymbolSeries
 from tests.signals.synthetic import MINUTE, TODAY, bar, flat_sessions, last_view, open_ms, ramp, series, today_minutes
 
@@ -232,3 +234,17 @@ def test_a_detector_adds_the_gamma_factor_when_the_symbol_has_a_snapshot() -> No
                gamma=GammaLevels(spot=101.0, zero_gamma=99.0, call_wall=None, put_wall=None))
     keys = [f.key for f in only(breakout.detect(last_view(s))).factors]
     assert keys[-1] == "gamma"
+
+
+def test_an_index_without_volume_is_scored_on_the_factors_it_has() -> None:
+    # Index aggregates carry no volume: no relative volume, no VWAP. A climbing opening range
+    # 98.8-100.6 (4.5 ATRs of 0.4 wide) and a first close above it score 100 on range and trigger alone.
+    opening = [bar(0, 99.0 + 0.1 * k, h=99.2 + 0.1 * k, lo=98.8 + 0.1 * k, v=0.0) for k in range(15)]
+    rows = today_minutes([*opening, bar(0, 100.5, h=100.6, lo=100.3, v=0.0), bar(0, 100.9, h=101.0, lo=100.5, v=0.0)])
+    now = rows[-1]["t"] + MINUTE
+    five = [bar(now - (20 - k) * 5 * MINUTE, 100.0, h=100.5, lo=99.5, v=0.0) for k in range(20)]
+    s = series("I:SPX", rows, five=five)
+    found = only(opening_range.detect(last_view(s)))
+    assert [f.key for f in found.factors] == ["opening_range", "range_width"]
+    [signal] = signals_at(last_view(s), DEFAULT_RULES)
+    assert signal.score == 100.0 and signal.stop == 99.9  # 5m ATR 1.0 below the 100.9 entry

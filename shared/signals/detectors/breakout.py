@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import math
 
-from shared.signals.candidates import Candidate, Direction, Factor, relative_volume_factor, scaled
+from shared.signals.candidates import Candidate, Direction, Factor, known, relative_volume_factor, scaled
 from shared.signals.detectors.gamma import view_gamma_factor
 from shared.signals.series import MarketView
 
@@ -27,12 +27,10 @@ def detect(view: MarketView) -> list[Candidate]:
         return []
     ema21 = float(m.ema21[i])
     with_trend = math.isfinite(ema21) and (close > ema21 if direction == "long" else close < ema21)
-    factors = [
+    factors = known(
         Factor("breakout", f"closed {beyond / atr:.2f} ATR beyond the 20-bar range", scaled(beyond / atr, 0.0, 1.0)),
         relative_volume_factor(rvol, weight=1.5),
         Factor("trend", "with the 1m EMA 21" if with_trend else "against the 1m EMA 21", 100.0 if with_trend else 0.0),
-    ]
-    gamma = view_gamma_factor(view, direction, atr)
-    if gamma is not None:
-        factors.append(gamma)
+        view_gamma_factor(view, direction, atr),
+    )
     return [Candidate(NAME, direction, "day", view.bar_time_ms, close, tuple(factors))]

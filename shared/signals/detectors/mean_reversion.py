@@ -7,7 +7,7 @@ from __future__ import annotations
 
 import math
 
-from shared.signals.candidates import Candidate, Direction, Factor, scaled
+from shared.signals.candidates import Candidate, Direction, Factor, known, scaled
 from shared.signals.detectors.gamma import view_gamma_factor
 from shared.signals.series import MarketView
 
@@ -40,7 +40,5 @@ def detect(view: MarketView) -> list[Candidate]:
         Factor("rsi_extreme", f"RSI {rsi:.0f}", scaled(extreme, 0.0, 15.0) / 2 + 50),
         Factor("reversal_bar", "reversal bar", 100.0),
     ]
-    gamma = view_gamma_factor(view, direction, atr)
-    if gamma is not None:
-        factors.append(gamma)
+    factors = known(*factors, view_gamma_factor(view, direction, atr))
     return [Candidate(NAME, direction, "scalp", view.bar_time_ms, close, tuple(factors))]

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import math
 
-from shared.signals.candidates import Candidate, Direction, Factor, relative_volume_factor, scaled
+from shared.signals.candidates import Candidate, Direction, Factor, known, relative_volume_factor, scaled
 from shared.signals.detectors.gamma import view_gamma_factor
 from shared.signals.series import MarketView
 
@@ -31,17 +31,18 @@ def detect(view: MarketView) -> list[Candidate]:
     atr = float(m.atr[i])
     vwap = float(m.vwap[i])
     width = (top - bottom) / atr if math.isfinite(atr) and atr > 0 else math.nan
-    vwap_side = math.isfinite(vwap) and (close > vwap if direction == "long" else close < vwap)
-    factors = [
+    vwap_side = None
+    if math.isfinite(vwap):  # an index has no volume, so no VWAP: the factor is left out, not failed
+        with_vwap = close > vwap if direction == "long" else close < vwap
+        vwap_side = Factor("vwap_side", "on the trade's side of VWAP" if with_vwap else "on the wrong side of VWAP",
+                           100.0 if with_vwap else 0.0)
+    factors = known(
         Factor("opening_range", f"first close beyond the opening range {bottom:g}-{top:g}", 100.0),
         relative_volume_factor(float(m.rvol[i]), weight=1.5),
         # A range of 2-6 1m ATRs is a real range; a sliver or a blow-out is not.
         Factor("range_width", f"range {width:.1f} ATR wide" if math.isfinite(width) else "range width n/a",
                scaled(width, 1.0, 2.0) if math.isfinite(width) and width <= 6 else scaled(width, 12.0, 6.0)),
-        Factor("vwap_side", "on the trade's side of VWAP" if vwap_side else "on the wrong side of VWAP",
-               100.0 if vwap_side else 0.0),
-    ]
-    gamma = view_gamma_factor(view, direction, atr)
-    if gamma is not None:
-        factors.append(gamma)
+        vwap_side,
+        view_gamma_factor(view, direction, atr),
+    )
     return [Candidate(NAME, direction, "scalp", view.bar_time_ms, close, tuple(factors))]

@@ -8,7 +8,7 @@ from __future__ import annotations
 
 import math
 
-from shared.signals.candidates import Candidate, Direction, Factor, scaled
+from shared.signals.candidates import Candidate, Direction, Factor, known, scaled
 from shared.signals.detectors.gamma import view_gamma_factor
 from shared.signals.series import MarketView, Trend
 
@@ -58,7 +58,5 @@ def detect(view: MarketView) -> list[Candidate]:
                if direction == "long" else f"5m pullback to the EMA 21 {ema21:.2f} held, closed {close_at:.0%}"
                " down its range", scaled(close_at, 0.3, 1.0)),
     ]
-    gamma = view_gamma_factor(view, direction, atr)
-    if gamma is not None:
-        factors.append(gamma)
+    factors = known(*factors, view_gamma_factor(view, direction, atr))
     return [Candidate(NAME, direction, "day", int(five.bars.t[j]), c, tuple(factors))]

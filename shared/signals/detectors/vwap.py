@@ -8,7 +8,7 @@ from __future__ import annotations
 
 import math
 
-from shared.signals.candidates import Candidate, Direction, Factor, relative_volume_factor, scaled
+from shared.signals.candidates import Candidate, Direction, Factor, known, relative_volume_factor, scaled
 from shared.signals.detectors.gamma import view_gamma_factor
 from shared.signals.series import MarketView
 
@@ -46,15 +46,13 @@ def detect(view: MarketView) -> list[Candidate]:
     momentum = math.isfinite(ema9) and (close > ema9 if direction == "long" else close < ema9)
     # Room left in RSI: a long at RSI 40 has more to give than one at 75.
     room = (70.0 - rsi) if direction == "long" else (rsi - 30.0)
-    factors = [
+    factors = known(
         # How decisively it closed away from VWAP: half a 1m ATR or more is a clear reclaim or reject.
         Factor("vwap", f"{'reclaimed' if name == RECLAIM else 'rejected at'} VWAP {vwap:.2f}",
                scaled(abs(close - vwap) / atr, 0.0, 0.5) if math.isfinite(atr) and atr > 0 else 0.0),
         relative_volume_factor(float(m.rvol[i])),
         Factor("momentum", "with the 1m EMA 9" if momentum else "against the 1m EMA 9", 100.0 if momentum else 0.0),
         Factor("rsi_room", f"RSI {rsi:.0f}" if math.isfinite(rsi) else "RSI n/a", scaled(room, 0.0, 20.0)),
-    ]
-    gamma = view_gamma_factor(view, direction, atr)
-    if gamma is not None:
-        factors.append(gamma)
+        view_gamma_factor(view, direction, atr),
+    )
     return [Candidate(name, direction, "scalp", view.bar_time_ms, close, tuple(factors))]
