@@ -186,7 +186,9 @@ class Scanner:
             except MassiveError as error:
                 # The stored bars still make a scan; ingestion catches up later.
                 self.counts.fetch_errors += 1
-                log.warning("scan fetch failed", extra={"symbol": symbol, "timeframe": timeframe, "error": str(error)})
+                log.warning(
+                    "scan fetch failed", extra={"symbol": symbol, "timeframe": timeframe, "error": redact(str(error))}
+                )
                 continue
             self.counts.fetches += 1
             with service_tx() as conn:
@@ -199,6 +201,7 @@ class Scanner:
         from shared.discord.outbox import channels_for_action, enqueue_deliveries
 
         delivery_ids: list[UUID] = []
+        fired_count = 0
         with service_tx() as conn:
             for signal in signals:
                 bar_time = datetime.fromtimestamp(signal.candidate.bar_time_ms / 1000, tz=UTC)
@@ -207,14 +210,14 @@ class Scanner:
                     fired = store.record_signal(conn, user_id, signal, rules, bar_time)
                     if fired is None:
                         continue
-                    self.counts.signals += 1
+                    fired_count += 1
                     channels = channels_for_action(conn, user_id, "signal")
                     if not channels:
                         continue
-                    ids = enqueue_deliveries(
-                        conn, user_id=user_id, channel_ids=channels, payload=payload
-                    )
-                    store.mark_alerted(conn, fired.id, now)
+                    ids = enqueue_deliveries(conn, user_id=user_id, channel_ids=channels, payload=payload)
                     delivery_ids.extend(ids)
+                    store.mark_alerted(conn, fired.id, now)
+        # Counted once committed: a symbol whose transaction rolled back fired nothing.
+        self.counts.signals += fired_count
         self.counts.deliveries += len(delivery_ids)
         return delivery_ids
