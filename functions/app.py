@@ -26,6 +26,7 @@ AREAS: tuple[str, ...] = (
     "functions.alerts",
     "functions.openapi",
     "functions.bars",
+    "functions.gamma_snapshots",
 )
 
 MAX_BODY_BYTES = 64 * 1024

@@ -23,7 +23,8 @@ bp = Blueprint("openapi", __name__)
 handler = lambda_handler(bp)
 
 Method = Literal["get", "post", "put", "patch", "delete"]
-# A response: a model, a ready JSON schema, or None for "no body" (204) / "any JSON object".
+# A response: a model, a ready JSON schema (with `contentMediaType` for a non-JSON body), or None
+# for "no body" (204) / "any JSON object".
 ResponseSpec = type[BaseModel] | dict[str, Any] | None
 
 OPENAPI_VERSION = "3.1.0"
@@ -178,6 +179,10 @@ def _resolve(schema: dict[str, Any], components: dict[str, Any]) -> dict[str, An
 def _response(spec: ResponseSpec, status: int, refs: dict[tuple[Any, str], Any]) -> dict[str, Any]:
     if status == 204:
         return {"description": "No content"}
+    if isinstance(spec, dict) and "contentMediaType" in spec:
+        # Not JSON (the gamma chart's PNG): the body is the bytes of that media type.
+        media = str(spec["contentMediaType"])
+        return {"description": "OK", "content": {media: {"schema": {"type": "string", "format": "binary"}}}}
     if spec is None:
         schema: dict[str, Any] = {"type": "object"}
     elif isinstance(spec, dict):

@@ -175,3 +175,16 @@ def test_the_gamma_lambda_and_the_run_command_run_the_job(
     summary = json.loads(result.stdout)
     assert (summary["job"], summary["status"], summary["counts"]["snapshots"]) == ("gamma", "ok", 3)
     assert [row[0] for row in db.execute("select status from job_heartbeats where job = 'gamma'")] == ["ok", "ok"]
+
+
+def test_gamma_interval_sets_the_dev_schedulers_interval(monkeypatch: pytest.MonkeyPatch) -> None:
+    from shared.config import get_settings
+    from shared.jobs.scheduler import Scheduler
+
+    monkeypatch.setenv("GAMMA_INTERVAL", "600")
+    get_settings.cache_clear()
+    try:
+        intervals = {spec.name: spec.interval_s for spec in Scheduler().jobs}
+    finally:
+        get_settings.cache_clear()
+    assert intervals["gamma"] == 600 and intervals["ingest"] == 15 * 60
