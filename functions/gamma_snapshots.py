@@ -36,7 +36,7 @@ MAX_HISTORY_ROWS = 10_000
 DEFAULT_HISTORY_SPAN = timedelta(days=1)
 _EARLIEST = datetime(1970, 1, 1, tzinfo=UTC)
 _LATEST = datetime(2100, 1, 1, tzinfo=UTC)
-# matplotlib's figures are not thread-safe across a shared font cache; one chart at a time.
+# matplotlib does not promise thread safety and the dev server is threaded: one chart at a time.
 _chart_lock = threading.Lock()
 
 

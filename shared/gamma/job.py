@@ -9,10 +9,13 @@ the others; the run fails at the end naming it, as ingestion does.
 from __future__ import annotations
 
 import logging
+import math
 import time
 from collections.abc import Callable, Sequence
 from dataclasses import dataclass, field
 from datetime import UTC, datetime
+
+import psycopg
 
 from shared.db import service_tx
 from shared.gamma.snapshot import build_chain, snapshot
@@ -93,7 +96,7 @@ class GammaRun:
         for symbol in symbols:
             try:
                 self._one(symbol, taken_at)
-            except MassiveError as error:
+            except (MassiveError, psycopg.Error) as error:
                 self.counts.errors.append(f"{symbol}: {error}")
                 log.warning("gamma snapshot failed", extra={"symbol": symbol, "error": str(error)[:300]})
             if self.progress is not None:
@@ -109,7 +112,7 @@ class GammaRun:
         if symbol.startswith("I:"):
             found = self.client.index_snapshot([symbol])
             entry = next((item for item in found if item.ticker == symbol), None)
-            if entry is None or entry.error or entry.value is None or not entry.value > 0:
+            if entry is None or entry.error or entry.value is None or not 0 < entry.value < math.inf:
                 reason = (entry.error or entry.message) if entry is not None else "absent"
                 raise MassiveError(f"no value for {symbol} in Massive's index snapshot ({reason})")
             return float(entry.value)

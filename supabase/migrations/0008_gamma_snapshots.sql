@@ -9,10 +9,11 @@ create table if not exists public.gamma_snapshots (
     bucket                           timestamptz not null,
     taken_at                         timestamptz not null,
     spot                             double precision not null check (spot > 0),
-    -- Dollars of delta per 1 % move; calls positive, puts negative.
+    -- Dollars of delta per 1 % move; calls positive, puts negative (not enforced here: a chain with a
+    -- negative gamma from Massive is still stored as it computes, not refused).
     net_gex                          double precision not null,
-    call_gex                         double precision not null check (call_gex >= 0),
-    put_gex                          double precision not null check (put_gex <= 0),
+    call_gex                         double precision not null,
+    put_gex                          double precision not null,
     call_wall                        double precision,
     put_wall                         double precision,
     zero_gamma                       double precision,

@@ -188,3 +188,22 @@ def test_gamma_interval_sets_the_dev_schedulers_interval(monkeypatch: pytest.Mon
     finally:
         get_settings.cache_clear()
     assert intervals["gamma"] == 600 and intervals["ingest"] == 15 * 60
+
+
+def test_a_chain_with_odd_values_is_stored_not_a_crash(
+    settings: Any, db: psycopg.Connection[Any], massive: FakeMassiveRest
+) -> None:
+    expiry = date(2025, 11, 28)
+    odd = [
+        option_contract("SPY", expiry, "call", 600.0, spot=598.0, iv=0.0, gamma=-0.05, open_interest=1e12),
+        option_contract("SPY", expiry, "put", 0.01, spot=598.0, iv=50.0, gamma=1e9, open_interest=0.0),
+        option_contract("SPY", expiry, "put", 1e7, spot=598.0, iv=-1.0, gamma=0.0, open_interest=None),
+    ]
+    massive.chains["SPY"] = odd
+    client = client_for(massive)
+    GammaRun(client, interval_s=300, now=lambda: datetime(2025, 11, 25, 15, tzinfo=UTC)).run(["SPY"], "")
+    client.close()
+    row = stored(db, "SPY")["all"]
+    # The negative-gamma call counts as Massive sent it: −0.05 × 1e12 × 100 × 598² × 0.01.
+    assert row["call_gex"] == pytest.approx(-0.05 * 1e12 * 100 * 598**2 * 0.01)
+    assert (row["contracts"], row["contracts_without_open_interest"]) == (3, 1)
