@@ -9,6 +9,7 @@ from __future__ import annotations
 
 import io
 import itertools
+import math
 import os
 import tempfile
 import threading
@@ -113,7 +114,7 @@ def _latest(symbol: str, view: View) -> dict[str, Any]:
 
 def _strike_rows(columns: dict[str, list[float]]) -> list[dict[str, float]]:
     present = [name for name in STRIKE_FIELDS if name in columns]
-    return [dict(zip(present, values, strict=True)) for values in zip(*(columns[n] for n in present), strict=True)]
+    return [dict(zip(present, values, strict=True)) for values in zip(*(columns[n] for n in present), strict=False)]
 
 
 @bp.get("/api/gamma/<symbol>")
@@ -163,6 +164,10 @@ def gamma_history(symbol: str) -> dict[str, Any]:
     return {"symbol": stored, "view": query.view, "from": _iso(start), "to": _iso(end), "snapshots": series}
 
 
+def _finite(value: object) -> bool:
+    return isinstance(value, int | float) and math.isfinite(value)
+
+
 def render_chart(row: dict[str, Any]) -> bytes:
     """The per-strike net GEX profile as a PNG, spot, walls and zero gamma marked (strikes within ±20 %)."""
     # Lambda's home is read-only: matplotlib keeps its font cache in /tmp there.
@@ -176,8 +181,8 @@ def render_chart(row: dict[str, Any]) -> bytes:
     columns = row["strikes"]
     pairs = [
         (strike, net)
-        for strike, net in zip(columns.get("strike", []), columns.get("net_gex", []), strict=True)
-        if 0.8 * spot <= strike <= 1.2 * spot
+        for strike, net in zip(columns.get("strike", []), columns.get("net_gex", []), strict=False)
+        if _finite(strike) and _finite(net) and 0.8 * spot <= strike <= 1.2 * spot
     ]
     strikes = [strike for strike, _ in pairs]
     nets = [net / 1e6 for _, net in pairs]
@@ -194,7 +199,7 @@ def render_chart(row: dict[str, Any]) -> bytes:
             ("zero gamma", row["zero_gamma"], "#6a1b9a", ":"),
         ]
         for label, level, colour, style in marks:
-            if level is not None:
+            if _finite(level):
                 axes.axvline(level, color=colour, linestyle=style, linewidth=1.2, label=f"{label} {level:,.2f}")
         axes.set_xlabel("strike")
         axes.set_ylabel("net GEX ($M per 1 % move)")

@@ -243,3 +243,19 @@ def test_generated_symbols_and_queries_never_get_a_5xx(
 def stored_app(client: FlaskClient, db: psycopg.Connection[Any], admin: Admin) -> tuple[FlaskClient, Admin]:
     store(record())
     return client, admin
+
+
+def test_a_snapshot_with_missing_per_strike_values_still_reads_and_draws(
+    client: FlaskClient, db: psycopg.Connection[Any], admin: Admin
+) -> None:
+    nan = float("nan")
+    strikes = {"strike": [590.0, 600.0, 610.0], "call_gex": [0.0, nan, 5.0], "put_gex": [-1.0, 0.0, 0.0],
+               "net_gex": [-1.0, nan, float("inf")], "call_oi": [0.0, 1.0], "put_oi": [1.0, 0.0, 0.0],
+               "call_volume": [0.0, 0.0, 0.0], "put_volume": [0.0, 0.0, 0.0]}
+    store(record(symbol="QQQ", spot=600.0, strikes=strikes))
+    body = client.get("/api/gamma/QQQ", headers=admin.headers)
+    assert body.status_code == 200
+    # Stored JSON has no NaN: a missing figure reads as null, and uneven columns end at the shortest.
+    assert [row["net_gex"] for row in body.get_json()["snapshot"]["strikes"]] == [-1.0, None]
+    chart = client.get("/api/gamma/QQQ/chart.png", headers=admin.headers)
+    assert chart.status_code == 200 and chart.data.startswith(b"\x89PNG")
