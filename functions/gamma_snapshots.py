@@ -100,6 +100,76 @@ class GammaHistoryQuery(BaseModel):
         return value
 
 
+class StrikeBody(BaseModel):
+    """One strike's sums; null where a figure could not be stored as a number."""
+
+    strike: float | None
+    call_gex: float | None
+    put_gex: float | None
+    net_gex: float | None
+    call_oi: float | None
+    put_oi: float | None
+    call_volume: float | None = None
+    put_volume: float | None = None
+
+
+class SnapshotBody(BaseModel):
+    """The latest snapshot of one view; dollars of delta per 1 % move, calls positive, puts negative."""
+
+    symbol: str
+    view: View
+    taken_at: datetime
+    age_s: float
+    spot: float
+    net_gex: float
+    call_gex: float
+    put_gex: float
+    call_wall: float | None
+    put_wall: float | None
+    zero_gamma: float | None
+    max_pain: float | None
+    contracts: int
+    contracts_without_greeks: int
+    contracts_without_open_interest: int
+    gamma_unit_ratio: float | None
+    strikes: list[StrikeBody]
+
+
+class GammaResponse(BaseModel):
+    """Body of `GET /api/gamma/<symbol>`."""
+
+    snapshot: SnapshotBody
+
+
+class HistoryPoint(BaseModel):
+    taken_at: datetime
+    spot: float
+    net_gex: float
+    call_gex: float
+    put_gex: float
+    call_wall: float | None
+    put_wall: float | None
+    zero_gamma: float | None
+    max_pain: float | None
+    contracts: int
+    contracts_without_greeks: int
+    contracts_without_open_interest: int
+    gamma_unit_ratio: float | None
+    gamma_scale: float
+
+
+class GammaHistoryResponse(BaseModel):
+    """Body of `GET /api/gamma/<symbol>/history`: totals and levels, oldest first."""
+
+    model_config = ConfigDict(populate_by_name=True)
+
+    symbol: str
+    view: View
+    start: datetime = Field(alias="from")
+    end: datetime = Field(alias="to")
+    snapshots: list[HistoryPoint]
+
+
 def _iso(at: datetime) -> str:
     return at.astimezone(UTC).isoformat().replace("+00:00", "Z")
 
@@ -118,6 +188,9 @@ def _strike_rows(columns: dict[str, list[float]]) -> list[dict[str, float]]:
 
 
 @bp.get("/api/gamma/<symbol>")
+@openapi.operation(
+    summary="The latest gamma exposure snapshot of a symbol", tag="gamma", response=GammaResponse, query=GammaQuery
+)
 @requires_user
 def gamma(symbol: str) -> dict[str, Any]:
     stored = stored_symbol(symbol)
@@ -148,6 +221,10 @@ def gamma(symbol: str) -> dict[str, Any]:
 
 
 @bp.get("/api/gamma/<symbol>/history")
+@openapi.operation(
+    summary="A symbol's gamma totals and levels over time, oldest first", tag="gamma",
+    response=GammaHistoryResponse, query=GammaHistoryQuery,
+)
 @requires_user
 def gamma_history(symbol: str) -> dict[str, Any]:
     stored = stored_symbol(symbol)
@@ -211,93 +288,13 @@ def render_chart(row: dict[str, Any]) -> bytes:
 
 
 @bp.get("/api/gamma/<symbol>/chart.png")
+@openapi.operation(
+    summary="The per-strike net GEX profile as a PNG, spot, walls and zero gamma marked", tag="gamma",
+    response=None, query=GammaQuery, content_type="image/png",
+)
 @requires_user
 def gamma_chart(symbol: str) -> Response:
     stored = stored_symbol(symbol)
     query = parse_query(GammaQuery)
     row = _latest(stored, query.view)
     return Response(render_chart(row), mimetype="image/png", headers={"Cache-Control": "private, max-age=60"})
-
-
-class StrikeBody(BaseModel):
-    strike: float
-    call_gex: float
-    put_gex: float
-    net_gex: float
-    call_oi: float
-    put_oi: float
-    call_volume: float
-    put_volume: float
-
-
-class SnapshotBody(BaseModel):
-    """The latest snapshot of one view; dollars of delta per 1 % move, calls positive, puts negative."""
-
-    symbol: str
-    view: View
-    taken_at: datetime
-    age_s: float
-    spot: float
-    net_gex: float
-    call_gex: float
-    put_gex: float
-    call_wall: float | None
-    put_wall: float | None
-    zero_gamma: float | None
-    max_pain: float | None
-    contracts: int
-    contracts_without_greeks: int
-    contracts_without_open_interest: int
-    gamma_unit_ratio: float | None
-    strikes: list[StrikeBody]
-
-
-class GammaResponse(BaseModel):
-    """Body of `GET /api/gamma/<symbol>`."""
-
-    snapshot: SnapshotBody
-
-
-class HistoryPoint(BaseModel):
-    taken_at: datetime
-    spot: float
-    net_gex: float
-    call_gex: float
-    put_gex: float
-    call_wall: float | None
-    put_wall: float | None
-    zero_gamma: float | None
-    max_pain: float | None
-    contracts: int
-    contracts_without_greeks: int
-    contracts_without_open_interest: int
-    gamma_unit_ratio: float | None
-    gamma_scale: float
-
-
-class GammaHistoryResponse(BaseModel):
-    """Body of `GET /api/gamma/<symbol>/history`: totals and levels, oldest first."""
-
-    model_config = ConfigDict(populate_by_name=True)
-
-    symbol: str
-    view: View
-    start: datetime = Field(alias="from")
-    end: datetime = Field(alias="to")
-    snapshots: list[HistoryPoint]
-
-
-_SYMBOL = {"symbol": {"type": "string", "maxLength": 16, "examples": ["SPX", "I:SPX", "SPY"]}}
-openapi.register(
-    "get", "/api/gamma/{symbol}", summary="The latest gamma exposure snapshot of a symbol", tag="gamma",
-    query=GammaQuery, responses={200: GammaResponse}, path_params=_SYMBOL,
-)
-openapi.register(
-    "get", "/api/gamma/{symbol}/history", summary="A symbol's gamma totals and levels over time, oldest first",
-    tag="gamma", query=GammaHistoryQuery, responses={200: GammaHistoryResponse}, path_params=_SYMBOL,
-)
-openapi.register(
-    "get", "/api/gamma/{symbol}/chart.png", summary="The per-strike net GEX profile as a PNG", tag="gamma",
-    query=GammaQuery, path_params=_SYMBOL,
-    responses={200: {"type": "string", "contentMediaType": "image/png"}},
-)

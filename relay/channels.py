@@ -8,6 +8,8 @@ from dataclasses import dataclass
 from enum import StrEnum
 from typing import Any
 
+from shared.identifiers import IdentifierError, ascii_identifier, ascii_upper
+
 
 class Cluster(StrEnum):
     """A Massive market the relay serves; its value is the upstream URL path and our WS path."""
@@ -83,7 +85,12 @@ def parse_channel(cluster: Cluster, raw: str) -> Channel:
     shown = raw[:MAX_CHANNEL_LENGTH]
     if len(raw) > MAX_CHANNEL_LENGTH:
         raise ChannelError(shown, f"longer than {MAX_CHANNEL_LENGTH} characters")
-    ev, dot, sym = raw.strip().upper().partition(".")
+    try:
+        # NFKC, ASCII only, then ASCII upper case: "Q.O:ſPY…" is refused, never subscribed as SPY.
+        folded = ascii_upper(ascii_identifier(raw))
+    except IdentifierError as error:
+        raise ChannelError(shown, str(error)) from None
+    ev, dot, sym = folded.partition(".")
     if not dot or not ev or not sym:
         raise ChannelError(shown, "expected EV.SYMBOL, e.g. Q.O:SPY251219C00650000")
     if ev not in EVENTS[cluster]:

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import os
+import re
 import sys
 from functools import lru_cache
 from typing import Literal
@@ -93,6 +94,14 @@ class Settings(BaseSettings):
         default="INFO", validation_alias="LOG_LEVEL"
     )
     log_format: Literal["json", "text"] = Field(default="json", validation_alias="LOG_FORMAT")
+
+    @field_validator("discord_api_base", mode="after")
+    @classmethod
+    def _unversioned_root(cls, value: AnyHttpUrl) -> AnyHttpUrl:
+        # The client adds the pinned version (/v10); a base carrying its own would double it.
+        if re.search(r"/v[0-9]+/?$", value.path or ""):
+            raise ValueError("give Discord's API root (https://discord.com/api); the version is pinned in the code")
+        return value
 
     @field_validator("log_level", mode="before")
     @classmethod

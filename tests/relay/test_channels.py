@@ -52,3 +52,13 @@ def test_index_values_are_keyed_by_their_T_field() -> None:
     assert event_symbol(INDICES, {"ev": "A", "sym": "I:SPX"}) == "I:SPX"
     assert event_symbol(OPTIONS, {"ev": "Q", "sym": "O:X"}) == "O:X"
     assert event_symbol(OPTIONS, {"ev": "Q"}) is None
+
+
+@pytest.mark.parametrize("name", ["Q.O:ſPY251219C00650000", "Q.O:SPY251219C00650000\u200b"])
+def test_a_channel_name_that_only_case_folding_makes_valid_is_refused(name: str) -> None:
+    with pytest.raises(ChannelError):
+        parse_channel(Cluster.OPTIONS, name)
+
+
+def test_a_full_width_channel_name_is_its_ascii_self() -> None:
+    assert parse_channel(Cluster.OPTIONS, "ｑ.ｏ:ｓｐｙ251219ｃ00650000").name == "Q.O:SPY251219C00650000"
