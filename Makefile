@@ -42,6 +42,8 @@ bench: install
 	$(BIN)/python bench/discord_delivery.py
 	$(BIN)/python bench/api_latency.py
 	$(BIN)/python bench/ingest.py
+	$(BIN)/python bench/gex.py
+	$(BIN)/python bench/gamma_job.py
 
 migrate: install
 	$(BIN)/python -m shared.db migrate

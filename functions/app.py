@@ -28,6 +28,7 @@ AREAS: tuple[str, ...] = (
     "functions.openapi",
     "functions.bars",
     "functions.docs",
+    "functions.gamma_snapshots",
 )
 
 MAX_BODY_BYTES = 64 * 1024
