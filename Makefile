@@ -43,6 +43,8 @@ bench: install
 	$(BIN)/python bench/api_latency.py
 	$(BIN)/python bench/ingest.py
 	$(BIN)/python bench/scanner.py
+	$(BIN)/python bench/gex.py
+	$(BIN)/python bench/gamma_job.py
 
 migrate: install
 	$(BIN)/python -m shared.db migrate

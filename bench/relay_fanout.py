@@ -405,11 +405,17 @@ def machine() -> str:
     return f"{os.cpu_count()} cores ({model}), {memory:.0f} GB RAM, Python {python}, {platform.system()}"
 
 
+def us_per_event(result: Result) -> float:
+    """Server CPU (µs) per useful event delivered: events a client subscribed to and received."""
+    return result.cpu_pct / 100 * 1e6 / result.delivered_per_s if result.delivered_per_s else float("nan")
+
+
 def row(result: Result, ceiling: Result | None = None) -> str:
     ratio = f"{result.delivered_per_s / ceiling.delivered_per_s:.2f}" if ceiling else "–"
     return (f"| {result.server} | {result.clients}×{result.per_client} of {result.contracts} | "
             f"{result.frames_per_s}×{result.events_per_frame} | {result.delivered_per_s:,.0f} | "
-            f"{result.p50_ms:.1f} | {result.p99_ms:.1f} | {result.cpu_pct:.0f} % | {result.rss_mb:.0f} | {ratio} |")
+            f"{result.p50_ms:.1f} | {result.p99_ms:.1f} | {result.cpu_pct:.0f} % | {us_per_event(result):.2f} | "
+            f"{result.rss_mb:.0f} | {ratio} |")
 
 
 def main() -> None:
@@ -422,8 +428,8 @@ def main() -> None:
         return
     print(f"machine: {machine()}")
     print("| server | clients × contracts held | frames/s × events | delivered events/s | p50 ms | p99 ms "
-          "| server CPU | server RSS MB | relay / bare |")
-    print("|---|---|---|---|---|---|---|---|---|")
+          "| server CPU | CPU µs per useful event | server RSS MB | relay / bare |")
+    print("|---|---|---|---|---|---|---|---|---|---|")
     standard = dict(clients=100, per_client=100, contract_count=1000, frames_per_s=100, events_per_frame=50)
     relay = run_case("relay", **standard)
     bare = run_case("bare", **standard)

@@ -1,4 +1,4 @@
-"""`/api/alerts/preview` and `/api/alerts/presets`: the composer's server side.
+"""`/api/alerts…`: the admin's alerts listed, and the composer's server side (preview, presets).
 
 The preview runs the same `compose` the action runs, inside a transaction that writes nothing,
 so the payload it returns is the payload the action stores and sends.
@@ -7,20 +7,25 @@ so the payload it returns is the payload the action stores and sends.
 from __future__ import annotations
 
 from typing import Any
+from uuid import UUID
 
 from flask import Blueprint
+from pydantic import AwareDatetime, BaseModel, ConfigDict, Field
 
 from functions import openapi
 from functions.auth import current_user, requires_user
-from functions.bodies import parse_body
+from functions.bodies import parse_body, parse_query
+from functions.cursors import decode_cursor, encode_cursor
 from functions.errors import NotFound, Unprocessable
 from functions.lambda_adapter import lambda_handler
 from functions.trades import action_inputs, core_errors, creation_inputs, draft_trade, now, resolve_channels
 from shared.alerts.compose import compose
-from shared.alerts.presets import presets_document
+from shared.alerts.presets import AlertAction, presets_document
 from shared.db import user_tx
 from shared.discord.limits import limit_report
+from shared.discord.outbox import deliveries_for_alerts
 from shared.trades import store
+from shared.trades.answers import AlertOut
 from shared.trades.bodies import PreviewBody
 from shared.trades.ledger import Fill
 from shared.trades.lifecycle import Action, InputError
@@ -29,9 +34,93 @@ bp = Blueprint("alerts", __name__)
 handler = lambda_handler(bp)
 
 
-@bp.post("/api/alerts/preview")
+class AlertListQuery(BaseModel):
+    """Query of `GET /api/alerts`."""
+
+    model_config = ConfigDict(extra="forbid")
+
+    trade_id: UUID | None = None
+    action: AlertAction | None = None
+    since: AwareDatetime | None = Field(default=None, description="only alerts created at or after this time")
+    limit: int = Field(default=50, ge=1, le=100)
+    cursor: str | None = Field(default=None, max_length=200)
+
+
+class AlertList(BaseModel):
+    """Answer of `GET /api/alerts`: newest first, each with its deliveries; `next_cursor` fetches more."""
+
+    alerts: list[AlertOut]
+    next_cursor: str | None
+
+
+class Preview(BaseModel):
+    """Answer of `POST /api/alerts/preview`: the payload the action would store and send."""
+
+    payload: dict[str, Any]
+    limits: dict[str, Any] = Field(description="each counted length beside Discord's limit, and within_limits")
+    preset: str | None
+    fields: dict[str, bool]
+    channel_ids: list[UUID]
+
+
+class Presets(BaseModel):
+    """Answer of `GET /api/alerts/presets`: the field keys, each preset's toggles, each action's defaults."""
+
+    fields: list[str]
+    presets: dict[str, dict[str, bool]]
+    defaults: dict[str, dict[str, bool]]
+
+
+def _alert(row: dict[str, Any], deliveries: list[dict[str, Any]]) -> AlertOut:
+    return AlertOut.model_validate({**row, "deliveries": deliveries})
+
+
+@bp.get("/api/alerts")
+@openapi.operation(
+    summary="The admin's alerts, newest first, with their deliveries", tag="alerts", response=AlertList,
+    query=AlertListQuery,
+)
 @requires_user
-def preview_alert() -> dict[str, Any]:
+def list_alerts() -> AlertList:
+    query = parse_query(AlertListQuery)
+    after = decode_cursor(query.cursor) if query.cursor else None
+    conditions: list[str] = ["true"]
+    values: list[Any] = []
+    if query.trade_id is not None:
+        conditions.append("trade_id = %s")
+        values.append(query.trade_id)
+    if query.action is not None:
+        conditions.append("action = %s")
+        values.append(query.action)
+    if query.since is not None:
+        conditions.append("created_at >= %s")
+        values.append(query.since)
+    if after is not None:
+        conditions.append("(created_at, id) < (%s, %s)")
+        values.extend(after)
+    with user_tx(current_user()) as conn:
+        # Row-level security keeps this to the admin's own alerts and deliveries.
+        rows = conn.execute(
+            f"select {store.ALERT_COLUMNS} from alerts"  # noqa: S608 - fixed columns and conditions
+            f" where {' and '.join(conditions)} order by created_at desc, id desc limit %s",
+            (*values, query.limit + 1),
+        ).fetchall()
+        page = rows[: query.limit]
+        deliveries = deliveries_for_alerts(conn, [row["id"] for row in page])
+    more = len(rows) > query.limit
+    return AlertList(
+        alerts=[_alert(row, deliveries.get(row["id"], [])) for row in page],
+        next_cursor=encode_cursor(page[-1]["created_at"], page[-1]["id"]) if more and page else None,
+    )
+
+
+@bp.post("/api/alerts/preview")
+@openapi.operation(
+    summary="The exact Discord payload an action would send", tag="alerts", response=Preview, body=PreviewBody,
+    errors=(404, 409),
+)
+@requires_user
+def preview_alert() -> Preview:
     body = parse_body(PreviewBody)
     user, at = current_user(), now()
     action = Action(body.action)
@@ -56,26 +145,19 @@ def preview_alert() -> dict[str, Any]:
         with core_errors(trade, conn, at):
             composition = compose(trade, fills, action, inputs, body.alert, at)
         channels = resolve_channels(conn, user.user_id, body.trade_id, action.value, body.alert)
-    return {
-        "payload": composition.payload,
-        "limits": limit_report(composition.payload),
-        "preset": composition.preset,
-        "fields": composition.fields,
-        "channel_ids": [str(c) for c in channels],
-    }
+    return Preview(
+        payload=composition.payload,
+        limits=limit_report(composition.payload),
+        preset=composition.preset,
+        fields={str(key): shown for key, shown in composition.fields.items()},
+        channel_ids=channels,
+    )
 
 
 @bp.get("/api/alerts/presets")
+@openapi.operation(
+    summary="Alert presets and each action's default field toggles", tag="alerts", response=Presets
+)
 @requires_user
-def alert_presets() -> dict[str, Any]:
-    return presets_document()
-
-
-openapi.register(
-    "post", "/api/alerts/preview", summary="The exact Discord payload an action would send", tag="alerts",
-    body=PreviewBody, responses={200: {"type": "object"}}, errors=(404, 409),
-)
-openapi.register(
-    "get", "/api/alerts/presets", summary="Alert presets and each action's default field toggles", tag="alerts",
-    responses={200: {"type": "object"}},
-)
+def alert_presets() -> Presets:
+    return Presets.model_validate(presets_document())

@@ -11,6 +11,7 @@ from flask import Blueprint, Flask, Response, request
 from psycopg_pool import PoolTimeout
 from werkzeug.exceptions import HTTPException
 
+from functions import path_ids
 from functions.errors import ApiError
 from shared.config import get_settings
 
@@ -27,9 +28,12 @@ AREAS: tuple[str, ...] = (
     "functions.openapi",
     "functions.bars",
     "functions.signals",
+    "functions.docs",
+    "functions.gamma_snapshots",
 )
 
 MAX_BODY_BYTES = 64 * 1024
+_BODY_METHODS = frozenset({"POST", "PUT", "PATCH", "DELETE"})
 _CORS_METHODS = "GET, POST, PATCH, PUT, DELETE, OPTIONS"
 _CORS_HEADERS = "Authorization, Content-Type, Idempotency-Key, If-Match"
 
@@ -56,8 +60,9 @@ def _json_error(status: int, code: str, message: str, field: str | None = None) 
 def create_app(blueprints: list[Blueprint] | None = None) -> Flask:
     """An app serving `blueprints` (every area when None)."""
     app = Flask("honeydrip")
-    app.config["MAX_CONTENT_LENGTH"] = MAX_BODY_BYTES
+    app.config["MAX_CONTENT_LENGTH"] = MAX_BODY_BYTES + 1
     app.json.sort_keys = False  # type: ignore[attr-defined]
+    path_ids.install(app)
     for blueprint in blueprints if blueprints is not None else all_blueprints():
         app.register_blueprint(blueprint)
 
@@ -68,12 +73,18 @@ def create_app(blueprints: list[Blueprint] | None = None) -> Flask:
     @app.errorhandler(HTTPException)
     def _http_error(error: HTTPException) -> Any:
         status = error.code or 500
+        if isinstance(error, path_ids.MalformedId):
+            field = path_ids.parameter_name(app, error)
+            return _json_error(404, "not_found", f"{field or 'path'}: {error.description}", field)
         if status == 413:
             return _json_error(413, "payload_too_large", f"request bodies are limited to {MAX_BODY_BYTES} bytes")
-        response = _json_error(status, _HTTP_CODES.get(status, "http_error"), error.description or error.name)
-        if status == 405 and error.valid_methods:  # type: ignore[attr-defined]
-            return (*response, {"Allow": ", ".join(error.valid_methods)})  # type: ignore[attr-defined]
-        return response
+        if status == 404:
+            return _json_error(404, "not_found", f"no route {request.method} {request.path[:200]}; see /api/docs")
+        if status == 405:
+            allowed = ", ".join(error.valid_methods or [])  # type: ignore[attr-defined]
+            body, _ = _json_error(405, "method_not_allowed", f"{request.method} is not allowed here; use {allowed}")
+            return body, 405, {"Allow": allowed}
+        return _json_error(status, _HTTP_CODES.get(status, "http_error"), error.description or error.name)
 
     @app.errorhandler(psycopg.OperationalError)
     @app.errorhandler(PoolTimeout)
@@ -87,13 +98,19 @@ def create_app(blueprints: list[Blueprint] | None = None) -> Flask:
         log.exception("unhandled error", extra={"path": request.path, "method": request.method})
         return _json_error(500, "internal", "something went wrong on our side; it has been logged")
 
+    def too_large() -> Response:
+        body, status = _json_error(413, "payload_too_large", f"request bodies are limited to {MAX_BODY_BYTES} bytes")
+        return app.response_class(app.json.dumps(body), status=status, mimetype="application/json")
+
     @app.before_request
     def _preflight_and_limits() -> Response | None:
         if request.content_length is not None and request.content_length > MAX_BODY_BYTES:
-            body, status = _json_error(
-                413, "payload_too_large", f"request bodies are limited to {MAX_BODY_BYTES} bytes"
-            )
-            return app.response_class(app.json.dumps(body), status=status, mimetype="application/json")
+            return too_large()
+        # A chunked body has no Content-Length; Werkzeug stops reading it at the limit + 1
+        # (MAX_CONTENT_LENGTH), so a body longer than the limit shows as one byte too many.
+        chunked = request.content_length is None and request.method in _BODY_METHODS
+        if chunked and len(request.get_data(cache=True)) > MAX_BODY_BYTES:
+            return too_large()
         if request.method == "OPTIONS":
             return app.response_class(status=204)
         return None

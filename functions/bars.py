@@ -81,22 +81,46 @@ class BarsQuery(BaseModel):
         return self
 
 
-def _bar(row: dict[str, Any]) -> dict[str, Any]:
-    return {
-        "t": datetime_to_ms(row["ts"]),
-        "o": row["o"],
-        "h": row["h"],
-        "l": row["l"],
-        "c": row["c"],
-        "v": row["v"],
-        "vw": row["vw"],
-        "n": row["n"],
-    }
+class Bar(BaseModel):
+    """One bar as Massive gives it: `t` in epoch milliseconds, open/high/low/close, volume, VWAP, trades."""
+
+    t: int
+    o: float
+    h: float
+    l: float  # noqa: E741 - Massive's own field name
+    c: float
+    v: float
+    vw: float | None
+    n: int | None
+
+
+class BarsResponse(BaseModel):
+    """Body of `GET /api/bars/<symbol>`."""
+
+    symbol: str
+    timeframe: Timeframe
+    bars: list[Bar]
+
+
+def _bar(row: dict[str, Any]) -> Bar:
+    return Bar(
+        t=datetime_to_ms(row["ts"]),
+        o=row["o"],
+        h=row["h"],
+        l=row["l"],
+        c=row["c"],
+        v=row["v"],
+        vw=row["vw"],
+        n=row["n"],
+    )
 
 
 @bp.get("/api/bars/<symbol>")
+@openapi.operation(
+    summary="Stored historical bars of a symbol, oldest first", tag="bars", response=BarsResponse, query=BarsQuery
+)
 @requires_user
-def bars(symbol: str) -> dict[str, Any]:
+def bars(symbol: str) -> BarsResponse:
     try:
         stored = normalize_symbol(symbol)
     except SymbolError as error:
@@ -108,18 +132,6 @@ def bars(symbol: str) -> dict[str, Any]:
         raise Unprocessable("`from` must not be after `to`", field="from")
     with user_tx(current_user()) as conn:
         rows = read_bars(conn, stored, query.timeframe, start, end, MAX_BARS)
-    return {"symbol": stored, "timeframe": query.timeframe, "bars": [_bar(row) for row in rows]}
+    return BarsResponse(symbol=stored, timeframe=query.timeframe, bars=[_bar(row) for row in rows])
 
 
-class BarsResponse(BaseModel):
-    """Body of `GET /api/bars/<symbol>`."""
-
-    symbol: str
-    timeframe: Timeframe
-    bars: list[dict[str, float | int | None]]
-
-
-openapi.register(
-    "get", "/api/bars/{symbol}", summary="Stored historical bars of a symbol, oldest first", tag="bars",
-    query=BarsQuery, responses={200: BarsResponse}, path_params={"symbol": {"type": "string", "maxLength": 12}},
-)

@@ -7,6 +7,7 @@ from typing import Any, TypeVar
 import orjson
 from flask import request
 from pydantic import BaseModel, ValidationError
+from pydantic_core import ErrorDetails
 
 from functions.errors import BadRequest, Unprocessable, UnsupportedMediaType
 
@@ -30,8 +31,15 @@ def unprocessable(error: ValidationError) -> Unprocessable:
     # Pydantic adds the failing union member or validator name to the location; keep the data path.
     location = tuple(p for p in first["loc"] if not (isinstance(p, str) and p.startswith("function-")))
     field = field_path(location)
-    message = first["msg"]
-    return Unprocessable(f"{field}: {message}", field=field)
+    return Unprocessable(f"{field}: {message_of(first)}", field=field)
+
+
+def message_of(error: ErrorDetails) -> str:
+    """Pydantic's message, without the "Value error, " it puts before our validators' own words."""
+    raised = (error.get("ctx") or {}).get("error")
+    if error["type"] in ("value_error", "assertion_error") and raised is not None and str(raised):
+        return str(raised)
+    return error["msg"]
 
 
 def _nul_location(data: Any) -> tuple[int | str, ...] | None:

@@ -1,20 +1,23 @@
-"""`POST /api/alerts/deliveries/<id>/retry`: send a dead or failed delivery of one's own again."""
+"""`/api/alerts/deliveries…`: an admin's deliveries listed (newest first), and one sent again."""
 
 from __future__ import annotations
 
-from typing import Any
+from typing import Any, Literal
 from uuid import UUID
 
 from flask import Blueprint
+from pydantic import BaseModel, ConfigDict, Field
 
 from functions import openapi
 from functions.auth import current_user, requires_user
+from functions.bodies import parse_query
+from functions.cursors import decode_cursor, encode_cursor
 from functions.discord import DeliveryAnswer
 from functions.errors import Conflict, NotFound
 from functions.lambda_adapter import lambda_handler
 from shared.db import user_tx
 from shared.discord.dispatch import dispatch_after_commit
-from shared.discord.outbox import get_deliveries
+from shared.discord.outbox import DELIVERY_COLUMNS, DeliveryOut, delivery_view, get_deliveries
 
 bp = Blueprint("deliveries", __name__)
 handler = lambda_handler(bp)
@@ -22,9 +25,66 @@ handler = lambda_handler(bp)
 RETRYABLE = ("dead", "failed")
 
 
-@bp.post("/api/alerts/deliveries/<uuid:delivery_id>/retry")
+class DeliveryListQuery(BaseModel):
+    """Query of `GET /api/alerts/deliveries`."""
+
+    model_config = ConfigDict(extra="forbid")
+
+    status: Literal["pending", "sending", "sent", "failed", "dead"] | None = None
+    channel_id: UUID | None = None
+    limit: int = Field(default=50, ge=1, le=100)
+    cursor: str | None = Field(default=None, max_length=200)
+
+
+class DeliveryList(BaseModel):
+    """Answer of `GET /api/alerts/deliveries`: newest first; `next_cursor` fetches the next page."""
+
+    deliveries: list[DeliveryOut]
+    next_cursor: str | None
+
+
+@bp.get("/api/alerts/deliveries")
+@openapi.operation(
+    summary="The admin's deliveries, newest first (e.g. ?status=dead to find ones to retry)", tag="discord",
+    response=DeliveryList, query=DeliveryListQuery,
+)
 @requires_user
-def retry_delivery(delivery_id: UUID) -> dict[str, Any]:
+def list_deliveries() -> DeliveryList:
+    query = parse_query(DeliveryListQuery)
+    after = decode_cursor(query.cursor) if query.cursor else None
+    conditions: list[str] = ["true"]
+    values: list[Any] = []
+    if query.status is not None:
+        conditions.append("d.status = %s")
+        values.append(query.status)
+    if query.channel_id is not None:
+        conditions.append("d.channel_id = %s")
+        values.append(query.channel_id)
+    if after is not None:
+        conditions.append("(d.created_at, d.id) < (%s, %s)")
+        values.extend(after)
+    with user_tx(current_user()) as conn:
+        # Row-level security keeps this to the admin's own deliveries (and channels, for names).
+        rows = conn.execute(
+            f"select {DELIVERY_COLUMNS} from alert_deliveries d"  # noqa: S608 - fixed columns and conditions
+            " left join discord_channels c on c.id = d.channel_id"
+            f" where {' and '.join(conditions)} order by d.created_at desc, d.id desc limit %s",
+            (*values, query.limit + 1),
+        ).fetchall()
+    page = rows[: query.limit]
+    more = len(rows) > query.limit
+    return DeliveryList(
+        deliveries=[DeliveryOut.model_validate(delivery_view(row)) for row in page],
+        next_cursor=encode_cursor(page[-1]["created_at"], page[-1]["id"]) if more and page else None,
+    )
+
+
+@bp.post("/api/alerts/deliveries/<uuid:delivery_id>/retry")
+@openapi.operation(
+    summary="Send a dead or failed delivery again", tag="discord", response=DeliveryAnswer, errors=(409,)
+)
+@requires_user
+def retry_delivery(delivery_id: UUID) -> DeliveryAnswer:
     user = current_user()
     with user_tx(user) as conn:
         row = conn.execute(
@@ -58,11 +118,5 @@ def retry_delivery(delivery_id: UUID) -> dict[str, Any]:
     dispatch_after_commit([delivery_id])
     with user_tx(user) as conn:
         [delivery] = get_deliveries(conn, [delivery_id])
-    return {"delivery": delivery}
+    return DeliveryAnswer.model_validate({"delivery": delivery})
 
-
-openapi.register(
-    "post", "/api/alerts/deliveries/{delivery_id}/retry", summary="Send a dead or failed delivery again",
-    tag="discord", responses={200: DeliveryAnswer},
-    path_params={"delivery_id": {"type": "string", "format": "uuid"}}, errors=(409,),
-)

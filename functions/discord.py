@@ -28,12 +28,14 @@ from shared.discord.dispatch import default_engine, dispatch_after_commit
 from shared.discord.errors import DiscordUnavailable, InvalidWebhookUrl, WebhookRejected
 from shared.discord.outbox import DeliveryOut, enqueue_deliveries, get_deliveries
 from shared.discord.webhook_url import WebhookRef, mask_webhook, parse_webhook_url
+from shared.identifiers import IdentifierError, display_name
 
 bp = Blueprint("discord", __name__)
 handler = lambda_handler(bp)
 
 Action = Literal["load", "enter", "update", "exit", "signal"]
 
+_TAG = "discord"
 _CHANNEL_COLUMNS = (
     "id, name, webhook_id, guild_id, discord_channel_id, is_active, is_global_default, default_for,"
     " created_at, updated_at, last_ok_at, last_error"
@@ -48,10 +50,10 @@ def _valid_url(value: str) -> str:
 
 
 def _valid_name(value: str) -> str:
-    name = value.strip()
-    if not name:
-        raise ValueError("the name must not be blank")
-    return name
+    try:
+        return display_name(value)
+    except IdentifierError as error:
+        raise ValueError(str(error)) from None
 
 
 class ChannelCreate(BaseModel):
@@ -135,22 +137,9 @@ class DeliveryAnswer(BaseModel):
     delivery: DeliveryOut
 
 
-def channel_view(row: dict[str, Any]) -> dict[str, Any]:
-    """A channel as the API shows it: the webhook masked, never its token."""
-    return {
-        "id": str(row["id"]),
-        "name": row["name"],
-        "webhook_url": mask_webhook(row["webhook_id"]),
-        "guild_id": row["guild_id"],
-        "discord_channel_id": row["discord_channel_id"],
-        "is_active": row["is_active"],
-        "is_global_default": row["is_global_default"],
-        "default_for": list(row["default_for"]),
-        "created_at": row["created_at"].isoformat(),
-        "updated_at": row["updated_at"].isoformat(),
-        "last_ok_at": row["last_ok_at"].isoformat() if row["last_ok_at"] else None,
-        "last_error": row["last_error"],
-    }
+def channel_view(row: dict[str, Any]) -> ChannelOut:
+    """A channel row as the API shows it: the webhook masked, never its token."""
+    return ChannelOut.model_validate({**row, "webhook_url": mask_webhook(row["webhook_id"])})
 
 
 def check_webhook(ref: WebhookRef) -> DiscordWebhook:
@@ -187,6 +176,18 @@ def _load(conn: psycopg.Connection[Any], channel_id: UUID, *, lock: bool = False
     return dict(row)
 
 
+def _check_name_free(conn: psycopg.Connection[Any], name: str, channel_id: UUID | None) -> None:
+    """409 before anything asks Discord when another of the admin's channels has this name.
+
+    The unique constraint still decides a race between two requests (see `_conflict`).
+    """
+    taken = conn.execute(
+        "select 1 from discord_channels where name = %s and id is distinct from %s", (name, channel_id)
+    ).fetchone()
+    if taken is not None:
+        raise Conflict("you already have a channel with this name", field="name", code="duplicate")
+
+
 def _clear_global_default(conn: psycopg.Connection[Any], except_id: UUID | None) -> None:
     conn.execute(
         "update discord_channels set is_global_default = false, updated_at = now()"
@@ -196,27 +197,35 @@ def _clear_global_default(conn: psycopg.Connection[Any], except_id: UUID | None)
 
 
 @bp.get("/api/discord/channels")
+@openapi.operation(summary="The admin's Discord channels", tag=_TAG, response=ChannelList)
 @requires_user
-def list_channels() -> dict[str, Any]:
+def list_channels() -> ChannelList:
     with user_tx(current_user()) as conn:
         rows = conn.execute(
             f"select {_CHANNEL_COLUMNS} from discord_channels order by created_at, id"  # noqa: S608
         ).fetchall()
-    return {"channels": [channel_view(dict(row)) for row in rows]}
+    return ChannelList(channels=[channel_view(dict(row)) for row in rows])
 
 
 @bp.get("/api/discord/channels/<uuid:channel_id>")
+@openapi.operation(summary="One channel", tag=_TAG, response=ChannelOut)
 @requires_user
-def get_channel(channel_id: UUID) -> dict[str, Any]:
+def get_channel(channel_id: UUID) -> ChannelOut:
     with user_tx(current_user()) as conn:
         return channel_view(_load(conn, channel_id))
 
 
 @bp.post("/api/discord/channels")
+@openapi.operation(
+    summary="Add a channel: the webhook URL is checked live with Discord", tag=_TAG, response=ChannelOut,
+    status=201, body=ChannelCreate, errors=(409,),
+)
 @requires_user
-def create_channel() -> tuple[dict[str, Any], int]:
+def create_channel() -> ChannelOut:
     body = parse_body(ChannelCreate)
     ref = parse_webhook_url(body.webhook_url)
+    with user_tx(current_user()) as conn:
+        _check_name_free(conn, body.name, None)
     webhook = check_webhook(ref)
     try:
         with user_tx(current_user()) as conn:
@@ -239,7 +248,7 @@ def create_channel() -> tuple[dict[str, Any], int]:
     except psycopg.errors.UniqueViolation as error:
         raise _conflict(error) from None
     assert row is not None
-    return channel_view(dict(row)), 201
+    return channel_view(dict(row))
 
 
 def _stored_ref(user: VerifiedToken, channel_id: UUID) -> WebhookRef:
@@ -255,12 +264,18 @@ def _stored_ref(user: VerifiedToken, channel_id: UUID) -> WebhookRef:
 
 
 @bp.patch("/api/discord/channels/<uuid:channel_id>")
+@openapi.operation(
+    summary="Rename, set defaults, change the webhook (checked live) or (re)activate", tag=_TAG,
+    response=ChannelOut, body=ChannelUpdate, errors=(409,),
+)
 @requires_user
-def update_channel(channel_id: UUID) -> dict[str, Any]:
+def update_channel(channel_id: UUID) -> ChannelOut:
     body = parse_body(ChannelUpdate)
     user = current_user()
     with user_tx(user) as conn:
         current = _load(conn, channel_id)
+        if body.name is not None:
+            _check_name_free(conn, body.name, channel_id)
     changes: dict[str, Any] = {}
     if body.webhook_url is not None:
         ref = parse_webhook_url(body.webhook_url)
@@ -302,8 +317,11 @@ def update_channel(channel_id: UUID) -> dict[str, Any]:
 
 
 @bp.delete("/api/discord/channels/<uuid:channel_id>")
+@openapi.operation(
+    summary="Delete a channel; its unsent deliveries become dead", tag=_TAG, response=None, status=204
+)
 @requires_user
-def delete_channel(channel_id: UUID) -> tuple[str, int]:
+def delete_channel(channel_id: UUID) -> None:
     with user_tx(current_user()) as conn:
         _load(conn, channel_id, lock=True)
         conn.execute(
@@ -312,12 +330,15 @@ def delete_channel(channel_id: UUID) -> tuple[str, int]:
             (channel_id,),
         )
         conn.execute("delete from discord_channels where id = %s", (channel_id,))
-    return "", 204
 
 
 @bp.post("/api/discord/channels/<uuid:channel_id>/test")
+@openapi.operation(
+    summary="Post a grey test embed through the engine", tag=_TAG, response=DeliveryAnswer, status=201,
+    errors=(409,),
+)
 @requires_user
-def test_channel(channel_id: UUID) -> tuple[dict[str, Any], int]:
+def test_channel(channel_id: UUID) -> DeliveryAnswer:
     user = current_user()
     with user_tx(user) as conn:
         channel = _load(conn, channel_id)
@@ -333,33 +354,4 @@ def test_channel(channel_id: UUID) -> tuple[dict[str, Any], int]:
     dispatch_after_commit([delivery_id])
     with user_tx(user) as conn:
         [delivery] = get_deliveries(conn, [delivery_id])
-    return {"delivery": delivery}, 201
-
-
-# ---------------------------------------------------------------------------------------------
-# The OpenAPI description of these routes
-# ---------------------------------------------------------------------------------------------
-
-_CHANNEL_ID = {"channel_id": {"type": "string", "format": "uuid"}}
-_TAG = "discord"
-
-openapi.register("get", "/api/discord/channels", summary="The admin's Discord channels", tag=_TAG,
-                 responses={200: ChannelList})
-openapi.register(
-    "post", "/api/discord/channels", summary="Add a channel: the webhook URL is checked live with Discord",
-    tag=_TAG, body=ChannelCreate, responses={201: ChannelOut}, errors=(409,),
-)
-openapi.register("get", "/api/discord/channels/{channel_id}", summary="One channel", tag=_TAG,
-                 responses={200: ChannelOut}, path_params=_CHANNEL_ID)
-openapi.register(
-    "patch", "/api/discord/channels/{channel_id}",
-    summary="Rename, set defaults, change the webhook (checked live) or (re)activate", tag=_TAG,
-    body=ChannelUpdate, responses={200: ChannelOut}, path_params=_CHANNEL_ID, errors=(409,),
-)
-openapi.register("delete", "/api/discord/channels/{channel_id}",
-                 summary="Delete a channel; its unsent deliveries become dead", tag=_TAG,
-                 responses={204: None}, path_params=_CHANNEL_ID)
-openapi.register(
-    "post", "/api/discord/channels/{channel_id}/test", summary="Post a grey test embed through the engine",
-    tag=_TAG, responses={201: DeliveryAnswer}, path_params=_CHANNEL_ID, errors=(409,),
-)
+    return DeliveryAnswer.model_validate({"delivery": delivery})

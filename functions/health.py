@@ -5,10 +5,12 @@ from __future__ import annotations
 import time
 from datetime import UTC, datetime
 from importlib import metadata
-from typing import Any
+from typing import Any, Literal
 
 from flask import Blueprint
+from pydantic import BaseModel
 
+from functions import openapi
 from functions.lambda_adapter import lambda_handler
 from shared.db import default_pool, service_tx
 
@@ -45,7 +47,7 @@ def check_database() -> dict[str, Any]:
 def check_jobs(now: datetime | None = None) -> dict[str, Any]:
     """Each job's last run, late/failed flags, and the symbols whose backfill failed for good."""
     from shared.jobs.lateness import Heartbeat, assess
-    from shared.jobs.specs import JOBS
+    from shared.jobs.specs import JOBS, configured
 
     now = now or datetime.now(UTC)
     with service_tx() as conn:
@@ -65,7 +67,9 @@ def check_jobs(now: datetime | None = None) -> dict[str, Any]:
         ).fetchall()
     last = {row["job"]: Heartbeat.model_validate(row) for row in rows}
     worked = {row["job"]: Heartbeat.model_validate(row) for row in worked_rows}
-    jobs = {name: assess(spec, last.get(name), now, worked.get(name)) for name, spec in JOBS.items()}
+    jobs = {
+        name: assess(configured(spec), last.get(name), now, worked.get(name)) for name, spec in JOBS.items()
+    }
     return {
         "ok": not any(job.degraded for job in jobs.values()),
         "jobs": {name: job.model_dump(mode="json") for name, job in jobs.items()},
@@ -81,25 +85,64 @@ def check_jobs(now: datetime | None = None) -> dict[str, Any]:
     }
 
 
+class DatabaseCheck(BaseModel):
+    """The database round trip: `ok`, how long it took, and the error class when it failed."""
+
+    ok: bool
+    latency_ms: float
+    error: str | None = None
+
+
+class JobsCheck(BaseModel):
+    """Each scheduled job's last run with its late/failed flags, and the backfills that failed for good."""
+
+    ok: bool
+    jobs: dict[str, dict[str, Any]] = {}
+    ingestion_failed: list[dict[str, Any]] = []
+    error: str | None = None
+
+
+class HealthChecks(BaseModel):
+    database: DatabaseCheck
+    # Absent when the database cannot be reached (the jobs' heartbeats live there).
+    jobs: JobsCheck | None = None
+
+
+class Health(BaseModel):
+    """Answer of `GET /api/health` (503 with the same shape when the database is down)."""
+
+    status: Literal["ok", "degraded", "down"]
+    timestamp: str
+    version: str
+    checks: HealthChecks
+
+
 @bp.get("/api/health")
-def health() -> tuple[dict[str, Any], int]:
-    database = check_database()
-    checks: dict[str, Any] = {"database": database}
-    if database["ok"]:
+@openapi.operation(
+    summary="Is the API up, can it reach its database, are the scheduled jobs on time",
+    tag="meta",
+    response=Health,
+    auth=False,
+    also=(503,),
+)
+def health() -> tuple[Health, int]:
+    database = DatabaseCheck.model_validate(check_database())
+    jobs: JobsCheck | None = None
+    if database.ok:
         try:
-            checks["jobs"] = check_jobs()
+            jobs = JobsCheck.model_validate(check_jobs())
         except Exception as error:  # the jobs' tables unreadable: report it, never a 500
-            checks["jobs"] = {"ok": False, "error": type(error).__name__}
-    if not database["ok"]:
-        status = "down"
-    elif database["latency_ms"] > DEGRADED_LATENCY_MS or not checks["jobs"]["ok"]:
+            jobs = JobsCheck(ok=False, error=type(error).__name__)
+    if not database.ok:
+        status: Literal["ok", "degraded", "down"] = "down"
+    elif database.latency_ms > DEGRADED_LATENCY_MS or (jobs is not None and not jobs.ok):
         status = "degraded"
     else:
         status = "ok"
-    body = {
-        "status": status,
-        "timestamp": datetime.now(UTC).isoformat().replace("+00:00", "Z"),
-        "version": _version(),
-        "checks": checks,
-    }
+    body = Health(
+        status=status,
+        timestamp=datetime.now(UTC).isoformat().replace("+00:00", "Z"),
+        version=_version(),
+        checks=HealthChecks(database=database, jobs=jobs),
+    )
     return body, 503 if status == "down" else 200

@@ -1,7 +1,16 @@
-"""The OpenAPI document at `/api/openapi.json`, generated from the pydantic models of every area.
+"""The OpenAPI document at `/api/openapi.json`, generated from the app's routes themselves.
 
-Each area registers its operations here when imported (`register(...)` next to its routes); the
-document imports every area in `functions.app.AREAS` first, so it always lists them all.
+Every view carries its description (`@operation(...)`, under the route decorator): the document
+walks the URL map of the app holding every area, so a route without a description fails the
+document (and its test) instead of going unlisted. Each description names the pydantic model the
+view returns; the decorator refuses to answer with anything else, so the document cannot drift
+from the answers.
+
+Why our own registry and not flask-openapi3, APIFlask or spectree: the bodies, queries and
+answers were already pydantic models, validated by `functions.bodies` with our own 422s; those
+libraries would replace that validation and its messages (or the Flask class itself) to get the
+same document. The page at `/api/docs` is Swagger UI from the `swagger-ui-bundle-v2` package,
+served from this API (functions/docs.py).
 """
 
 from __future__ import annotations
@@ -9,27 +18,30 @@ from __future__ import annotations
 import importlib
 import re
 import threading
-from collections.abc import Mapping
-from dataclasses import dataclass, field
-from typing import Any, Literal
+from collections.abc import Callable, Mapping
+from dataclasses import dataclass
+from functools import wraps
+from typing import Any, Literal, ParamSpec
 
-from flask import Blueprint
+from flask import Blueprint, Flask, Response, current_app
 from pydantic import BaseModel
 from pydantic.json_schema import JsonSchemaMode, models_json_schema
+from werkzeug.routing import Rule
 
 from functions.lambda_adapter import lambda_handler
+from functions.path_ids import IdConverter
 
 bp = Blueprint("openapi", __name__)
 handler = lambda_handler(bp)
 
+P = ParamSpec("P")
 Method = Literal["get", "post", "put", "patch", "delete"]
-# A response: a model, a ready JSON schema, or None for "no body" (204) / "any JSON object".
-ResponseSpec = type[BaseModel] | dict[str, Any] | None
 
 OPENAPI_VERSION = "3.1.0"
 TITLE = "Honey Drip API"
 API_VERSION = "1.0.0"
-_PATH_PARAM = re.compile(r"{(\w+)}")
+ATTRIBUTE = "__openapi__"
+_RULE_PARAM = re.compile(r"<(?:([a-zA-Z_]+)(?:\([^)]*\))?:)?([a-zA-Z_][a-zA-Z0-9_]*)>")
 
 ERROR_SCHEMA: dict[str, Any] = {
     "type": "object",
@@ -55,7 +67,7 @@ _ERROR_TEXT = {
     413: "Body over 64 KB",
     415: "The body is not application/json",
     422: "A field is invalid; `error.field` names it",
-    503: "The database is unavailable",
+    503: "The database (or Discord) is unavailable",
 }
 HEADER_DOCS: dict[str, dict[str, Any]] = {
     "Idempotency-Key": {
@@ -69,98 +81,142 @@ HEADER_DOCS: dict[str, dict[str, Any]] = {
 }
 
 
+class UndocumentedRoute(Exception):
+    """A route in the URL map whose view carries no `@operation`."""
+
+
+class WrongAnswer(TypeError):
+    """A view answered with something other than the model its `@operation` names."""
+
+
 @dataclass(frozen=True)
 class Operation:
-    """One route as the document describes it."""
+    """What the document says about one view."""
 
-    method: Method
-    path: str
     summary: str
     tag: str
+    response: type[BaseModel] | None
+    status: int = 200
     body: type[BaseModel] | None = None
     query: type[BaseModel] | None = None
-    responses: Mapping[int, ResponseSpec] = field(default_factory=dict)
     auth: bool = True
     headers: tuple[str, ...] = ()
-    path_params: Mapping[str, dict[str, Any]] = field(default_factory=dict)
     errors: tuple[int, ...] = ()
+    # For views that answer something other than JSON (the documentation page and its assets).
+    content_type: str = "application/json"
+    # Other statuses the same model answers with (health: 503 when the database is down).
+    also: tuple[int, ...] = ()
 
 
-_lock = threading.Lock()
-_operations: dict[tuple[str, str], Operation] = {}
+def _json_response(value: Any, status: int, headers: Mapping[str, str]) -> Response:
+    response = current_app.response_class(
+        current_app.json.dumps(value), status=status, mimetype="application/json"
+    )
+    response.headers.update(dict(headers))
+    return response
 
 
-def register(
-    method: Method,
-    path: str,
+def _answer(op: Operation, result: Any) -> Any:
+    """The view's result checked against `op.response` and made a response."""
+    if isinstance(result, Response) or op.content_type != "application/json":
+        return result
+    body, status, headers = result, op.status, {}
+    if isinstance(result, tuple):
+        body, *rest = result
+        for part in rest:
+            if isinstance(part, int):
+                status = part
+            else:
+                headers = dict(part)
+    if body is None or body == "":
+        return current_app.response_class(status=status, headers=headers)
+    if op.response is None:
+        raise WrongAnswer(f"{op.summary!r} is documented as answering no body")
+    if isinstance(body, op.response):
+        return _json_response(body.model_dump(mode="json"), status, headers)
+    if isinstance(body, dict):
+        # A stored answer replayed (Idempotency-Key) or a view built as a dict: it must still be
+        # exactly what the model describes.
+        op.response.model_validate(body)
+        return _json_response(body, status, headers)
+    raise WrongAnswer(f"{op.summary!r} answered {type(body).__name__}, not {op.response.__name__}")
+
+
+def operation(
     *,
     summary: str,
     tag: str,
+    response: type[BaseModel] | None,
+    status: int = 200,
     body: type[BaseModel] | None = None,
     query: type[BaseModel] | None = None,
-    responses: Mapping[int, ResponseSpec] | None = None,
     auth: bool = True,
     headers: tuple[str, ...] = (),
-    path_params: Mapping[str, dict[str, Any]] | None = None,
     errors: tuple[int, ...] = (),
-) -> None:
-    """Describe a route: `path` in OpenAPI form (`/api/trades/{trade_id}`), its models and statuses.
+    content_type: str = "application/json",
+    also: tuple[int, ...] = (),
+) -> Callable[[Callable[P, Any]], Callable[P, Any]]:
+    """Describe a view (place it under `@bp.get(...)`): what it takes, what model it answers with.
 
-    `path_params` gives a schema per `{name}` (string when left out); `errors` lists the error
-    statuses beyond those implied (401 with auth, 422 with a body or query, 404 with path params).
+    `errors` lists error statuses beyond those implied (401 with auth, 400/413/415/422 with a
+    body, 422 with a query or documented headers, 404 with path parameters, 503 always).
     """
-    operation = Operation(
-        method=method,
-        path=path,
-        summary=summary,
-        tag=tag,
-        body=body,
-        query=query,
-        responses=dict(responses or {200: None}),
-        auth=auth,
-        headers=headers,
-        path_params=dict(path_params or {}),
-        errors=errors,
-    )
-    with _lock:
-        _operations[(method, path)] = operation
+    op = Operation(summary, tag, response, status, body, query, auth, headers, errors, content_type, also)
+
+    def decorate(view: Callable[P, Any]) -> Callable[P, Any]:
+        @wraps(view)
+        def wrapper(*args: P.args, **kwargs: P.kwargs) -> Any:
+            return _answer(op, view(*args, **kwargs))
+
+        setattr(wrapper, ATTRIBUTE, op)
+        return wrapper
+
+    return decorate
 
 
-def operations() -> list[Operation]:
-    """Every registered operation, by path then method."""
-    with _lock:
-        return sorted(_operations.values(), key=lambda op: (op.path, op.method))
+def described(view: Callable[..., Any]) -> Operation | None:
+    """The operation a view was described with, if any."""
+    found = getattr(view, ATTRIBUTE, None)
+    return found if isinstance(found, Operation) else None
 
 
-def _load_all_areas() -> None:
-    from functions.app import AREAS
-
-    for name in AREAS:
-        importlib.import_module(name)
+# ---------------------------------------------------------------------------------------------
+# The document
+# ---------------------------------------------------------------------------------------------
 
 
-def _query_parameters(model: type[BaseModel], schemas: dict[str, Any]) -> list[dict[str, Any]]:
-    parameters = []
-    properties = schemas.get("properties", {})
-    required = set(schemas.get("required", []))
-    for name, info in model.model_fields.items():
-        key = info.alias or name
-        parameters.append(
-            {"name": key, "in": "query", "required": key in required, "schema": properties.get(key, {})}
-        )
-    return parameters
+def openapi_path(rule: Rule) -> str:
+    """`/api/trades/<uuid:trade_id>` → `/api/trades/{trade_id}`."""
+    return _RULE_PARAM.sub(lambda match: "{" + match.group(2) + "}", rule.rule)
 
 
-def _schemas_for(ops: list[Operation]) -> tuple[dict[tuple[Any, str], Any], dict[str, Any]]:
+def routes(app: Flask) -> list[tuple[str, str, Rule]]:
+    """Every (method, OpenAPI path, rule) the app serves, HEAD and OPTIONS aside."""
+    found = []
+    for rule in app.url_map.iter_rules():
+        if rule.endpoint == "static":
+            continue
+        for method in sorted((rule.methods or set()) - {"HEAD", "OPTIONS"}):
+            found.append((method.lower(), openapi_path(rule), rule))
+    return sorted(found, key=lambda item: (item[1], item[0]))
+
+
+def _path_schema(rule: Rule, name: str) -> dict[str, Any]:
+    converter = rule._converters.get(name)
+    if isinstance(converter, IdConverter):
+        return {"type": "string", "format": "uuid"}
+    return {"type": "string"}
+
+
+def _schemas(ops: list[Operation]) -> tuple[dict[tuple[Any, str], Any], dict[str, Any]]:
     inputs: list[tuple[type[BaseModel], JsonSchemaMode]] = []
     for op in ops:
         if op.body is not None:
             inputs.append((op.body, "validation"))
         if op.query is not None:
             inputs.append((op.query, "validation"))
-        for spec in op.responses.values():
-            if isinstance(spec, type) and issubclass(spec, BaseModel):
-                inputs.append((spec, "serialization"))
+        if op.response is not None:
+            inputs.append((op.response, "serialization"))
     unique = list(dict.fromkeys(inputs))
     if not unique:
         return {}, {}
@@ -175,30 +231,66 @@ def _resolve(schema: dict[str, Any], components: dict[str, Any]) -> dict[str, An
     return components.get(name, schema) if name else schema
 
 
-def _response(spec: ResponseSpec, status: int, refs: dict[tuple[Any, str], Any]) -> dict[str, Any]:
-    if status == 204:
-        return {"description": "No content"}
-    if spec is None:
-        schema: dict[str, Any] = {"type": "object"}
-    elif isinstance(spec, dict):
-        schema = spec
-    else:
-        schema = refs[(spec, "serialization")]
-    return {"description": "OK", "content": {"application/json": {"schema": schema}}}
+def _query_parameters(model: type[BaseModel], schema: dict[str, Any]) -> list[dict[str, Any]]:
+    properties = schema.get("properties", {})
+    required = set(schema.get("required", []))
+    parameters = []
+    for name, info in model.model_fields.items():
+        key = info.alias or name
+        parameters.append(
+            {"name": key, "in": "query", "required": key in required, "schema": properties.get(key, {})}
+        )
+    return parameters
 
 
-def document() -> dict[str, Any]:
-    """The OpenAPI 3.1 document of every registered route."""
-    _load_all_areas()
-    ops = operations()
-    refs, components = _schemas_for(ops)
+def _success(op: Operation, refs: dict[tuple[Any, str], Any]) -> dict[str, Any]:
+    answers: dict[str, Any] = {}
+    for status in (op.status, *op.also):
+        if op.response is None and op.content_type == "application/json":
+            answers[str(status)] = {"description": "No content"}
+        elif op.response is None:
+            answers[str(status)] = {"description": "OK", "content": {op.content_type: {"schema": {"type": "string"}}}}
+        else:
+            schema = refs[(op.response, "serialization")]
+            answers[str(status)] = {"description": "OK", "content": {"application/json": {"schema": schema}}}
+    return answers
+
+
+def _error_statuses(op: Operation, path: str) -> list[int]:
+    statuses = set(op.errors) | {503}
+    if op.auth:
+        statuses.add(401)
+    if op.body is not None:
+        statuses |= {400, 413, 415, 422}
+    if op.query is not None or op.headers:
+        statuses.add(422)
+    if "{" in path:
+        statuses.add(404)
+    return sorted(statuses - {op.status, *op.also})
+
+
+def _operation_id(method: str, path: str) -> str:
+    words = re.sub(r"[{}]", "", path.removeprefix("/api/")).replace("/", "_").replace("-", "_")
+    return f"{method}_{words}"
+
+
+def document(app: Flask) -> dict[str, Any]:
+    """The OpenAPI 3.1 document of every route `app` serves; UndocumentedRoute names any left out."""
+    found = routes(app)
+    ops: list[Operation] = []
+    for method, path, rule in found:
+        op = described(app.view_functions[rule.endpoint])
+        if op is None:
+            raise UndocumentedRoute(f"{method.upper()} {path} ({rule.endpoint}) has no @operation")
+        ops.append(op)
+    refs, components = _schemas(ops)
     components["Error"] = ERROR_SCHEMA
     paths: dict[str, dict[str, Any]] = {}
-    for op in ops:
-        entry: dict[str, Any] = {"summary": op.summary, "tags": [op.tag], "operationId": _operation_id(op)}
+    for (method, path, rule), op in zip(found, ops, strict=True):
+        entry: dict[str, Any] = {"summary": op.summary, "tags": [op.tag], "operationId": _operation_id(method, path)}
         parameters: list[dict[str, Any]] = [
-            {"name": name, "in": "path", "required": True, "schema": op.path_params.get(name, {"type": "string"})}
-            for name in _PATH_PARAM.findall(op.path)
+            {"name": name, "in": "path", "required": True, "schema": _path_schema(rule, name)}
+            for name in re.findall(r"{(\w+)}", path)
         ]
         if op.query is not None:
             parameters += _query_parameters(op.query, _resolve(refs[(op.query, "validation")], components))
@@ -210,19 +302,16 @@ def document() -> dict[str, Any]:
                 "required": True,
                 "content": {"application/json": {"schema": refs[(op.body, "validation")]}},
             }
-        responses = {str(status): _response(spec, status, refs) for status, spec in op.responses.items()}
-        for status in _error_statuses(op):
-            responses.setdefault(
-                str(status),
-                {
-                    "description": _ERROR_TEXT.get(status, "Error"),
-                    "content": {"application/json": {"schema": {"$ref": "#/components/schemas/Error"}}},
-                },
-            )
-        entry["responses"] = responses
+        responses = _success(op, refs)
+        for status in _error_statuses(op, path):
+            responses[str(status)] = {
+                "description": _ERROR_TEXT.get(status, "Error"),
+                "content": {"application/json": {"schema": {"$ref": "#/components/schemas/Error"}}},
+            }
+        entry["responses"] = dict(sorted(responses.items()))
         if op.auth:
             entry["security"] = [{"bearerAuth": []}]
-        paths.setdefault(op.path, {})[op.method] = entry
+        paths.setdefault(path, {})[method] = entry
     return {
         "openapi": OPENAPI_VERSION,
         "info": {"title": TITLE, "version": API_VERSION},
@@ -234,41 +323,32 @@ def document() -> dict[str, Any]:
     }
 
 
-def _error_statuses(op: Operation) -> list[int]:
-    statuses = set(op.errors) | {503}
-    if op.auth:
-        statuses.add(401)
-    if op.body is not None:
-        statuses |= {400, 413, 415, 422}
-    if op.query is not None:
-        statuses.add(422)
-    if _PATH_PARAM.search(op.path):
-        statuses.add(404)
-    return sorted(statuses)
-
-
-def _operation_id(op: Operation) -> str:
-    words = re.sub(r"[{}]", "", op.path.removeprefix("/api/")).replace("/", "_").replace("-", "_")
-    return f"{op.method}_{words}"
-
-
+_lock = threading.Lock()
 _cached: dict[str, Any] | None = None
 
 
-@bp.get("/api/openapi.json")
-def openapi_json() -> dict[str, Any]:
-    """The document; built once per process (the routes cannot change while it runs)."""
+def whole_api_document() -> dict[str, Any]:
+    """The document of the app holding every area (a Lambda serves one area, the document all)."""
     global _cached
-    if _cached is None:
-        _cached = document()
-    return _cached
+    with _lock:
+        if _cached is None:
+            app_module = importlib.import_module("functions.app")
+            _cached = document(app_module.create_app())
+        return _cached
 
 
-register(
-    "get",
-    "/api/openapi.json",
-    summary="This OpenAPI document",
-    tag="meta",
-    auth=False,
-    responses={200: {"type": "object"}},
-)
+class OpenApiDocument(BaseModel):
+    """An OpenAPI 3.1 document (its parts are described by the OpenAPI specification itself)."""
+
+    openapi: str
+    info: dict[str, Any]
+    paths: dict[str, Any]
+    components: dict[str, Any]
+
+
+@bp.get("/api/openapi.json")
+@operation(summary="This OpenAPI document", tag="meta", response=OpenApiDocument, auth=False)
+def openapi_json() -> OpenApiDocument:
+    """The document; built once per process (the routes cannot change while it runs)."""
+    return OpenApiDocument.model_validate(whole_api_document())
+

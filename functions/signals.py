@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+from datetime import datetime
 from decimal import Decimal
 from typing import Any, Literal
 from uuid import UUID
@@ -59,35 +60,80 @@ class SignalPatch(BaseModel):
     status: Literal["dismissed"]
 
 
+class FactorOut(BaseModel):
+    """One reason behind a signal: a 0-100 value, its weight in the score, and what it means."""
+
+    key: str
+    label: str
+    value: float
+    weight: float
+
+
+class SignalOut(BaseModel):
+    """A signal as the API shows it; `bar_time` is the start of the bar that triggered it."""
+
+    id: UUID
+    symbol: str
+    detector: str
+    direction: Literal["long", "short"]
+    style: Literal["scalp", "day", "swing"]
+    score: float
+    factors: list[FactorOut]
+    entry: float
+    stop: float
+    targets: list[float]
+    rr: float
+    bar_time: datetime
+    status: Literal["active", "expired", "dismissed"]
+    created_at: datetime
+    expires_at: datetime
+    alerted_at: datetime | None
+
+
+class SignalList(BaseModel):
+    """Body of `GET /api/signals`."""
+
+    signals: list[SignalOut]
+
+
+class SignalAnswer(BaseModel):
+    """Body of `PATCH /api/signals/<id>`."""
+
+    signal: SignalOut
+
+
 def _number(value: Any) -> float:
     return float(value) if isinstance(value, Decimal) else value
 
 
-def signal_view(row: dict[str, Any]) -> dict[str, Any]:
-    """A signal as the API shows it: JSON-ready, times in ISO 8601."""
-    return {
-        "id": str(row["id"]),
-        "symbol": row["symbol"],
-        "detector": row["detector"],
-        "direction": row["direction"],
-        "style": row["style"],
-        "score": _number(row["score"]),
-        "factors": row["factors"],
-        "entry": _number(row["entry"]),
-        "stop": _number(row["stop"]),
-        "targets": [_number(t) for t in row["targets"]],
-        "rr": _number(row["rr"]),
-        "bar_time": row["bar_time"].isoformat(),
-        "status": row["status"],
-        "created_at": row["created_at"].isoformat(),
-        "expires_at": row["expires_at"].isoformat(),
-        "alerted_at": row["alerted_at"].isoformat() if row["alerted_at"] else None,
-    }
+def signal_view(row: dict[str, Any]) -> SignalOut:
+    """A stored signal row as the API shows it."""
+    return SignalOut(
+        id=row["id"],
+        symbol=row["symbol"],
+        detector=row["detector"],
+        direction=row["direction"],
+        style=row["style"],
+        score=_number(row["score"]),
+        factors=[FactorOut.model_validate(f) for f in row["factors"]],
+        entry=_number(row["entry"]),
+        stop=_number(row["stop"]),
+        targets=[_number(t) for t in row["targets"]],
+        rr=_number(row["rr"]),
+        bar_time=row["bar_time"],
+        status=row["status"],
+        created_at=row["created_at"],
+        expires_at=row["expires_at"],
+        alerted_at=row["alerted_at"],
+    )
 
 
 @bp.get("/api/signals")
+@openapi.operation(
+    summary="The admin's scanner signals, newest bar first", tag="signals", response=SignalList, query=SignalsQuery
+)
 @requires_user
-def list_signals() -> dict[str, Any]:
+def list_signals() -> SignalList:
     query = parse_query(SignalsQuery)
     with user_tx(current_user()) as conn:
         rows = conn.execute(
@@ -97,12 +143,15 @@ def list_signals() -> dict[str, Any]:
             " order by bar_time desc, created_at desc, id limit %(limit)s",
             {"symbol": query.symbol, "status": query.status, "limit": query.limit},
         ).fetchall()
-    return {"signals": [signal_view(r) for r in rows]}
+    return SignalList(signals=[signal_view(r) for r in rows])
 
 
 @bp.patch("/api/signals/<uuid:signal_id>")
+@openapi.operation(
+    summary="Dismiss one of the admin's signals", tag="signals", response=SignalAnswer, body=SignalPatch
+)
 @requires_user
-def dismiss_signal(signal_id: UUID) -> dict[str, Any]:
+def dismiss_signal(signal_id: UUID) -> SignalAnswer:
     body = parse_body(SignalPatch)
     with user_tx(current_user()) as conn:
         row = conn.execute(
@@ -111,15 +160,4 @@ def dismiss_signal(signal_id: UUID) -> dict[str, Any]:
         ).fetchone()
     if row is None:
         raise NotFound("no such signal", field="signal_id")
-    return {"signal": signal_view(row)}
-
-
-_OBJECT: dict[str, Any] = {"type": "object"}
-openapi.register(
-    "get", "/api/signals", summary="The admin's scanner signals, newest bar first", tag="signals",
-    query=SignalsQuery, responses={200: _OBJECT},
-)
-openapi.register(
-    "patch", "/api/signals/{signal_id}", summary="Dismiss one of the admin's signals", tag="signals",
-    body=SignalPatch, responses={200: _OBJECT}, path_params={"signal_id": {"type": "string", "format": "uuid"}},
-)
+    return SignalAnswer(signal=signal_view(row))

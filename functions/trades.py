@@ -7,8 +7,6 @@ Deliveries are posted right after the commit (`dispatch_after_commit`).
 
 from __future__ import annotations
 
-import base64
-import binascii
 import logging
 from collections.abc import Callable, Iterator, Sequence
 from contextlib import contextmanager
@@ -22,6 +20,7 @@ from flask import Blueprint, current_app, request
 from functions import openapi
 from functions.auth import current_user, requires_user
 from functions.bodies import parse_body, parse_query
+from functions.cursors import decode_cursor, encode_cursor
 from functions.errors import Conflict, NotFound, Unprocessable
 from functions.lambda_adapter import lambda_handler
 from shared.alerts.compose import Composition, compose
@@ -38,6 +37,7 @@ from shared.discord.outbox import (
     global_default_channel,
 )
 from shared.trades import idempotency, store
+from shared.trades.answers import TradeAnswer, TradeDetail, TradeEdited, TradeList
 from shared.trades.bodies import (
     ActionInputsBody,
     TradeActionBody,
@@ -167,24 +167,32 @@ def _check_if_match(trade: Trade, conn: Connection, at: datetime) -> None:
 # ---------------------------------------------------------------------------------------------
 
 
-def _claim_key(conn: Connection) -> idempotency.Replay | None:
+@contextmanager
+def _action_tx(user: VerifiedToken) -> Iterator[tuple[Connection, idempotency.Replay | None]]:
+    """The action's transaction with its Idempotency-Key (if any) claimed: a Replay means answer it."""
     key = request.headers.get(IDEMPOTENCY_HEADER)
-    if key is None:
-        return None
-    if not 1 <= len(key) <= idempotency.MAX_KEY_LENGTH:
+    if key is not None and not 1 <= len(key) <= idempotency.MAX_KEY_LENGTH:
         raise Unprocessable(
             f"{IDEMPOTENCY_HEADER} must be 1 to {idempotency.MAX_KEY_LENGTH} characters", field=IDEMPOTENCY_HEADER
         )
-    if "\x00" in key:  # Postgres text cannot hold it
+    if key is not None and "\x00" in key:  # Postgres text cannot hold it
         raise Unprocessable(f"{IDEMPOTENCY_HEADER} must not contain the NUL character", field=IDEMPOTENCY_HEADER)
     fingerprint = idempotency.request_hash(request.method, request.path, request.get_data(cache=True))
     try:
-        return idempotency.claim(conn, key, fingerprint)
+        with idempotency.claimed_tx(lambda: user_tx(user), key, fingerprint) as claimed:
+            yield claimed
     except idempotency.KeyReused:
         raise Unprocessable(
             f"this {IDEMPOTENCY_HEADER} was already used for a different request",
             field=IDEMPOTENCY_HEADER,
             code="idempotency_key_reused",
+        ) from None
+    except idempotency.KeyInFlight:
+        raise Conflict(
+            f"a request with this {IDEMPOTENCY_HEADER} is still being processed; retry in a moment",
+            field=IDEMPOTENCY_HEADER,
+            code="idempotency_key_in_flight",
+            headers={"Retry-After": "1"},
         ) from None
 
 
@@ -194,13 +202,12 @@ def _remember(conn: Connection, status: int, body: Any) -> None:
         idempotency.remember(conn, key, status, body)
 
 
-def _replayed(user: VerifiedToken, replay: idempotency.Replay) -> tuple[Any, int, dict[str, str]]:
+def _replayed(conn: Connection, replay: idempotency.Replay) -> tuple[Any, int, dict[str, str]]:
     body = replay.body
     alert = body.get("alert") if isinstance(body, dict) else None
     if alert:
         # The stored answer is from before delivery; the deliveries' status now is what matters.
-        with user_tx(user) as conn:
-            alert["deliveries"] = deliveries_for_alerts(conn, [UUID(alert["id"])]).get(UUID(alert["id"]), [])
+        alert["deliveries"] = deliveries_for_alerts(conn, [UUID(alert["id"])]).get(UUID(alert["id"]), [])
     return (body if body is not None else ""), replay.status, {"Idempotent-Replayed": "true"}
 
 
@@ -341,6 +348,10 @@ def draft_trade(body: TradeDraft, at: datetime) -> Trade:
 
 
 @bp.post("/api/trades")
+@openapi.operation(
+    summary="Load a trade, or enter it straight away", tag="trades", response=TradeAnswer, status=201,
+    body=TradeCreate, headers=(IDEMPOTENCY_HEADER,), errors=(409,),
+)
 @requires_user
 def create_trade() -> tuple[Any, int, dict[str, str]] | tuple[dict[str, Any], int]:
     body = parse_body(TradeCreate)
@@ -350,10 +361,9 @@ def create_trade() -> tuple[Any, int, dict[str, str]] | tuple[dict[str, Any], in
         draft = draft_trade(body, at)
     except InputError as error:
         raise Unprocessable(error.message, field=error.field) from None
-    with user_tx(user) as conn:
-        replay = _claim_key(conn)
+    with _action_tx(user) as (conn, replay):
         if replay is not None:
-            return _replayed(user, replay)
+            return _replayed(conn, replay)
         with core_errors(draft, conn, at):
             composition = compose(draft, [], action, creation_inputs(body, action, body.alert), body.alert, at)
         step = composition.step
@@ -372,10 +382,13 @@ def create_trade() -> tuple[Any, int, dict[str, str]] | tuple[dict[str, Any], in
 
 
 @bp.get("/api/trades")
+@openapi.operation(
+    summary="The admin's trades, newest first", tag="trades", response=TradeList, query=TradeListQuery
+)
 @requires_user
 def list_trades() -> dict[str, Any]:
     query = parse_query(TradeListQuery)
-    after = _decode_cursor(query.cursor) if query.cursor else None
+    after = decode_cursor(query.cursor) if query.cursor else None
     at = now()
     with user_tx(current_user()) as conn:
         page = store.list_trades(conn, state=query.state, limit=query.limit + 1, after=after)
@@ -383,32 +396,20 @@ def list_trades() -> dict[str, Any]:
         page = page[: query.limit]
         channels = store.channels_by_trade(conn, [_id(t) for t in page])
         fills = store.fills_by_trade(conn, [_id(t) for t in page])
-    next_cursor = _encode_cursor(page[-1]) if more and page else None
+    next_cursor = _page_cursor(page[-1]) if more and page else None
     return {
         "trades": [trade_view(t, fills[_id(t)], channels[_id(t)], at) for t in page],
         "next_cursor": next_cursor,
     }
 
 
-def _encode_cursor(trade: Trade) -> str:
+def _page_cursor(trade: Trade) -> str:
     assert trade.created_at is not None
-    raw = f"{trade.created_at.isoformat()}|{trade.id}".encode()
-    return base64.urlsafe_b64encode(raw).decode().rstrip("=")
-
-
-def _decode_cursor(cursor: str) -> tuple[datetime, UUID]:
-    try:
-        raw = base64.urlsafe_b64decode(cursor + "=" * (-len(cursor) % 4)).decode()
-        created, _, trade_id = raw.partition("|")
-        moment = datetime.fromisoformat(created)
-        if moment.tzinfo is None:
-            raise ValueError("naive")
-        return moment, UUID(trade_id)
-    except (ValueError, binascii.Error, UnicodeDecodeError):
-        raise Unprocessable("cursor is not one this API returned", field="cursor") from None
+    return encode_cursor(trade.created_at, _id(trade))
 
 
 @bp.get("/api/trades/<uuid:trade_id>")
+@openapi.operation(summary="A trade with its updates and alerts", tag="trades", response=TradeDetail)
 @requires_user
 def get_trade(trade_id: UUID) -> tuple[dict[str, Any], int, dict[str, str]]:
     at = now()
@@ -434,15 +435,18 @@ def get_trade(trade_id: UUID) -> tuple[dict[str, Any], int, dict[str, str]]:
 
 
 @bp.post("/api/trades/<uuid:trade_id>/actions")
+@openapi.operation(
+    summary="Act on a trade (enter, trim, add, …, exit)", tag="trades", response=TradeAnswer,
+    body=TradeActionBody, headers=(IDEMPOTENCY_HEADER, "If-Match"), errors=(409,),
+)
 @requires_user
 def act_on_trade(trade_id: UUID) -> tuple[Any, int, dict[str, str]] | tuple[dict[str, Any], int]:
     body = parse_body(TradeActionBody)
     user, at = current_user(), now()
     action = Action(body.action)
-    with user_tx(user) as conn:
-        replay = _claim_key(conn)
+    with _action_tx(user) as (conn, replay):
         if replay is not None:
-            return _replayed(user, replay)
+            return _replayed(conn, replay)
         trade = _locked_trade(conn, trade_id)
         _check_if_match(trade, conn, at)
         stored_fills = store.list_fills(conn, trade_id)
@@ -468,6 +472,10 @@ def act_on_trade(trade_id: UUID) -> tuple[Any, int, dict[str, str]] | tuple[dict
 
 
 @bp.patch("/api/trades/<uuid:trade_id>")
+@openapi.operation(
+    summary="Edit the fields still editable in the trade's state", tag="trades", response=TradeEdited,
+    body=TradePatch, headers=("If-Match",), errors=(409,),
+)
 @requires_user
 def edit_trade(trade_id: UUID) -> dict[str, Any]:
     body = parse_body(TradePatch)
@@ -529,13 +537,16 @@ def _relink(conn: Connection, trade_id: UUID, channel_ids: list[UUID]) -> None:
 
 
 @bp.delete("/api/trades/<uuid:trade_id>")
+@openapi.operation(
+    summary="Unload a loaded trade", tag="trades", response=None, status=204,
+    headers=(IDEMPOTENCY_HEADER, "If-Match"), errors=(409,),
+)
 @requires_user
 def unload_trade(trade_id: UUID) -> tuple[Any, int, dict[str, str]] | tuple[str, int]:
     user, at = current_user(), now()
-    with user_tx(user) as conn:
-        replay = _claim_key(conn)
+    with _action_tx(user) as (conn, replay):
         if replay is not None:
-            return _replayed(user, replay)
+            return _replayed(conn, replay)
         trade = _locked_trade(conn, trade_id)
         _check_if_match(trade, conn, at)
         try:
@@ -546,37 +557,3 @@ def unload_trade(trade_id: UUID) -> tuple[Any, int, dict[str, str]] | tuple[str,
         _remember(conn, 204, None)
     log.info("trade unloaded", extra={"trade_id": str(trade_id)})
     return "", 204
-
-
-# ---------------------------------------------------------------------------------------------
-# The OpenAPI description of these routes
-# ---------------------------------------------------------------------------------------------
-
-_TRADE_ID = {"trade_id": {"type": "string", "format": "uuid"}}
-_OBJECT: dict[str, Any] = {"type": "object"}
-
-openapi.register(
-    "post", "/api/trades", summary="Load a trade, or enter it straight away", tag="trades",
-    body=TradeCreate, responses={201: _OBJECT}, headers=(IDEMPOTENCY_HEADER,), errors=(409,),
-)
-openapi.register(
-    "get", "/api/trades", summary="The admin's trades, newest first", tag="trades",
-    query=TradeListQuery, responses={200: _OBJECT},
-)
-openapi.register(
-    "get", "/api/trades/{trade_id}", summary="A trade with its updates and alerts", tag="trades",
-    responses={200: _OBJECT}, path_params=_TRADE_ID,
-)
-openapi.register(
-    "post", "/api/trades/{trade_id}/actions", summary="Act on a trade (enter, trim, add, …, exit)", tag="trades",
-    body=TradeActionBody, responses={200: _OBJECT}, headers=(IDEMPOTENCY_HEADER, "If-Match"),
-    path_params=_TRADE_ID, errors=(409,),
-)
-openapi.register(
-    "patch", "/api/trades/{trade_id}", summary="Edit the fields still editable in the trade's state", tag="trades",
-    body=TradePatch, responses={200: _OBJECT}, headers=("If-Match",), path_params=_TRADE_ID, errors=(409,),
-)
-openapi.register(
-    "delete", "/api/trades/{trade_id}", summary="Unload a loaded trade", tag="trades",
-    responses={204: None}, headers=(IDEMPOTENCY_HEADER, "If-Match"), path_params=_TRADE_ID, errors=(409,),
-)

@@ -2,11 +2,12 @@
 
 from __future__ import annotations
 
-from typing import Any
+from datetime import datetime
 
 from flask import Blueprint
 from pydantic import BaseModel, ConfigDict, field_validator
 
+from functions import openapi
 from functions.auth import current_user, requires_user
 from functions.bodies import parse_body
 from functions.errors import Conflict, NotFound, Unprocessable
@@ -34,21 +35,35 @@ class WatchlistAdd(BaseModel):
             raise ValueError(str(error)) from None
 
 
-def _item(row: dict[str, Any]) -> dict[str, Any]:
-    return {"symbol": row["symbol"], "added_at": row["added_at"].isoformat()}
+class WatchlistItem(BaseModel):
+    """A watched symbol (indices as `I:SPX`)."""
+
+    symbol: str
+    added_at: datetime
+
+
+class Watchlist(BaseModel):
+    """Answer of `GET /api/watchlist`, oldest first."""
+
+    items: list[WatchlistItem]
 
 
 @bp.get("/api/watchlist")
+@openapi.operation(summary="The admin's watched symbols", tag="watchlist", response=Watchlist)
 @requires_user
-def list_watchlist() -> dict[str, Any]:
+def list_watchlist() -> Watchlist:
     with user_tx(current_user()) as conn:
         rows = conn.execute("select symbol, added_at from watchlist order by added_at, id").fetchall()
-    return {"items": [_item(row) for row in rows]}
+    return Watchlist(items=[WatchlistItem.model_validate(row) for row in rows])
 
 
 @bp.post("/api/watchlist")
+@openapi.operation(
+    summary="Watch a symbol (tickers NFKC-normalised, ASCII only)", tag="watchlist", response=WatchlistItem,
+    status=201, body=WatchlistAdd, errors=(409,),
+)
 @requires_user
-def add_to_watchlist() -> tuple[dict[str, Any], int]:
+def add_to_watchlist() -> WatchlistItem:
     body = parse_body(WatchlistAdd)
     with user_tx(current_user()) as conn:
         row = conn.execute(
@@ -58,12 +73,13 @@ def add_to_watchlist() -> tuple[dict[str, Any], int]:
         ).fetchone()
     if row is None:
         raise Conflict(f"{body.symbol} is already on your watchlist", field="symbol", code="duplicate")
-    return _item(row), 201
+    return WatchlistItem.model_validate(row)
 
 
 @bp.delete("/api/watchlist/<symbol>")
+@openapi.operation(summary="Stop watching a symbol", tag="watchlist", response=None, status=204, errors=(422,))
 @requires_user
-def remove_from_watchlist(symbol: str) -> tuple[str, int]:
+def remove_from_watchlist(symbol: str) -> None:
     try:
         stored = normalize_symbol(symbol)
     except SymbolError as error:
@@ -72,4 +88,3 @@ def remove_from_watchlist(symbol: str) -> tuple[str, int]:
         deleted = conn.execute("delete from watchlist where symbol = %s", (stored,)).rowcount
     if not deleted:
         raise NotFound(f"{stored} is not on your watchlist", field="symbol")
-    return "", 204

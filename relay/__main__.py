@@ -8,6 +8,7 @@ from typing import Any
 
 from gunicorn.app.base import BaseApplication
 
+from relay.waiting import MAX_HANDSHAKES, MAX_UNAUTHENTICATED
 from shared.config import Settings, settings_or_exit
 
 DEFAULT_PORT = 8080
@@ -38,8 +39,10 @@ class RelayServer(BaseApplication):
             "bind": self.bind,
             "workers": 1,
             "worker_class": "relay.worker.RelayWorker",
-            # For gevent workers this is the cap on simultaneous connections.
-            "worker_connections": self.settings.relay_max_clients + 100,
+            # For gevent workers this is the cap on simultaneous connections: room for every client,
+            # every socket waiting to authenticate and every connection waiting for its request
+            # head (both bounded, the oldest turned out), plus health probes.
+            "worker_connections": self.settings.relay_max_clients + MAX_UNAUTHENTICATED + MAX_HANDSHAKES + 100,
             "timeout": 30,
             "graceful_timeout": 5,
             "keepalive": 5,

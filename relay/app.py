@@ -151,10 +151,12 @@ class RelayApp:
             websocket.closed = True
 
 
-def relay_config(settings: Settings, upstream_url: str | None = None) -> RelayConfig:
+def relay_config(settings: Settings, upstream_url: str | None = None, *, simulated: bool = False) -> RelayConfig:
     """The node's configuration; `upstream_url` replaces Massive's (the simulator's address)."""
     key = settings.massive_api_key.get_secret_value() if settings.massive_api_key else SIMULATOR_KEY
     return RelayConfig(
+        source="simulator" if simulated else "massive",
+        max_channels_per_client=settings.relay_max_channels_per_client,
         upstream_url=upstream_url or settings.massive_ws_url,
         api_key=key,
         max_upstream_connections=settings.max_ws_connections,
@@ -185,6 +187,6 @@ def create_app(settings: Settings) -> RelayApp:
         log.info("relay: no MASSIVE_API_KEY or RELAY_SIMULATE=1: streaming from the built-in simulator",
                  extra={"upstream": upstream_url})
     gatekeeper = Gatekeeper(TokenVerifier.from_settings(settings), proxy_token, settings.allowed_relay_origins)
-    relay = Relay(relay_config(settings, upstream_url), gatekeeper)
+    relay = Relay(relay_config(settings, upstream_url, simulated=upstream_url is not None), gatekeeper)
     relay.start()
     return RelayApp(relay)

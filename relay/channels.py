@@ -8,6 +8,9 @@ from dataclasses import dataclass
 from enum import StrEnum
 from typing import Any
 
+from shared.identifiers import IdentifierError, ascii_identifier, ascii_upper
+from shared.symbols import INDEX_SYMBOLS, OCC_BODY
+
 
 class Cluster(StrEnum):
     """A Massive market the relay serves; its value is the upstream URL path and our WS path."""
@@ -34,7 +37,8 @@ CONFLATED_EVENTS: Mapping[Cluster, frozenset[str]] = {
 QUOTE_EVENT = "Q"
 MAX_CHANNEL_LENGTH = 64
 
-_OPTION_SYMBOL = re.compile(r"O:[A-Z][A-Z0-9]{0,5}\d{6}[CP]\d{8}")
+# One OCC grammar with the trades (shared/symbols.py): roots of letters and digits.
+_OPTION_SYMBOL = re.compile(rf"O:{OCC_BODY}")
 _INDEX_SYMBOL = re.compile(r"I:[A-Z0-9][A-Z0-9._^-]{0,15}")
 # Anything shaped EV.SYMBOL in prose; callers keep only names they hold, so a false candidate
 # such as "e.g." costs nothing.
@@ -83,7 +87,12 @@ def parse_channel(cluster: Cluster, raw: str) -> Channel:
     shown = raw[:MAX_CHANNEL_LENGTH]
     if len(raw) > MAX_CHANNEL_LENGTH:
         raise ChannelError(shown, f"longer than {MAX_CHANNEL_LENGTH} characters")
-    ev, dot, sym = raw.strip().upper().partition(".")
+    try:
+        # NFKC, ASCII only, then ASCII upper case: "Q.O:ſPY…" is refused, never subscribed as SPY.
+        folded = ascii_upper(ascii_identifier(raw))
+    except IdentifierError as error:
+        raise ChannelError(shown, str(error)) from None
+    ev, dot, sym = folded.partition(".")
     if not dot or not ev or not sym:
         raise ChannelError(shown, "expected EV.SYMBOL, e.g. Q.O:SPY251219C00650000")
     if ev not in EVENTS[cluster]:
@@ -98,6 +107,10 @@ def parse_channel(cluster: Cluster, raw: str) -> Channel:
             raise ChannelError(shown, "not an option contract like O:SPY251219C00650000")
         return Channel(ev, sym)
     if not sym.startswith("I:"):
+        # The bare shorthand is for the indices everyone means by it; `V.SPY` is not `V.I:SPY`.
+        if sym not in INDEX_SYMBOLS:
+            known = ", ".join(sorted(INDEX_SYMBOLS))
+            raise ChannelError(shown, f"{sym} is not an index: use an I: symbol like I:SPX ({known} may be bare)")
         sym = f"I:{sym}"
     if not _INDEX_SYMBOL.fullmatch(sym):
         raise ChannelError(shown, "not an index symbol like I:SPX")

@@ -15,9 +15,11 @@ import struct
 import time
 from collections import deque
 from collections.abc import Callable
+from functools import partial
 from typing import TYPE_CHECKING
 
 import gevent
+import gevent.socket
 from gevent.event import Event
 from gevent.greenlet import Greenlet
 
@@ -27,7 +29,7 @@ from relay.frames import FrameError, Status, StatusEvent, parse_client_frame, st
 from relay.hub import Delivery
 from relay.liveness import Liveness
 from relay.outbound import OutboundQueue
-from relay.ratelimit import FRAMES_PER_SECOND, TokenBucket
+from relay.ratelimit import FRAMES_PER_SECOND, TOLERATED_FRAMES_PER_SECOND, Admission, FrameRate
 from relay.wire import (
     MAX_MESSAGE_BYTES,
     OP_CLOSE,
@@ -57,6 +59,11 @@ CLOSE_SLOW_CONSUMER = 4008
 CLOSE_NO_PONG = 4012
 CLOSE_POLICY = 1008
 CLOSE_TRY_AGAIN_LATER = 1013
+# Frames already buffered are read without blocking, so without this a client that floods
+# (even with empty pongs) would hold the event loop until its buffer ran dry.
+YIELD_EVERY_FRAMES = 8
+# A sender that fell behind writes its queued frames together, up to this many bytes a write.
+COALESCE_BYTES = 64 * 1024
 
 
 class ClientSession:
@@ -78,7 +85,7 @@ class ClientSession:
         self.remote = remote
         self.queue = OutboundQueue()
         now = time.monotonic()
-        self.bucket = TokenBucket(FRAMES_PER_SECOND, now=now)
+        self.rate = FrameRate(now=now)
         self.liveness = Liveness(
             opened_at=now,
             ping_interval_s=relay.ping_interval_s,
@@ -87,6 +94,12 @@ class ClientSession:
         if principal is not None:
             self.liveness.authenticate(principal.expires_at)
         self._sock = sock
+        # gevent's send with timeout 0 never waits: EAGAIN raises instead (any other socket: no fast path).
+        self._send_now: Callable[[bytes], int] | None = (
+            partial(sock.send, timeout=0.0) if isinstance(sock, gevent.socket.socket) else None
+        )
+        self._sender_busy = False
+        self._partial: bytes | None = None
         with contextlib.suppress(OSError):
             sock.setsockopt(socket.SOL_SOCKET, socket.SO_SNDBUF, SEND_BUFFER_BYTES)
         self._read = read
@@ -107,29 +120,55 @@ class ClientSession:
     # --- the reader ------------------------------------------------------------------------
 
     def run(self) -> None:
-        """Serve the session until the client leaves or is closed (runs in the handler greenlet)."""
-        if not self._relay.register(self):
+        """Serve the session until the client leaves or is closed (runs in the handler greenlet).
+
+        A client that authenticated in its handshake takes a client slot at once; one that has not
+        waits among the unauthenticated (their own bound, 5 s) and takes a slot only once it has.
+        """
+        if self.principal is not None and not self._relay.register(self):
             self._write_directly(close_frame(CLOSE_TRY_AGAIN_LATER, "server full"))
             return
         self._sender = gevent.spawn(self._send_loop)
-        self.send(status(Status.CONNECTED, "Connected Successfully"))
+        if self.principal is None:
+            self._relay.await_auth(self)
+        self.send(status(Status.CONNECTED, self._relay.greeting))
         assembler = MessageAssembler(MAX_MESSAGE_BYTES)
+        frames = 0
         try:
-            while True:
+            while not self.closing:
                 frame = read_frame(self._read)
+                frames += 1
+                if frames % YIELD_EVERY_FRAMES == 0 or frame.oversized:
+                    # A discarded oversized frame was up to 1 MB read in one go: yield after each.
+                    gevent.sleep(0)
                 self.liveness.answered()
                 if frame.opcode == OP_CLOSE:
                     code = struct.unpack("!H", frame.payload[:2])[0] if len(frame.payload) >= 2 else 1000
                     self.close(code if code in (1000, 1001) else 1000, "")
                     break
+                admission = self.rate.admit(time.monotonic())
+                if admission is Admission.CLOSE:
+                    log.warning(
+                        "[ConnectionPool] client %s closed: over %s frames a second",
+                        self.sid,
+                        TOLERATED_FRAMES_PER_SECOND,
+                        extra={"cluster": str(self.cluster), "remote": self.remote},
+                    )
+                    self.close(CLOSE_POLICY, "rate limit exceeded")
+                    break
                 if frame.opcode == OP_PING:
-                    self._answer_ping(frame.payload)
+                    if admission is Admission.SERVE:
+                        self._answer_ping(frame.payload)
                     continue
                 if frame.opcode == OP_PONG:
                     continue
                 message = assembler.feed(frame)
-                if message is not None and not self.closing:
+                if message is None or self.closing:
+                    continue
+                if admission is Admission.SERVE:
                     self._on_message(message)
+                else:
+                    self._rate_exceeded()
         except WireError as error:
             self.close(error.code, error.reason)
         except (ConnectionGone, OSError):
@@ -137,15 +176,15 @@ class ClientSession:
         finally:
             self._finish()
 
-    def _on_message(self, message: Message) -> None:
+    def _rate_exceeded(self) -> None:
         now = time.monotonic()
+        if now - self._last_rate_error >= 1.0:
+            self._last_rate_error = now
+            self.send_error(f"more than {FRAMES_PER_SECOND} frames a second: frames dropped")
+
+    def _on_message(self, message: Message) -> None:
         if message.oversized:
             self.send_error(f"frame of {message.oversized} bytes is over the {MAX_MESSAGE_BYTES} byte limit")
-            return
-        if not self.bucket.allow(now):
-            if now - self._last_rate_error >= 1.0:
-                self._last_rate_error = now
-                self.send_error(f"more than {FRAMES_PER_SECOND} frames a second: frames dropped")
             return
         try:
             frame = parse_client_frame(message.payload)
@@ -180,6 +219,9 @@ class ClientSession:
             self.close(CLOSE_POLICY, "unauthorized")
             return
         was_authenticated = self.liveness.authenticated
+        if not was_authenticated and not self._relay.register(self):
+            self.close(CLOSE_TRY_AGAIN_LATER, "server full")
+            return
         self.principal = principal
         self.liveness.authenticate(principal.expires_at)
         self.send(status(Status.AUTH_SUCCESS, "authenticated"))
@@ -201,8 +243,15 @@ class ClientSession:
         self.send(status(Status.ERROR, message))
 
     def push(self, delivery: Delivery) -> int:
-        """Queue routed events; returns how many queued events they replaced (conflation)."""
+        """Send or queue routed events; returns how many queued events they replaced (conflation).
+
+        With nothing waiting for this client the frame is written at once, without blocking and
+        without waking the sender: one syscall, no greenlet switch.
+        """
         if self.closing:
+            return 0
+        if self._can_write_now():
+            self._write_now(encode_frame(OP_TEXT, delivery.payload))
             return 0
         outcome = self.queue.push(delivery)
         if outcome.overflow:
@@ -248,33 +297,84 @@ class ClientSession:
         """Free everything queued (a slow consumer about to be closed)."""
         self.queue.clear()
 
+    def _can_write_now(self) -> bool:
+        """Whether a frame may skip the queue: the sender is idle and nothing else waits."""
+        return (
+            self._send_now is not None
+            and not self._sender_busy
+            and self._partial is None
+            and self._pong is None
+            and not self._control
+            and not self._peer_gone
+            and not len(self.queue)
+        )
+
+    def _write_now(self, data: bytes) -> None:
+        """Write what the socket takes without blocking; the rest goes to the sender, first in line."""
+        send_now = self._send_now
+        if send_now is None:
+            return
+        try:
+            sent = send_now(data)
+        except BlockingIOError:
+            sent = 0
+        except OSError:
+            self._lost()
+            return
+        if sent < len(data):
+            self._partial = data[sent:]
+            self._ready.set()
+
+    def _lost(self) -> None:
+        """The socket is gone: never write to it again; wake the reader so the session ends."""
+        self._peer_gone = True
+        self._partial = None
+        self.queue.clear()
+        self._shutdown()
+
+    def _next_write(self) -> bytes | None:
+        """The bytes to write next, queued frames coalesced into one write; None when nothing waits."""
+        if self._partial is not None:
+            data, self._partial = self._partial, None
+            return data
+        if self._control:
+            return self._control.popleft()
+        if self._pong is not None:
+            data, self._pong = self._pong, None
+            return data
+        frame = self.queue.pop()
+        if frame is None:
+            return None
+        parts = [encode_frame(OP_TEXT, frame)]
+        size = len(parts[0])
+        while size < COALESCE_BYTES:
+            frame = self.queue.pop()
+            if frame is None:
+                break
+            parts.append(encode_frame(OP_TEXT, frame))
+            size += len(parts[-1])
+        return b"".join(parts)
+
     def _send_loop(self) -> None:
         sock = self._sock
         try:
             while True:
+                self._sender_busy = False
                 self._ready.wait()
                 self._ready.clear()
+                self._sender_busy = True
                 while True:
-                    if self._control:
-                        data = self._control.popleft()
-                    elif self._pong is not None:
-                        data, self._pong = self._pong, None
-                    else:
-                        frame = self.queue.pop()
-                        if frame is None:
-                            if self._closing is not None:
-                                if not self._peer_gone:
-                                    sock.sendall(close_frame(*self._closing))
-                                    sock.shutdown(socket.SHUT_WR)
-                                return
-                            break
-                        data = encode_frame(OP_TEXT, frame)
+                    data = self._next_write()
+                    if data is None:
+                        if self._closing is not None:
+                            if not self._peer_gone:
+                                sock.sendall(close_frame(*self._closing))
+                                sock.shutdown(socket.SHUT_WR)
+                            return
+                        break
                     sock.sendall(data)
         except OSError:
-            # The socket is gone: never write to it again; wake the reader so the session ends.
-            self._peer_gone = True
-            self.queue.clear()
-            self._shutdown()
+            self._lost()
 
     def _write_directly(self, data: bytes) -> None:
         """Write from the handler greenlet before any sender exists (refusing a client)."""

@@ -77,8 +77,14 @@ def ws_health(
     now: float,
     max_upstream_connections: int,
     max_clients: int,
+    source: str = "massive",
+    max_channels_per_client: int | None = None,
+    waiting_to_authenticate: int = 0,
 ) -> tuple[int, dict[str, Any]]:
-    """(HTTP status, body) of `GET /api/ws-health`: 503 when any cluster is unhealthy."""
+    """(HTTP status, body) of `GET /api/ws-health`: 503 when any cluster is unhealthy.
+
+    `source` is where the data comes from: `massive`, or `simulator` (random walks, not market data).
+    """
     warnings = [report.problem for report in reports.values() if report.problem]
     for cluster, report in reports.items():
         if report.waiting_for_capacity:
@@ -86,13 +92,20 @@ def ws_health(
                 f"{cluster}: no upstream socket: MAX_WS_CONNECTIONS={max_upstream_connections} "
                 "is used by other clusters"
             )
+    if source == "simulator":
+        warnings.append("simulated data: no MASSIVE_API_KEY (or RELAY_SIMULATE=1), prices are not Massive's")
     healthy = all(report.healthy for report in reports.values())
+    limits: dict[str, int] = {"maxUpstreamConnections": max_upstream_connections, "maxClients": max_clients}
+    if max_channels_per_client is not None:
+        limits["maxChannelsPerClient"] = max_channels_per_client
     body = {
         "healthy": healthy,
+        "source": source,
         "timestamp": iso(now),
         "metrics": {str(cluster): _cluster_json(report) for cluster, report in reports.items()},
+        "waitingToAuthenticate": waiting_to_authenticate,
         "warnings": warnings,
-        "limits": {"maxUpstreamConnections": max_upstream_connections, "maxClients": max_clients},
+        "limits": limits,
     }
     return (200 if healthy else 503), body
 

@@ -171,7 +171,9 @@ class ClusterHub:
             if len(held) >= self.max_channels_per_client:
                 outcome.refused.append(
                     ChannelError(
-                        name, f"this connection already holds {self.max_channels_per_client} channels"
+                        name,
+                        f"this connection already holds {self.max_channels_per_client} channels, "
+                        "the most one client may (RELAY_MAX_CHANNELS_PER_CLIENT)",
                     )
                 )
                 continue
@@ -227,13 +229,29 @@ class ClusterHub:
             self._dirty.discard(name)
 
     def refusal(self, message: str) -> Refusal:
-        """Which held channels an upstream error status `message` names, and who holds them."""
+        """Which held channels an upstream error status `message` names, and who holds them.
+
+        Those channels are released: the upstream does not hold them, so they no longer count
+        toward any limit and are not subscribed again after a reconnect.
+        """
         named: dict[str, frozenset[int]] = {}
         for name in named_channels(message):
             holders = self._holders.get(name)
             if holders:
                 named[name] = frozenset(holders)
+                self._drop(name)
         return Refusal(named)
+
+    def _drop(self, name: str) -> None:
+        """Forget every hold on `name`, as if the upstream had never subscribed it."""
+        holders = self._holders.pop(name, set())
+        channel: Channel | None = None
+        for client in holders:
+            channel = self._held.get(client, {}).pop(name, None) or channel
+        if channel is not None and channel.ev == QUOTE_EVENT and self.cluster is Cluster.OPTIONS:
+            self._quotes -= 1
+        self._upstream.discard(name)
+        self._dirty.discard(name)
 
     # --- the upstream subscription -------------------------------------------------------
 

@@ -32,6 +32,7 @@ CONNECT_TIMEOUT_S = 10.0
 FLUSH_TICK_S = 0.05
 UPSTREAM_PING_S = 15.0
 CLOSE_WAIT_S = 2.0
+YIELD_EVERY_FRAMES = 8
 
 
 class UpstreamError(Exception):
@@ -161,7 +162,8 @@ class UpstreamLink:
             self._hub.upstream_reset()
             self._marker("connected")
             self._relay.broadcast(
-                self.cluster, status(Status.UPSTREAM_CONNECTED, f"connected to Massive {self.cluster}")
+                self.cluster,
+                status(Status.UPSTREAM_CONNECTED, f"connected to {self._relay.upstream_name(self.cluster)}"),
             )
             ws.settimeout(machine.silence_s)
             reader = gevent.spawn(self._read_loop, ws)
@@ -247,9 +249,14 @@ class UpstreamLink:
                          level=logging.DEBUG)
 
     def _read_loop(self, ws: websocket.WebSocket) -> None:
+        frames = 0
         try:
             while True:
                 opcode, frame = ws.recv_data_frame(control_frame=True)
+                frames += 1
+                if frames % YIELD_EVERY_FRAMES == 0:
+                    # Buffered frames are read without blocking: let clients and health checks in.
+                    gevent.sleep(0)
                 self.machine.heard(time.monotonic())
                 if opcode in (ABNF.OPCODE_TEXT, ABNF.OPCODE_BINARY):
                     if self._on_frame(frame.data):

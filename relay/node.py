@@ -9,19 +9,22 @@ import itertools
 import logging
 import time
 from dataclasses import dataclass, field
+from typing import Literal
 
 import gevent
 from gevent.greenlet import Greenlet
 
 from relay.admission import Gatekeeper
-from relay.channels import Cluster, parse_channels
-from relay.client import CLOSE_NO_PONG, CLOSE_POLICY, ClientSession
+from relay.channels import ChannelError, Cluster
+from relay.client import CLOSE_NO_PONG, CLOSE_POLICY, CLOSE_TRY_AGAIN_LATER, ClientSession
 from relay.frames import Status, StatusEvent, status
 from relay.health import ClusterCounters, ClusterReport, prometheus, ws_health
 from relay.hub import ClusterHub, RoutedFrame
 from relay.link import UpstreamLink
 from relay.liveness import Verdict
+from relay.subscriptions import TooManyNames, name_problems, parse_request, refusals
 from relay.upstream import ConnectionBudget, LinkState
+from relay.waiting import MAX_UNAUTHENTICATED, WaitingRoom
 
 log = logging.getLogger("relay.node")
 
@@ -29,6 +32,8 @@ REAP_INTERVAL_S = 0.5
 # Massive may name every refused channel in one message, and each holder gets it once per
 # channel: quoting it whole could bury a client holding hundreds of them.
 MAX_QUOTED_UPSTREAM_MESSAGE = 300
+DEFAULT_CHANNELS_PER_CLIENT = 200
+Source = Literal["massive", "simulator"]
 
 
 @dataclass(frozen=True, slots=True)
@@ -43,6 +48,9 @@ class RelayConfig:
     ping_interval_s: float = 25.0
     pong_timeout_s: float = 10.0
     upstream_silence_s: float = 45.0
+    max_channels_per_client: int = DEFAULT_CHANNELS_PER_CLIENT
+    max_unauthenticated: int = MAX_UNAUTHENTICATED
+    source: Source = "massive"
 
 
 @dataclass(slots=True)
@@ -68,10 +76,11 @@ class Relay:
         self.budget = ConnectionBudget(config.max_upstream_connections)
         self._ids = itertools.count(1)
         self._sessions: dict[int, ClientSession] = {}
+        self._unauthenticated: WaitingRoom[ClientSession] = WaitingRoom(config.max_unauthenticated)
         self._reaper: Greenlet | None = None
         self.clusters: dict[Cluster, ClusterRuntime] = {}
         for cluster in Cluster:
-            hub = ClusterHub(cluster)
+            hub = ClusterHub(cluster, max_channels_per_client=config.max_channels_per_client)
             counters = ClusterCounters()
             link = UpstreamLink(
                 cluster,
@@ -98,7 +107,7 @@ class Relay:
             self._reaper.kill(block=False)
         for runtime in self.clusters.values():
             runtime.link.stop()
-        for session in list(self._sessions.values()):
+        for session in list(self._sessions.values()) + self._unauthenticated.waiters():
             session.close(1001, "relay shutting down")
 
     def next_session_id(self) -> int:
@@ -108,10 +117,42 @@ class Relay:
     def client_count(self) -> int:
         return len(self._sessions)
 
+    @property
+    def unauthenticated_count(self) -> int:
+        return len(self._unauthenticated)
+
+    @property
+    def simulated(self) -> bool:
+        return self.config.source == "simulator"
+
+    @property
+    def greeting(self) -> str:
+        """The `connected` status message; it says so when the data is simulated."""
+        if self.simulated:
+            return "Connected Successfully (simulated data from the relay's built-in simulator, not Massive)"
+        return "Connected Successfully"
+
+    def upstream_name(self, cluster: Cluster) -> str:
+        if self.simulated:
+            return f"the relay's built-in simulator ({cluster}): simulated data, not Massive"
+        return f"Massive {cluster}"
+
     # --- sessions --------------------------------------------------------------------------
 
+    def await_auth(self, session: ClientSession) -> None:
+        """Hold a session upgraded without a token until it authenticates, turning out the oldest past the bound."""
+        for oldest in self._unauthenticated.enter(session.sid, session):
+            log.warning(
+                "[ConnectionPool] client %s closed: %s sockets already wait to authenticate",
+                oldest.sid,
+                self._unauthenticated.limit,
+                extra={"cluster": str(oldest.cluster), "remote": oldest.remote},
+            )
+            oldest.close(CLOSE_TRY_AGAIN_LATER, "too many connections waiting to authenticate")
+
     def register(self, session: ClientSession) -> bool:
-        """Admit a session; False when `RELAY_MAX_CLIENTS` are already connected."""
+        """Give an authenticated session a client slot; False when `RELAY_MAX_CLIENTS` are taken."""
+        self._unauthenticated.leave(session.sid)
         if len(self._sessions) >= self.config.max_clients:
             log.warning(
                 "[ConnectionPool] refused client %s: server full (%s clients)",
@@ -135,6 +176,7 @@ class Relay:
 
     def unregister(self, session: ClientSession) -> None:
         """Forget a session and release its channels; safe to call more than once."""
+        self._unauthenticated.leave(session.sid)
         if self._sessions.pop(session.sid, None) is None:
             return
         runtime = self.clusters[session.cluster]
@@ -156,28 +198,34 @@ class Relay:
         self._tell_upstream_state(session)
 
     def subscribe(self, session: ClientSession, params: str | list[str]) -> list[StatusEvent]:
-        """Hold the valid channels of `params` for `session`; one status per channel."""
+        """Hold the valid channels of `params` for `session`: an ack per channel held, problems summarised."""
         runtime = self.clusters[session.cluster]
-        channels, errors = parse_channels(session.cluster, params)
+        try:
+            channels, errors, repeats = parse_request(session.cluster, params, self.config.max_channels_per_client)
+        except TooManyNames as error:
+            return [status(Status.ERROR, str(error))]
         outcome = runtime.hub.subscribe(session.sid, channels)
         if runtime.hub.has_pending():
             runtime.link.poke()
         events = [status(Status.SUCCESS, f"subscribed to: {channel.name}") for channel in outcome.held]
-        events += [status(Status.ERROR, f"{e.channel} refused: {e.reason}") for e in errors + outcome.refused]
+        events += name_problems(errors, repeats) + refusals(outcome.refused)
         if outcome.held:
             events += self._upstream_warning(runtime)
         return events
 
     def unsubscribe(self, session: ClientSession, params: str | list[str]) -> list[StatusEvent]:
         runtime = self.clusters[session.cluster]
-        channels, errors = parse_channels(session.cluster, params)
+        try:
+            channels, errors, repeats = parse_request(session.cluster, params, self.config.max_channels_per_client)
+        except TooManyNames as error:
+            return [status(Status.ERROR, str(error))]
         outcome = runtime.hub.unsubscribe(session.sid, channels)
         if outcome.released:
             # Even with nothing to send, the link must see the cluster may now be idle.
             runtime.link.poke()
         events = [status(Status.SUCCESS, f"unsubscribed to: {c.name}") for c in outcome.released]
-        events += [status(Status.ERROR, f"{c.name} refused: not subscribed") for c in outcome.not_held]
-        events += [status(Status.ERROR, f"{e.channel} refused: {e.reason}") for e in errors]
+        events += refusals(ChannelError(c.name, "not subscribed") for c in outcome.not_held)
+        events += name_problems(errors, repeats)
         return events
 
     def slow_consumer(self, session: ClientSession) -> None:
@@ -218,17 +266,19 @@ class Relay:
                 session.send(event)
 
     def upstream_refused(self, cluster: Cluster, message: str) -> None:
-        """Massive answered with an error status: tell the holders of what it names, else everyone."""
+        """Massive answered with an error status: release what it names and tell the holders, else everyone."""
         runtime = self.clusters[cluster]
         quoted = _quote(message)
         refusal = runtime.hub.refusal(message)
         if refusal.cluster_wide:
             self.broadcast(cluster, status(Status.ERROR, f"upstream error: {quoted}"))
             return
+        runtime.link.poke()
         for sid, channels in refusal.by_client().items():
             session = runtime.sessions.get(sid)
             if session is not None:
-                session.send(*(status(Status.ERROR, f"upstream refused {name}: {quoted}") for name in channels))
+                # One status per client however many channels the message names: it quotes them all.
+                session.send(status(Status.ERROR, f"upstream refused {_names(channels)}: {quoted}"))
 
     def wake_links(self) -> None:
         """A socket slot was freed: let every link reconsider."""
@@ -246,7 +296,7 @@ class Relay:
     def _tell_upstream_state(self, session: ClientSession) -> None:
         runtime = self.clusters[session.cluster]
         if runtime.link.machine.state is LinkState.CONNECTED:
-            session.send(status(Status.UPSTREAM_CONNECTED, f"connected to Massive {session.cluster}"))
+            session.send(status(Status.UPSTREAM_CONNECTED, f"connected to {self.upstream_name(session.cluster)}"))
         else:
             session.send(*self._upstream_warning(runtime))
 
@@ -262,7 +312,7 @@ class Relay:
 
     def reap(self, now: float, wall: float) -> None:
         """Ping, expire and drop sessions whose clocks say so."""
-        for session in list(self._sessions.values()):
+        for session in list(self._sessions.values()) + self._unauthenticated.waiters():
             verdict = session.liveness.check(now, wall)
             if verdict is Verdict.PING:
                 session.ping(now)
@@ -308,10 +358,18 @@ class Relay:
             now=time.time(),
             max_upstream_connections=self.config.max_upstream_connections,
             max_clients=self.config.max_clients,
+            source=self.config.source,
+            max_channels_per_client=self.config.max_channels_per_client,
+            waiting_to_authenticate=self.unauthenticated_count,
         )
 
     def metrics_text(self) -> str:
         return prometheus(self.reports(), max_upstream_connections=self.config.max_upstream_connections)
+
+
+def _names(channels: list[str]) -> str:
+    shown = ", ".join(channels[:3])
+    return shown + (f" and {len(channels) - 3} more" if len(channels) > 3 else "")
 
 
 def _quote(message: str) -> str:

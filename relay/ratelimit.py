@@ -1,8 +1,17 @@
-"""Token-bucket rate limiting of client frames (pure; the caller passes the clock)."""
+"""Rate limiting of client frames (pure; the caller passes the clock).
+
+Every frame a client sends counts, control frames (ping, pong) included. Within the served rate a
+frame is handled; past it the frame is dropped; a client that keeps sending at more than the
+tolerated rate is closed, since dropping costs the relay a read and a parse all the same.
+"""
 
 from __future__ import annotations
 
+from enum import StrEnum
+
 FRAMES_PER_SECOND = 50
+# Past this sustained rate (with a burst of twice as many) the client is closed with 1008.
+TOLERATED_FRAMES_PER_SECOND = 2 * FRAMES_PER_SECOND
 
 
 class TokenBucket:
@@ -23,3 +32,34 @@ class TokenBucket:
             self._tokens -= 1.0
             return True
         return False
+
+
+class Admission(StrEnum):
+    """What to do with one frame a client sent."""
+
+    SERVE = "serve"
+    DROP = "drop"
+    CLOSE = "close"
+
+
+class FrameRate:
+    """A client's frame budget: served up to `served` frames/s, closed past `tolerated` frames/s."""
+
+    def __init__(
+        self,
+        served: float = FRAMES_PER_SECOND,
+        tolerated: float = TOLERATED_FRAMES_PER_SECOND,
+        now: float = 0.0,
+    ) -> None:
+        self.served = served
+        self.tolerated = tolerated
+        self._serve = TokenBucket(served, now=now)
+        self._tolerate = TokenBucket(tolerated, burst=2 * tolerated, now=now)
+
+    def admit(self, now: float) -> Admission:
+        """Count one frame received at `now`."""
+        if not self._tolerate.allow(now):
+            return Admission.CLOSE
+        if not self._serve.allow(now):
+            return Admission.DROP
+        return Admission.SERVE

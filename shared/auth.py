@@ -8,6 +8,8 @@ of a verified signature.
 
 from __future__ import annotations
 
+import math
+import re
 import threading
 import time
 import uuid
@@ -15,6 +17,7 @@ from dataclasses import dataclass, field
 from typing import TYPE_CHECKING, Any
 
 import jwt
+import orjson
 
 from shared.config import Settings
 
@@ -164,14 +167,47 @@ class TokenVerifier:
         return claims
 
 
+# The one spelling of a user id that Python and Postgres's uuid cast read alike (Python alone also
+# takes "urn:uuid:…", braces and no hyphens).
+_USER_ID = re.compile(r"[0-9a-fA-F]{8}-[0-9a-fA-F]{4}-[0-9a-fA-F]{4}-[0-9a-fA-F]{4}-[0-9a-fA-F]{12}")
+# An expiry past the year 9999 is not a time Python, JSON encoders or Postgres agree on.
+MAX_EPOCH_S = 253_402_300_799
+
+
+def _epoch(claims: dict[str, Any], name: str) -> float | None:
+    """A NumericDate claim as a finite number in range, None when absent; AuthError otherwise."""
+    value = claims.get(name)
+    if value is None:
+        return None
+    if isinstance(value, bool) or not isinstance(value, int | float) or not math.isfinite(value):
+        raise AuthError("malformed_token", f"the token's {name!r} is not a time")
+    if not 0 <= value <= MAX_EPOCH_S:
+        raise AuthError("malformed_token", f"the token's {name!r} is out of range")
+    return float(value)
+
+
 def _claims_to_token(claims: dict[str, Any]) -> VerifiedToken:
-    try:
-        user_id = uuid.UUID(str(claims["sub"]))
-    except (KeyError, ValueError):
-        raise AuthError("malformed_token", "the token's 'sub' is not a user id") from None
-    if claims.get("role") not in (None, AUDIENCE):
+    """The claims checked to the types we use them as, before anything reads them."""
+    subject = claims.get("sub")
+    if not isinstance(subject, str) or not _USER_ID.fullmatch(subject):
+        raise AuthError("malformed_token", "the token's 'sub' is not a user id")
+    expires = _epoch(claims, "exp")
+    if expires is None:
+        raise AuthError("malformed_token", "the token has no 'exp' claim")
+    for name in ("iat", "nbf"):
+        _epoch(claims, name)
+    role = claims.get("role")
+    if role is not None and role != AUDIENCE:
         raise AuthError("invalid_audience", f"the token's role must be {AUDIENCE!r}")
-    return VerifiedToken(user_id=user_id, expires_at=float(claims["exp"]), claims=claims)
+    try:
+        # The claims go to Postgres as JSON (request.jwt.claims, read back as jsonb): refuse what
+        # it cannot hold, integers past 64 bits or a NUL, here rather than as a 500 mid-request.
+        encoded = orjson.dumps(claims)
+    except (orjson.JSONEncodeError, TypeError):
+        raise AuthError("malformed_token", "the token's claims cannot be encoded as JSON") from None
+    if b"\\u0000" in encoded:
+        raise AuthError("malformed_token", "the token's claims hold a NUL character")
+    return VerifiedToken(user_id=uuid.UUID(subject), expires_at=expires, claims=claims)
 
 
 def mint_token(

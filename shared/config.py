@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import os
+import re
 import sys
 from functools import lru_cache
 from typing import Literal
@@ -65,11 +66,19 @@ class Settings(BaseSettings):
     ingest_run_budget_s: float = Field(default=600.0, gt=0, validation_alias="INGEST_RUN_BUDGET_S")
     # A scan stops starting symbols after this many seconds, so it never runs into the next minute's.
     scanner_run_budget_s: float = Field(default=50.0, gt=0, validation_alias="SCANNER_RUN_BUDGET_S")
+    # Seconds between gamma snapshots; a snapshot's bucket is its time floored to this, so keep it
+    # equal to serverless.yml's gamma cron (every 5 minutes).
+    gamma_interval_s: int = Field(default=300, ge=60, le=3600, validation_alias="GAMMA_INTERVAL")
+    # Always snapshotted, besides every watchlist symbol with listed options.
+    gamma_symbols: str = Field(default="SPX,NDX,SPY,QQQ", validation_alias="GAMMA_SYMBOLS")
 
     # Relay.
     relay_simulate: bool = Field(default=False, validation_alias="RELAY_SIMULATE")
     relay_allowed_origins: str = Field(default="", validation_alias="RELAY_ALLOWED_ORIGINS")
     relay_max_clients: int = Field(default=1000, ge=1, validation_alias="RELAY_MAX_CLIENTS")
+    relay_max_channels_per_client: int = Field(
+        default=200, ge=1, le=1000, validation_alias="RELAY_MAX_CHANNELS_PER_CLIENT"
+    )
     relay_idle_close_s: float = Field(default=60.0, ge=0, validation_alias="RELAY_IDLE_CLOSE_S")
     relay_ping_interval_s: float = Field(default=25.0, gt=0, validation_alias="RELAY_PING_INTERVAL_S")
     relay_pong_timeout_s: float = Field(default=10.0, gt=0, validation_alias="RELAY_PONG_TIMEOUT_S")
@@ -90,6 +99,14 @@ class Settings(BaseSettings):
         default="INFO", validation_alias="LOG_LEVEL"
     )
     log_format: Literal["json", "text"] = Field(default="json", validation_alias="LOG_FORMAT")
+
+    @field_validator("discord_api_base", mode="after")
+    @classmethod
+    def _unversioned_root(cls, value: AnyHttpUrl) -> AnyHttpUrl:
+        # The client adds the pinned version (/v10); a base carrying its own would double it.
+        if re.search(r"/v[0-9]+/?$", value.path or ""):
+            raise ValueError("give Discord's API root (https://discord.com/api); the version is pinned in the code")
+        return value
 
     @field_validator("log_level", mode="before")
     @classmethod

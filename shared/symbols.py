@@ -8,6 +8,8 @@ from datetime import date
 from decimal import Decimal, InvalidOperation
 from typing import Literal
 
+from shared.identifiers import IdentifierError, ascii_identifier, ascii_upper
+
 # Indices as Massive names them ("I:SPX"); the aliases admins type map onto them.
 INDEX_SYMBOLS = frozenset({"SPX", "NDX", "VIX", "RUT", "DJI"})
 _INDEX_ALIASES = {"SPXW": "SPX", "NDXP": "NDX", "VIXW": "VIX", "RUTW": "RUT"}
@@ -26,12 +28,24 @@ class SymbolError(ValueError):
     """A symbol that is not one we can store or trade."""
 
 
+def normalize_ticker(raw: str) -> str:
+    """A ticker as typed, in one spelling: NFKC, ASCII only, ASCII letters upper-cased.
+
+    "ＳＰＹ" (full width) is SPY; "ſPY", "ß", "ﬀ" and "ı" are refused rather than folded into
+    real tickers (see shared/identifiers.py). The grammar of what follows is the caller's.
+    """
+    try:
+        return ascii_upper(ascii_identifier(raw))
+    except IdentifierError as error:
+        raise SymbolError(str(error)) from None
+
+
 def normalize_symbol(raw: str) -> str:
     """A watchlist symbol in stored form: uppercase, indices as `I:SPX`.
 
     Accepts `spy`, `BRK.B`, `SPX`, `$SPX`, `I:SPX`, `SPXW`; raises SymbolError otherwise.
     """
-    text = raw.strip().upper()
+    text = normalize_ticker(raw)
     if text.startswith("I:"):
         text = text[2:]
         if text not in INDEX_SYMBOLS and text not in _INDEX_ALIASES:

@@ -144,16 +144,18 @@ class DeliveryEngine:
         while True:
             now = self._clock()
             with self.tx() as conn:
-                permit = rate_store.try_acquire(conn, webhook, channel, self.policy, now)
+                # The permit is timed on the database's clock; only its wait is carried onto ours.
+                permit = rate_store.try_acquire(conn, webhook, channel, self.policy)
+                at = now + permit.wait_s
                 # Waiting past the deadline, or past what the lease covers, is someone else's job.
                 longest = self.lease_s / 2 if max_wait_s is None else min(max_wait_s, self.lease_s / 2)
-                too_late = permit.at + MIN_SEND_WINDOW_S >= deadline or permit.at - now > longest
+                too_late = at + MIN_SEND_WINDOW_S >= deadline or permit.wait_s > longest
                 if not permit.granted and too_late:
-                    delivery_store.release(conn, delivery, retry_at=permit.at)
+                    delivery_store.release(conn, delivery, retry_at=at)
                     return None
             if permit.granted:
                 return now
-            self._sleep(max(permit.at - now, 0.001))
+            self._sleep(max(permit.wait_s, 0.001))
 
     def _attempt(self, delivery: ClaimedDelivery, deadline: float, max_wait_s: float | None) -> int | None:
         """One attempt at a claimed delivery: 1 when sent, 0 when not, None when it had to wait.
@@ -193,7 +195,6 @@ class DeliveryEngine:
                         webhook,
                         channel,
                         result.headers,
-                        result.received_at,
                         outcome.retry_after_s if outcome.kind == "rate_limited" else None,
                         outcome.is_global,
                     )

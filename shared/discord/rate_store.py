@@ -1,4 +1,8 @@
-"""Rate-limit state in Postgres, shared by every sender: read and written under row locks."""
+"""Rate-limit state in Postgres, shared by every sender: read and written under row locks.
+
+Times here are the database's clock (`clock_timestamp()`), not each process's: every Lambda and
+worker then measures the shared windows on one clock, however far their own clocks drift.
+"""
 
 from __future__ import annotations
 
@@ -33,10 +37,23 @@ def channel_key(discord_channel_id: str | None, webhook_id: str) -> str:
 
 @dataclass(frozen=True)
 class Permit:
-    """`granted` at `at`, or refused until `at`."""
+    """`granted` at `at`, or refused until `at`; `now` is when the database decided (same clock)."""
 
     granted: bool
     at: float
+    now: float
+
+    @property
+    def wait_s(self) -> float:
+        """How long until `at`, on any clock."""
+        return max(self.at - self.now, 0.0)
+
+
+def database_now(conn: psycopg.Connection[Any]) -> float:
+    """The database's clock now, in epoch seconds (not the transaction's start)."""
+    row = conn.execute("select extract(epoch from clock_timestamp())::float8 as now").fetchone()
+    assert row is not None
+    return float(row["now"] if isinstance(row, dict) else row[0])
 
 
 def _state(row: dict[str, Any]) -> RateState:
@@ -84,17 +101,16 @@ def global_blocked_until(conn: psycopg.Connection[Any]) -> float:
     return float(row["blocked_until"]) if row else 0.0
 
 
-def try_acquire(
-    conn: psycopg.Connection[Any], webhook: str, channel: str, policy: RateLimitPolicy, now: float
-) -> Permit:
-    """Record a send starting now if the limits allow it; else say when they will."""
+def try_acquire(conn: psycopg.Connection[Any], webhook: str, channel: str, policy: RateLimitPolicy) -> Permit:
+    """Record a send starting now (the database's now) if the limits allow it; else say when they will."""
     states = _lock(conn, [webhook, channel])
+    now = database_now(conn)
     earliest = earliest_start_all(states[webhook], states[channel], global_blocked_until(conn), policy, now)
     if earliest > now:
-        return Permit(False, earliest)
+        return Permit(False, earliest, now)
     for key in (webhook, channel):
         _save(conn, record_start(states[key], now, policy))
-    return Permit(True, now)
+    return Permit(True, now, now)
 
 
 def record_answer(
@@ -102,12 +118,16 @@ def record_answer(
     webhook: str,
     channel: str,
     headers: RateLimitHeaders,
-    received_at: float,
     retry_after_s: float | None,
     is_global: bool,
 ) -> None:
-    """Fold a response's headers (and a 429's retry_after) into the shared state."""
+    """Fold a response's headers (and a 429's retry_after) into the shared state.
+
+    Waits are counted from the database's now, a moment after the answer arrived: a little
+    later than Discord's own count, never earlier.
+    """
     states = _lock(conn, [webhook, channel])
+    received_at = database_now(conn)
     updated_webhook = apply_headers(states[webhook], headers, received_at)
     updated_channel = states[channel]
     if retry_after_s is not None:

@@ -6,17 +6,15 @@ requests and what Discord's headers said. A request may start when, for each key
 - the sliding window allows it: fewer than `limit` starts in the last `window_s + margin_s`.
 Before any header is known a webhook uses Discord's documented 5 per 2 s; once
 `X-RateLimit-Limit` is seen it uses that. The per-channel 30 per minute never shows in headers,
-so it always applies. Windows are measured on start times; `margin_s` covers the time between our
-clock starting a request and Discord's clock counting it.
+so it always applies. Windows are measured on start times read from one clock every sender shares
+(the database's, see rate_store); `margin_s` covers the time between that clock starting a request
+and Discord's clock counting it.
 """
 
 from __future__ import annotations
 
 from collections.abc import Mapping
 from dataclasses import dataclass, replace
-
-# How many start times a key remembers: enough for the largest window limit.
-MAX_REMEMBERED = 64
 
 
 @dataclass(frozen=True)
@@ -127,7 +125,12 @@ def record_start(state: RateState, at: float, policy: RateLimitPolicy) -> RateSt
     horizon = at - max(policy.channel.window_s, policy.webhook.window_s, state.header_window_s or 0) - 1
     kept = [t for t in state.recent_sends if t >= horizon]
     kept.append(at)
-    return replace(state, recent_sends=tuple(sorted(kept)[-MAX_REMEMBERED:]))
+    return replace(state, recent_sends=tuple(sorted(kept)[-remembered(state, policy) :]))
+
+
+def remembered(state: RateState, policy: RateLimitPolicy) -> int:
+    """How many start times a key must keep: the largest limit that can apply to it, whatever it is."""
+    return max(policy.webhook.limit, policy.channel.limit, state.header_limit or 0, 1)
 
 
 def apply_headers(state: RateState, headers: RateLimitHeaders, received_at: float) -> RateState:

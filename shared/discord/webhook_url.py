@@ -12,6 +12,9 @@ from urllib.parse import urlsplit
 
 from shared.discord.errors import InvalidWebhookUrl
 
+# Pinned: an unversioned path gets Discord's default version, whose answers (retry_after in
+# milliseconds, once) are not the ones our code reads. v10's 429 body gives retry_after in seconds.
+DISCORD_API_VERSION = 10
 ALLOWED_HOSTS = frozenset({"discord.com", "discordapp.com", "ptb.discord.com", "canary.discord.com"})
 CANONICAL_BASE = "https://discord.com/api/webhooks"
 MAX_URL_LENGTH = 512
@@ -42,8 +45,8 @@ class WebhookRef:
         return mask_webhook(self.webhook_id)
 
     def api_path(self) -> str:
-        """The path under DISCORD_API_BASE that addresses this webhook."""
-        return f"/webhooks/{self.webhook_id}/{self.token}"
+        """The path under DISCORD_API_BASE that addresses this webhook, on the pinned API version."""
+        return f"/v{DISCORD_API_VERSION}/webhooks/{self.webhook_id}/{self.token}"
 
 
 def mask_webhook(webhook_id: str) -> str:

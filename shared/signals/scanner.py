@@ -118,7 +118,7 @@ class Scanner:
             self.counts.expired = store.expire_signals(conn, now)
             by_symbol = store.watchers(conn, only)
             rules = store.load_rules(conn)
-            gamma = store.latest_gamma(conn, list(by_symbol))
+            gamma = store.latest_gamma(conn, list(by_symbol), now)
         self.counts.symbols = len(by_symbol)
         order = list(by_symbol)
         if order:

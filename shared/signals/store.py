@@ -61,10 +61,14 @@ _TIME_COLUMNS = ("as_of", "taken_at", "snapshot_at", "created_at", "ts")
 _LEVEL_COLUMNS = ("spot", "zero_gamma", "call_wall", "put_wall")
 
 
-def latest_gamma(conn: Connection, symbols: Sequence[str]) -> dict[str, GammaLevels]:
-    """symbol → its latest gamma snapshot's levels; {} when the `gamma_snapshots` table does not exist.
+GAMMA_MAX_AGE = timedelta(hours=24)
 
-    The table is another job's: its symbol and time columns are found, not assumed, and any
+
+def latest_gamma(conn: Connection, symbols: Sequence[str], now: datetime) -> dict[str, GammaLevels]:
+    """symbol → its latest gamma snapshot's levels (the whole-chain `all` view, taken in the last
+    24 hours); {} when the `gamma_snapshots` table does not exist.
+
+    The table is the gamma job's: its symbol and time columns are found, not assumed, and any
     error reading it leaves the scan without gamma context rather than failing it.
     """
     row = conn.execute("select to_regclass('public.gamma_snapshots') is not null as present").fetchone()
@@ -84,13 +88,18 @@ def latest_gamma(conn: Connection, symbols: Sequence[str]) -> dict[str, GammaLev
         return {}
     levels = [sql.SQL("{}::float8 as {}").format(sql.Identifier(c), sql.Identifier(c)) if c in columns
               else sql.SQL("null::float8 as {}").format(sql.Identifier(c)) for c in _LEVEL_COLUMNS]
+    # The gamma job writes one row per view (all, nearest, 30d); the whole chain's is the context.
+    only_all = sql.SQL(" and view = 'all'") if "view" in columns else sql.SQL("")
     query = sql.SQL(
         "select distinct on ({sym}) {sym} as symbol, {levels} from public.gamma_snapshots"
-        " where {sym} = any(%s) order by {sym}, {at} desc"
-    ).format(sym=sql.Identifier(symbol_col), levels=sql.SQL(", ").join(levels), at=sql.Identifier(time_col))
+        " where {sym} = any(%s) and {at} >= %s{only_all} order by {sym}, {at} desc"
+    ).format(
+        sym=sql.Identifier(symbol_col), levels=sql.SQL(", ").join(levels), at=sql.Identifier(time_col),
+        only_all=only_all,
+    )
     try:
         with conn.transaction():
-            rows = conn.execute(query, (list(symbols),)).fetchall()
+            rows = conn.execute(query, (list(symbols), now - GAMMA_MAX_AGE)).fetchall()
     except psycopg.Error:
         log.exception("reading gamma_snapshots failed; no gamma context this run")
         return {}

@@ -7,10 +7,11 @@ from decimal import Decimal
 from typing import Annotated, Literal
 from uuid import UUID
 
-from pydantic import BaseModel, ConfigDict, Field, model_validator
+from pydantic import BaseModel, ConfigDict, Field, field_validator, model_validator
 
 from shared.alerts.models import AlertBlock
 from shared.alerts.presets import AlertAction
+from shared.identifiers import IdentifierError, ascii_identifier
 from shared.trades.dte import TradeType
 from shared.trades.models import Confluence, ExitPremium, Greeks, Level, Premium, Side, StopMode, StoredState
 
@@ -34,6 +35,15 @@ class ContractIn(_Body):
     strike: Decimal = Field(gt=0, lt=100000, max_digits=12, decimal_places=3)
     expiry: date
     type: Side
+
+    @field_validator("symbol")
+    @classmethod
+    def _ascii(cls, value: str) -> str:
+        # Before the OCC parser upper-cases it: "O:ſPY…" must not become O:SPY….
+        try:
+            return ascii_identifier(value)
+        except IdentifierError as error:
+            raise ValueError(str(error)) from None
 
 
 class TradeDraft(_Body):

@@ -348,3 +348,52 @@ def test_answers_match_the_models_the_openapi_document_describes(
     paths = client.get("/api/openapi.json").get_json()["paths"]
     assert {"/api/discord/channels", "/api/discord/channels/{channel_id}", "/api/discord/channels/{channel_id}/test",
             "/api/alerts/deliveries/{delivery_id}/retry"} <= paths.keys()
+
+
+@pytest.mark.parametrize("name", ["\u200b\u200b", "\u3164", "\u2800", "alerts\u200b"])
+def test_a_name_of_invisible_characters_is_422_naming_it(
+    client: FlaskClient, admin: Admin, fake_discord: FakeDiscord, db: psycopg.Connection[Any], name: str
+) -> None:
+    response = _create(client, admin, fake_discord.add_webhook(), name=name)
+    assert (response.status_code, _error(response)["field"]) == (422, "name")
+    assert "Value error" not in _error(response)["message"]
+    assert _stored(db) == []
+
+
+def test_a_duplicate_name_is_refused_before_discord_is_asked(
+    client: FlaskClient, admin: Admin, fake_discord: FakeDiscord
+) -> None:
+    assert _create(client, admin, fake_discord.add_webhook()).status_code == 201
+    second = fake_discord.add_webhook()
+    again = _create(client, admin, second)
+    assert (again.status_code, _error(again)["code"]) == (409, "duplicate")
+    assert fake_discord.statuses(second.id, method="GET") == []
+
+
+def test_renaming_onto_a_taken_name_is_refused_before_a_new_webhook_is_checked(
+    client: FlaskClient, admin: Admin, fake_discord: FakeDiscord
+) -> None:
+    _create(client, admin, fake_discord.add_webhook(), name="one")
+    two = _create(client, admin, fake_discord.add_webhook(), name="two").get_json()
+    fresh = fake_discord.add_webhook()
+    response = client.patch(
+        f"{API}/{two['id']}", json={"name": "one", "webhook_url": fresh.url}, headers=admin.headers
+    )
+    assert (response.status_code, _error(response)["field"]) == (409, "name")
+    assert fake_discord.statuses(fresh.id, method="GET") == []
+
+
+@pytest.mark.parametrize("segment", ["not-a-uuid", "12345", f"urn:uuid:{'0' * 8}-0000-0000-0000-{'0' * 12}"])
+def test_a_malformed_channel_id_is_a_json_404_naming_it(client: FlaskClient, admin: Admin, segment: str) -> None:
+    response = client.get(f"{API}/{segment}", headers=admin.headers)
+    assert response.status_code == 404
+    assert _error(response)["field"] == "channel_id"
+    assert "requested URL" not in _error(response)["message"]
+
+
+def test_a_full_width_twin_of_a_name_is_the_same_name(
+    client: FlaskClient, admin: Admin, fake_discord: FakeDiscord
+) -> None:
+    assert _create(client, admin, fake_discord.add_webhook(), name="alerts").status_code == 201
+    twin = _create(client, admin, fake_discord.add_webhook(), name="ａｌｅｒｔｓ")
+    assert (twin.status_code, _error(twin)["code"]) == (409, "duplicate")

@@ -322,3 +322,35 @@ def test_recording_an_attempt_twice_writes_it_once(
     [row] = delivery_rows(db, [delivery])
     assert written == [True, False]
     assert (row["status"], row["attempts"], row["discord_message_id"]) == ("sent", 1, "1234567890123456789")
+
+
+def test_every_call_goes_to_discord_api_v10(
+    fast_fake: FakeDiscord, admin: Admin, add_channel: AddChannel, enqueue: Enqueue, make_engine: MakeEngine
+) -> None:
+    from shared.discord.webhook_url import WebhookRef
+
+    hook = fast_fake.add_webhook()
+    channel = add_channel(admin, hook)
+    enqueue(admin, [channel], ["LOAD SPY"])
+    engine = make_engine(fast_fake)
+    engine.client.get_webhook(WebhookRef(hook.id, hook.token))
+    engine.drain_channel(channel, deadline=time.time() + 5)
+    paths = fast_fake.paths()
+    assert len(paths) == 2
+    assert all(path.startswith(f"/api/v10/webhooks/{hook.id}/") for path in paths)
+
+
+def test_a_v10_retry_after_is_read_as_float_seconds(
+    fast_fake: FakeDiscord, admin: Admin, add_channel: AddChannel, enqueue: Enqueue, make_engine: MakeEngine, db: Any
+) -> None:
+    # v10 answers {"retry_after": 1.2} (seconds) and Retry-After: 1; read as milliseconds it would
+    # be nothing, read as seconds of an older version's 1200 it would be 20 minutes.
+    hook = fast_fake.add_webhook()
+    channel = add_channel(admin, hook)
+    [delivery] = enqueue(admin, [channel], ["ENTER SPY"])
+    fast_fake.rate_limit_next(hook.id, 1.2)
+    before = time.time()
+    make_engine(fast_fake).drain_channel(channel, deadline=time.time() + 0.3)
+    [row] = delivery_rows(db, [delivery])
+    assert (row["status"], row["last_status"]) == ("failed", 429)
+    assert 1.0 <= row["next_attempt_at"].timestamp() - before <= 1.6

@@ -87,3 +87,15 @@ def test_memory_of_starts_is_bounded() -> None:
 
 def test_ten_channels_allow_three_hundred_messages_a_minute() -> None:
     assert theoretical_max_per_minute(10) == 300.0
+
+
+def test_a_reported_limit_above_sixty_four_is_still_enforced() -> None:
+    headers = RateLimitHeaders.parse(
+        {"X-RateLimit-Limit": "100", "X-RateLimit-Remaining": "99", "X-RateLimit-Reset-After": "10"}
+    )
+    state = apply_headers(RateState("webhook:1"), headers, 100.0)
+    for index in range(100):
+        state = record_start(state, 100.0 + index * 0.01, DISCORD_POLICY)
+    assert len(state.recent_sends) == 100
+    window = webhook_window(state, DISCORD_POLICY)
+    assert earliest_start(state, window, MARGIN, 101.5) == 110.0 + MARGIN

@@ -1,6 +1,6 @@
 """A fake Discord webhook API over real HTTP on 127.0.0.1, from the team's ../shared/reference/discord.md.
 
-It answers `GET` and `POST` on `/api[/vN]/webhooks/<id>/<token>` like Discord does: the webhook
+It answers `GET` and `POST` on `/api/v10/webhooks/<id>/<token>` like Discord's v10 does: the webhook
 object, `?wait=true` message objects, 404 code 10015 for a deleted webhook, 401 code 50027 for a
 wrong token, 400 code 50035 for a body over the embed limits. It enforces 5 requests per 2 s per
 webhook (a bucket reported in X-RateLimit-* headers) and 30 per minute per Discord channel (not in
@@ -33,7 +33,9 @@ import pytest
 
 from shared.config import get_settings
 
-_PATH = re.compile(r"^/api(?:/v\d+)?/webhooks/(\d+)/([^/?]+)/?$")
+# Only API v10, the version the client pins: any other path is a 404 (and stays in `seen`).
+API_VERSION_PATH = "/api/v10"
+_PATH = re.compile(r"^/api/v10/webhooks/(\d+)/([^/?]+)/?$")
 # The status recorded for a request whose connection the fake reset without answering.
 DROPPED = 0
 # Each id takes its own block of 4096 values, so the random low bits can never make two ids equal
@@ -82,6 +84,7 @@ class Seen:
     webhook_id: str
     status: int
     at: float
+    path: str = ""
 
 
 @dataclass
@@ -231,6 +234,11 @@ class FakeDiscord:
                 s.status for s in self.seen if s.method == method and (webhook_id is None or s.webhook_id == webhook_id)
             ]
 
+    def paths(self) -> list[str]:
+        """The path of every request the fake saw, the token included (a test's eyes only)."""
+        with self._lock:
+            return [s.path for s in self.seen]
+
     def count_429(self) -> int:
         return sum(1 for status in self.statuses() if status == 429)
 
@@ -358,6 +366,8 @@ class _Handler(BaseHTTPRequestHandler):
         body = self.rfile.read(length) if length else b""
         match = _PATH.match(parts.path)
         if match is None:
+            with self.fake._lock:
+                self.fake.seen.append(Seen(method, "", 404, time.time(), parts.path))
             self._send(404, {}, {"message": "404: Not Found", "code": 0})
             return
         webhook_id, token = match.groups()
@@ -365,7 +375,7 @@ class _Handler(BaseHTTPRequestHandler):
             time.sleep(self.fake.latency_s)
         status, headers, payload, delay = self.fake._answer(method, webhook_id, token, parse_qs(parts.query), body)
         with self.fake._lock:
-            self.fake.seen.append(Seen(method, webhook_id, status, time.time()))
+            self.fake.seen.append(Seen(method, webhook_id, status, time.time(), parts.path))
         if delay:
             time.sleep(delay)
         if status == DROPPED:

@@ -224,3 +224,39 @@ def test_a_user_id_header_is_never_trusted_in_place_of_a_token(client: FlaskClie
 def test_a_valid_token_reaches_the_route(client: FlaskClient) -> None:
     response = client.get("/api/watchlist", headers=bearer(mint_token(TEST_JWT_SECRET, USER)))
     assert response.status_code == 200
+
+
+# Claims checked to their types: properly signed tokens with odd claims are 401s, never 500s.
+ODD_CLAIMS = {
+    "a urn:uuid subject": {"sub": f"urn:uuid:{USER}"},
+    "a braced subject": {"sub": "{" + str(USER) + "}"},
+    "a subject without hyphens": {"sub": USER.hex},
+    "a numeric subject": {"sub": 12345},
+    "an expiry of 1e20": {"exp": 1e20},
+    "an integer expiry past 64 bits": {"exp": 10**20},
+    "an expiry that is true": {"exp": True},
+    "an issued-at past 64 bits": {"iat": 10**30},
+    "a custom claim past 64 bits": {"tier": 10**30},
+    "a role that is a list": {"role": ["authenticated"]},
+    "a claim holding NUL": {"email": "a\x00@example.com"},
+}
+
+
+@pytest.mark.parametrize("odd", ODD_CLAIMS.values(), ids=list(ODD_CLAIMS))
+def test_a_signed_token_with_odd_claims_is_refused_not_a_server_error(odd: dict[str, Any]) -> None:
+    try:
+        token = jwt.encode(claims(**odd), TEST_JWT_SECRET, algorithm="HS256")
+    except TypeError:
+        pytest.skip("PyJWT cannot even encode this claim")
+    assert reason_of(hs_verifier(), token) in {"malformed_token", "token_expired", "invalid_audience"}
+
+
+@pytest.mark.parametrize("odd", ODD_CLAIMS.values(), ids=list(ODD_CLAIMS))
+def test_a_request_with_an_odd_claims_token_is_a_401(client: FlaskClient, odd: dict[str, Any]) -> None:
+    try:
+        token = jwt.encode(claims(**odd), TEST_JWT_SECRET, algorithm="HS256")
+    except TypeError:
+        pytest.skip("PyJWT cannot even encode this claim")
+    response = client.get("/api/watchlist", headers=bearer(token))
+    assert response.status_code == 401, response.get_data(as_text=True)
+    assert response.json is not None

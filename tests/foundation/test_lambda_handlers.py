@@ -70,3 +70,21 @@ def test_a_lambda_serves_only_its_own_area(admin: Admin) -> None:
     response = health.handler(http_api_event("GET", "/api/watchlist", headers=admin.headers), None)
     assert response["statusCode"] == 404
     assert json.loads(response["body"])["error"]["code"] == "not_found"
+
+
+def test_the_docs_lambda_serves_the_page_and_its_scripts() -> None:
+    from functions import docs
+
+    page = docs.handler(http_api_event("GET", "/api/docs"), None)
+    assert (page["statusCode"], page["headers"]["content-type"].split(";")[0]) == (200, "text/html")
+    script = docs.handler(http_api_event("GET", "/api/docs/swagger-ui-bundle.js"), None)
+    assert script["statusCode"] == 200
+    assert len(script["body"]) > 100_000
+
+
+def test_the_openapi_lambda_documents_every_area_not_only_its_own() -> None:
+    from functions import openapi
+
+    response = openapi.handler(http_api_event("GET", "/api/openapi.json"), None)
+    paths = json.loads(response["body"])["paths"]
+    assert {"/api/health", "/api/watchlist", "/api/trades", "/api/alerts", "/api/docs"} <= set(paths)

@@ -2,6 +2,9 @@
 
 from __future__ import annotations
 
+import json
+from collections.abc import Iterator
+
 import pytest
 import requests
 
@@ -127,6 +130,35 @@ def test_a_body_over_64_kb_is_a_413(api_server: LiveServer, alice: dict[str, str
     assert response.json()["error"]["code"] == "payload_too_large"
 
 
+def _chunks(data: bytes, size: int = 8192) -> Iterator[bytes]:
+    for start in range(0, len(data), size):
+        yield data[start : start + size]
+
+
+def test_a_chunked_body_over_64_kb_is_a_413_not_cut_short(api_server: LiveServer, alice: dict[str, str]) -> None:
+    # A generator body goes out with Transfer-Encoding: chunked and no Content-Length.
+    body = json.dumps({"symbol": "SPY", "padding": "x" * 200_000}).encode()
+    response = requests.post(
+        f"{api_server.url}/api/watchlist",
+        data=_chunks(body),
+        headers={**alice, "Content-Type": "application/json"},
+        timeout=10,
+    )
+    assert response.status_code == 413
+    assert response.json()["error"]["code"] == "payload_too_large"
+
+
+def test_a_chunked_body_under_the_limit_is_read_whole(api_server: LiveServer, alice: dict[str, str]) -> None:
+    response = requests.post(
+        f"{api_server.url}/api/watchlist",
+        data=_chunks(json.dumps({"symbol": "qqq"}).encode(), size=3),
+        headers={**alice, "Content-Type": "application/json"},
+        timeout=10,
+    )
+    assert response.status_code == 201
+    assert response.json()["symbol"] == "QQQ"
+
+
 def test_a_wrong_method_is_a_json_405(api_server: LiveServer, alice: dict[str, str]) -> None:
     response = requests.put(f"{api_server.url}/api/watchlist", json={}, headers=alice, timeout=10)
     assert response.status_code == 405
@@ -159,3 +191,34 @@ def test_cors_allows_only_the_web_origin(
     assert ok.status_code == 204
     assert ok.headers["Access-Control-Allow-Origin"] == "https://app.honeydrip.test"
     assert "Access-Control-Allow-Origin" not in evil.headers
+
+
+@pytest.mark.parametrize("typed", ["ß", "ﬀ", "ı", "ſpy", "SPY\u200b"])
+def test_a_symbol_that_would_fold_into_a_real_ticker_is_a_422(
+    api_server: LiveServer, alice: dict[str, str], typed: str
+) -> None:
+    response = add(api_server, alice, typed)
+    assert (response.status_code, response.json()["error"]["field"]) == (422, "symbol")
+    assert symbols(api_server, alice) == []
+
+
+def test_a_full_width_symbol_is_stored_as_its_ascii_ticker(api_server: LiveServer, alice: dict[str, str]) -> None:
+    assert add(api_server, alice, "ｓｐｙ").json()["symbol"] == "SPY"
+
+
+def test_a_validation_message_reads_as_ours_without_pydantics_prefix(
+    api_server: LiveServer, alice: dict[str, str]
+) -> None:
+    error = add(api_server, alice, "not a ticker!").json()["error"]
+    assert error["message"].startswith("symbol: ")
+    assert "Value error" not in error["message"]
+
+
+def test_an_unknown_path_says_so_in_our_words(api_server: LiveServer) -> None:
+    error = requests.get(f"{api_server.url}/api/nothing-here", timeout=10).json()["error"]
+    assert error["message"] == "no route GET /api/nothing-here; see /api/docs"
+
+
+def test_a_wrong_method_names_the_allowed_ones(api_server: LiveServer, alice: dict[str, str]) -> None:
+    response = requests.put(f"{api_server.url}/api/watchlist", json={}, headers=alice, timeout=10)
+    assert response.json()["error"]["message"] == f"PUT is not allowed here; use {response.headers['Allow']}"

@@ -245,25 +245,48 @@ def test_a_symbol_nobody_watches_is_not_scanned(
     assert not any("/MSFT/" in seen.path for seen in massive.seen)
 
 
-def test_a_gamma_snapshot_table_adds_the_gamma_factor_when_present(
+def snapshot(db: psycopg.Connection[Any], view: str, taken_at: datetime, zero_gamma: float, call_wall: float) -> None:
+    """A gamma_snapshots row as the gamma job (issue 12) writes it; only the levels matter here."""
+    db.execute(
+        "insert into gamma_snapshots (symbol, view, bucket, taken_at, spot, net_gex, call_gex, put_gex, call_wall,"
+        " put_wall, zero_gamma, contracts, contracts_without_greeks, contracts_without_open_interest, strikes)"
+        " values ('AAPL', %s, %s, %s, 101, 0, 0, 0, %s, 95, %s, 0, 0, 0, '{}')",
+        (view, taken_at, taken_at, call_wall, zero_gamma),
+    )
+
+
+def test_the_latest_whole_chain_gamma_snapshot_adds_the_gamma_factor(
     setup: dict[str, Any], db: psycopg.Connection[Any], rest: MassiveRest
 ) -> None:
-    db.execute(
-        "create table public.gamma_snapshots (symbol text, as_of timestamptz, spot float8, zero_gamma float8,"
-        " call_wall float8, put_wall float8); grant select on public.gamma_snapshots to service_role"
-    )
+    snapshot(db, "all", NOW - timedelta(minutes=30), zero_gamma=120.0, call_wall=130.0)
+    snapshot(db, "all", NOW - timedelta(minutes=5), zero_gamma=99.0, call_wall=110.0)
+    snapshot(db, "nearest", NOW - timedelta(minutes=1), zero_gamma=105.0, call_wall=101.5)
+    scanner(rest).run()
+    row = db.execute("select factors, score from composite_signals limit 1").fetchone()
+    assert row is not None
+    gamma = [f for f in row[0] if f["key"] == "gamma"]
+    # The newest `all` row: above zero gamma 99 with 9 ATRs to the call wall 110 → 100; score 72.1.
+    assert gamma and gamma[0]["value"] == 100.0 and "zero gamma 99" in gamma[0]["label"]
+    assert float(row[1]) == round((0.5 / (14.2 / 14) * 100 + 75 + 100 + 100) / 4.5, 1)
+
+
+def test_a_day_old_gamma_snapshot_is_not_context(
+    setup: dict[str, Any], db: psycopg.Connection[Any], rest: MassiveRest
+) -> None:
+    snapshot(db, "all", NOW - timedelta(hours=25), zero_gamma=99.0, call_wall=110.0)
+    scanner(rest).run()
+    row = db.execute("select factors from composite_signals limit 1").fetchone()
+    assert row is not None and not [f for f in row[0] if f["key"] == "gamma"]
+
+
+def test_without_the_gamma_snapshots_table_the_scan_runs_without_gamma_context(
+    setup: dict[str, Any], db: psycopg.Connection[Any], rest: MassiveRest
+) -> None:
+    db.execute("alter table gamma_snapshots rename to gamma_snapshots_elsewhere")
     try:
-        db.execute("insert into gamma_snapshots values ('AAPL', now() - interval '1 hour', 100, 120, 130, 90),"
-                   " ('AAPL', now(), 101, 99, 110, 95)")
-        # Above zero gamma with 9 ATRs to the call wall: the factor is 100, the score rises to 72.1.
-        scanner(rest).run()
-        row = db.execute("select factors, score from composite_signals limit 1").fetchone()
-        assert row is not None
-        gamma = [f for f in row[0] if f["key"] == "gamma"]
-        assert gamma and gamma[0]["value"] == 100.0
-        assert float(row[1]) == round((49.2957746 + 75 + 100 + 100) / 4.5, 1)
+        assert scanner(rest).run().signals == 2
     finally:
-        db.execute("drop table public.gamma_snapshots")
+        db.execute("alter table gamma_snapshots_elsewhere rename to gamma_snapshots")
 
 
 def test_a_failing_symbol_fails_the_run_but_not_the_other_symbols(

@@ -39,7 +39,7 @@ def test_an_admin_lists_their_signals_newest_bar_first_with_factors_and_levels(
     assert signal["entry"] == 101.0 and signal["stop"] == 100.0 and signal["targets"] == [103.0, 104.0]
     assert signal["rr"] == 2.0 and signal["score"] == 64.1
     assert signal["factors"][0]["label"] == "relative volume 2.00x"
-    assert signal["bar_time"] == BAR.isoformat() and signal["status"] == "active"
+    assert datetime.fromisoformat(signal["bar_time"]) == BAR and signal["status"] == "active"
 
 
 def test_signals_filter_by_symbol_status_and_limit(

@@ -31,6 +31,12 @@ def test_indices_value_channel_gets_the_index_prefix() -> None:
     assert parse_channel(INDICES, "v.i:ndx").name == "V.I:NDX"
 
 
+@pytest.mark.parametrize("name", ["V.SPY", "A.AAPL", "AM.QQQ"])
+def test_the_bare_index_shorthand_is_only_for_real_indices(name: str) -> None:
+    with pytest.raises(ChannelError, match="is not an index: use an I: symbol like I:SPX"):
+        parse_channel(INDICES, name)
+
+
 def test_indices_refuses_option_events() -> None:
     with pytest.raises(ChannelError, match="unknown event type 'Q'"):
         parse_channel(INDICES, "Q.SPX")
@@ -52,3 +58,17 @@ def test_index_values_are_keyed_by_their_T_field() -> None:
     assert event_symbol(INDICES, {"ev": "A", "sym": "I:SPX"}) == "I:SPX"
     assert event_symbol(OPTIONS, {"ev": "Q", "sym": "O:X"}) == "O:X"
     assert event_symbol(OPTIONS, {"ev": "Q"}) is None
+
+
+@pytest.mark.parametrize("name", ["Q.O:ſPY251219C00650000", "Q.O:SPY251219C00650000\u200b"])
+def test_a_channel_name_that_only_case_folding_makes_valid_is_refused(name: str) -> None:
+    with pytest.raises(ChannelError):
+        parse_channel(Cluster.OPTIONS, name)
+
+
+def test_a_full_width_channel_name_is_its_ascii_self() -> None:
+    assert parse_channel(Cluster.OPTIONS, "ｑ.ｏ:ｓｐｙ251219ｃ00650000").name == "Q.O:SPY251219C00650000"
+
+
+def test_an_adjusted_contract_with_a_digit_in_its_root_is_the_same_grammar_as_trades() -> None:
+    assert parse_channel(Cluster.OPTIONS, "Q.O:SPY1251219C00650000") == Channel("Q", "O:SPY1251219C00650000")

@@ -8,7 +8,7 @@ from relay.channels import Cluster
 from relay.frames import FrameError, Status, parse_client_frame, status, status_frame
 from relay.health import ClusterCounters, ClusterReport, prometheus, ws_health
 from relay.liveness import Liveness, Verdict
-from relay.ratelimit import TokenBucket
+from relay.ratelimit import Admission, FrameRate, TokenBucket
 from shared.auth import AuthError, TokenVerifier, mint_token
 
 SECRET = "unit-test-secret-0123456789abcdef0123"
@@ -51,6 +51,28 @@ def test_fifty_frames_a_second_pass_and_the_51st_does_not() -> None:
     assert all(bucket.allow(0.0) for _ in range(50))
     assert not bucket.allow(0.0)
     assert bucket.allow(0.02)
+
+
+def test_frames_past_the_rate_are_dropped_and_past_twice_the_rate_the_client_is_closed() -> None:
+    rate = FrameRate(served=50, tolerated=100, now=0.0)
+    verdicts = [rate.admit(0.0) for _ in range(201)]
+    assert verdicts[:50] == [Admission.SERVE] * 50
+    assert verdicts[50:200] == [Admission.DROP] * 150
+    assert verdicts[200] is Admission.CLOSE
+
+
+def test_a_client_keeping_to_its_rate_is_never_closed() -> None:
+    rate = FrameRate(served=50, tolerated=100, now=0.0)
+    verdicts = {rate.admit(n / 80) for n in range(80 * 30)}
+    assert Admission.CLOSE not in verdicts and Admission.SERVE in verdicts
+
+
+def test_ws_health_names_the_data_source_and_warns_when_simulated() -> None:
+    _, real = ws_health({Cluster.OPTIONS: report()}, now=0.0, max_upstream_connections=5, max_clients=10)
+    _, simulated = ws_health({Cluster.OPTIONS: report()}, now=0.0, max_upstream_connections=5, max_clients=10,
+                             source="simulator")
+    assert real["source"] == "massive" and real["warnings"] == []
+    assert simulated["source"] == "simulator" and "simulated data" in simulated["warnings"][0]
 
 
 @pytest.mark.parametrize(("text", "why"), [

@@ -57,3 +57,25 @@ def test_an_upstream_error_naming_no_held_channel_goes_to_every_client_of_the_cl
     massive.send_raw("options", json.dumps([{"ev": "status", "status": "error", "message": "plan expired"}]))
     for ws in (a, b):
         recv_until(ws, has_status("error", "upstream error: plan expired"))
+
+
+def test_a_refused_channel_is_released_not_counted_and_not_subscribed_again_after_a_reconnect(
+    relay: RelayProcess, massive: FakeMassive
+) -> None:
+    massive.refused = {f"Q.{X}"}
+    ws = relay.connect()
+    subscribe(ws, f"Q.{Y}", expect_acks=1)
+    subscribe(ws, f"Q.{X}", expect_acks=1)
+    recv_until(ws, has_status("error", "upstream refused"))
+    relay.wait_health(lambda b: b["metrics"]["options"]["activeSubscriptions"] == 1, what="the refusal released")
+    massive.drop("options")
+
+    def second_socket_subscribed() -> bool:
+        sockets = massive.relay_connections("options")
+        return len(sockets) == 2 and any(f.get("action") == "subscribe" for f in sockets[1].received)
+
+    massive.wait_for(second_socket_subscribed, what="the resubscription")
+    second = massive.relay_connections("options")[1]
+    assert [f["params"] for f in second.received if f.get("action") == "subscribe"] == [f"Q.{Y}"]
+    ws.send(json.dumps({"action": "unsubscribe", "params": f"Q.{X}"}))
+    assert has_status("error", f"Q.{X} refused: not subscribed")(recv_until(ws, has_status("error"))[-1])

@@ -9,7 +9,7 @@ from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
 from shared.trades.ledger import make_fill, position_pnl, replay
-from tests.trades.conftest import Api
+from tests.trades.conftest import Api, load_body
 
 ACTIONS = st.sampled_from(["enter", "trim", "add", "update_sl", "trail_stop", "update", "exit", "share_exit"])
 PRICES = st.one_of(
@@ -52,3 +52,30 @@ def test_no_action_sequence_reaches_a_5xx_and_the_pnl_is_the_fills(
     mark = Decimal(shown["trade"]["pnl"]["mark"])
     expected = position_pnl(replay(fills), mark)
     assert shown["trade"]["pnl"]["gross"] == f"{expected.gross:.2f}"
+
+
+CREATE_BODIES = st.fixed_dictionaries(
+    {"action": st.sampled_from(["load", "enter"])},
+    optional={
+        "entry_price": PRICES,
+        "current_price": PRICES,
+        "target_price": PRICES,
+        "stop_loss": PRICES,
+        "target_underlying": PRICES,
+        "stop_underlying": PRICES,
+        "quantity": st.integers(-1, 200_000),
+        "bid": PRICES,
+        "ask": PRICES,
+        "trade_type": st.sampled_from(["Scalp", "LEAP", "Swing ", ""]),
+    },
+)
+
+
+@settings(max_examples=40, deadline=None, suppress_health_check=[HealthCheck.function_scoped_fixture])
+@given(CREATE_BODIES)
+def test_no_new_trade_body_reaches_a_5xx(api: Api, body: dict[str, Any]) -> None:
+    response = api.post("/api/trades", load_body(**body))
+    assert response.status_code < 500, (body, response.get_json())
+    if response.status_code == 201:
+        pnl = response.get_json()["trade"]["pnl"]
+        assert (pnl["gross"] is None) == (body["action"] == "load")

@@ -358,3 +358,18 @@ def test_correcting_the_exit_price_reprices_the_exit_fill(api: Api) -> None:
     edited = api.patch(f"/api/trades/{trade['id']}", {"exit_price": "1.80"}).get_json()["trade"]
     # 2 × (1.80 − 1.20) × 100 = $120.
     assert (edited["exit_price"], edited["pnl"]["gross"]) == ("1.80", "120.00")
+
+
+def test_a_contract_symbol_that_only_case_folding_makes_valid_is_a_422(api: Api) -> None:
+    from tests.trades.conftest import SPY_CONTRACT, load_body
+
+    body = load_body(contract={**SPY_CONTRACT, "symbol": "O:ſPY251219C00650000"})
+    response = api.post("/api/trades", body)
+    assert (response.status_code, response.get_json()["error"]["field"]) == (422, "contract.symbol")
+
+
+def test_a_malformed_trade_id_is_a_json_404_naming_it(api: Api) -> None:
+    response = api.get("/api/trades/not-a-uuid")
+    assert response.status_code == 404
+    assert response.get_json()["error"]["field"] == "trade_id"
+    assert response.get_json()["error"]["message"].startswith("trade_id: ")

@@ -3,8 +3,10 @@
 from __future__ import annotations
 
 import threading
-from collections.abc import Callable
+import time
+from collections.abc import Callable, Iterator
 from concurrent.futures import ThreadPoolExecutor
+from contextlib import contextmanager
 from typing import Any
 
 import psycopg
@@ -16,6 +18,11 @@ from tests.fakes.discord import FakeDiscord
 from tests.trades.conftest import Admin, Api
 
 TIMEOUT_S = 15
+
+
+@contextmanager
+def _nothing() -> Iterator[None]:
+    yield
 
 
 def _at_once(calls: list[Callable[[], requests.Response]]) -> list[requests.Response]:
@@ -160,3 +167,77 @@ def test_the_same_key_sent_twice_at_once_acts_once(api: Api, api_server: LiveSer
     assert [r.status_code for r in responses] == [200, 200]
     assert responses[0].json() == responses[1].json()
     assert api.get(f"/api/trades/{trade['id']}").get_json()["trade"]["pnl"]["trimmed_percent"] == "40.00"
+
+
+def test_ten_simultaneous_retries_on_a_pool_of_two_all_get_the_first_answer(
+    api: Api, api_server: LiveServer, add_channel: Any, fake_discord: FakeDiscord, other_admin: Admin
+) -> None:
+    channel = add_channel(api.admin)
+    trade = api.enter()
+    path = f"/api/trades/{trade['id']}/actions"
+    body = {"action": "trim", "trim_percent": 25, "alert": {"send": True, "channel_ids": [str(channel)]}}
+    retries = [_post(api_server, api.admin, path, body, {"Idempotency-Key": "ten"}) for _ in range(10)]
+
+    def unrelated() -> requests.Response:
+        started = time.monotonic()
+        response = requests.get(f"{api_server.url}/api/trades", headers=other_admin.headers, timeout=TIMEOUT_S)
+        response.elapsed_s = time.monotonic() - started  # type: ignore[attr-defined]
+        return response
+
+    responses = _at_once([*retries, unrelated])
+    answers, other = responses[:-1], responses[-1]
+    assert [r.status_code for r in answers] == [200] * 10
+    assert len({r.json()["update"]["id"] for r in answers}) == 1
+    assert other.status_code == 200
+    assert other.elapsed_s < 2.0  # type: ignore[attr-defined]
+    stored = api.get(f"/api/trades/{trade['id']}").get_json()
+    assert (stored["trade"]["pnl"]["trimmed_percent"], len(stored["alerts"])) == ("25.00", 1)
+    assert len(fake_discord.messages()) == 1
+
+
+def test_a_replay_reads_its_answer_without_a_second_connection(
+    api: Api, add_channel: Any, fake_discord: FakeDiscord
+) -> None:
+    from shared.db import default_pool
+
+    channel = add_channel(api.admin)
+    trade = api.enter()
+    path = f"/api/trades/{trade['id']}/actions"
+    body = {"action": "update", "price": "1.30", "alert": {"send": True, "channel_ids": [str(channel)]}}
+    headers = {"Idempotency-Key": "one-conn"}
+    assert api.post(path, body, headers=headers).status_code == 200
+    pool = default_pool()
+    # Hold every connection but one: a replay that opened a second transaction would wait for a
+    # connection it can never get, and answer 503.
+    with pool.connection() if pool.max_size > 1 else _nothing():
+        replay = api.post(path, body, headers=headers)
+    assert (replay.status_code, replay.headers["Idempotent-Replayed"]) == (200, "true")
+    assert replay.get_json()["alert"]["deliveries"][0]["status"] == "sent"
+
+
+def test_a_retry_whose_key_stays_in_flight_gives_up_with_a_409_and_acts_not(
+    api: Api, database_url: str, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    import json
+
+    from shared.trades import idempotency
+
+    trade = api.enter()
+    path = f"/api/trades/{trade['id']}/actions"
+    claims = json.dumps(api.admin.verified.claims)
+    monkeypatch.setattr(idempotency, "IN_FLIGHT_WAIT_S", 0.5)
+    # Another request's transaction holding the key, outside the app's pool, and never finishing.
+    with psycopg.connect(database_url) as holder, holder.transaction():
+        holder.execute(
+            "select set_config('role', 'authenticated', true), set_config('request.jwt.claims', %s, true)", (claims,)
+        )
+        holder.execute(
+            "select pg_advisory_xact_lock(hashtextextended(auth.uid()::text || '/' || 'stuck', 0))"
+        )
+        started = time.monotonic()
+        response = api.post(path, {"action": "update", "price": "1.30"}, headers={"Idempotency-Key": "stuck"})
+        waited = time.monotonic() - started
+    assert (response.status_code, response.get_json()["error"]["code"]) == (409, "idempotency_key_in_flight")
+    assert response.headers["Retry-After"] == "1"
+    assert 0.4 < waited < 3
+    assert api.get(f"/api/trades/{trade['id']}").get_json()["trade"]["version"] == 0

@@ -10,12 +10,14 @@ import schemathesis
 from flask import Flask
 from hypothesis import HealthCheck, Phase, given, settings
 from openapi_spec_validator import validate
+from schemathesis.checks import content_type_conformance, response_schema_conformance, status_code_conformance
 
 from tests.fakes.discord import FakeDiscord
 from tests.trades.conftest import Api
 
 # Bounded: a few dozen requests per operation, the whole run well under a minute.
 EXAMPLES_PER_OPERATION = 60
+CONFORMANCE = (status_code_conformance, content_type_conformance, response_schema_conformance)
 
 
 def test_the_document_is_valid_openapi_listing_every_trades_and_alerts_route(api: Api) -> None:
@@ -66,6 +68,12 @@ def test_schemathesis_finds_no_server_error(app: Flask, api: Api, fake_discord: 
             response = case.call(headers=api.admin.headers)
             if response.status_code >= 500:
                 failures.append(f"{case.method} {case.formatted_path} → {response.status_code}: {response.text[:300]}")
+                return
+            try:
+                # The answer is the documented status, content type and model (errors included).
+                case.validate_response(response, checks=CONFORMANCE)
+            except BaseExceptionGroup as error:  # schemathesis reports its failures as a group
+                failures.append(f"{case.method} {case.formatted_path} → {response.status_code}: {str(error)[:600]}")
 
         exercise()
     assert failures == []
