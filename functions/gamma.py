@@ -8,6 +8,7 @@ chain (every page) and spot from Massive, the three views (all, nearest, 30d), s
 from __future__ import annotations
 
 from collections.abc import Sequence
+from datetime import timedelta
 from typing import Any
 
 from shared.jobs.frame import JobRun
@@ -33,7 +34,12 @@ def run(
     def work() -> dict[str, int]:
         client = default_client()
         try:
-            gamma = GammaRun(client, interval_s=settings.gamma_interval_s, progress=progress)
+            gamma = GammaRun(
+                client,
+                interval_s=settings.gamma_interval_s,
+                strikes_retention=timedelta(days=settings.gamma_strikes_retention_days),
+                progress=progress,
+            )
             return gamma.run(symbols, settings.gamma_symbols).as_counts()
         finally:
             client.close()

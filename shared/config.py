@@ -71,6 +71,8 @@ class Settings(BaseSettings):
     gamma_interval_s: int = Field(default=300, ge=60, le=3600, validation_alias="GAMMA_INTERVAL")
     # Always snapshotted, besides every watchlist symbol with listed options.
     gamma_symbols: str = Field(default="SPX,NDX,SPY,QQQ", validation_alias="GAMMA_SYMBOLS")
+    # Per-strike arrays are ~134 KB a symbol a snapshot: older snapshots keep their totals and levels only.
+    gamma_strikes_retention_days: int = Field(default=7, ge=1, le=3650, validation_alias="GAMMA_STRIKES_RETENTION_DAYS")
 
     # Relay.
     relay_simulate: bool = Field(default=False, validation_alias="RELAY_SIMULATE")

@@ -13,13 +13,13 @@ import math
 import time
 from collections.abc import Callable, Sequence
 from dataclasses import dataclass, field
-from datetime import UTC, datetime
+from datetime import UTC, datetime, timedelta
 
 import psycopg
 
 from shared.db import service_tx
 from shared.gamma.snapshot import build_chain, snapshot
-from shared.gamma.store import upsert_snapshots
+from shared.gamma.store import prune_strikes, upsert_snapshots
 from shared.jobs.progress import Progress
 from shared.massive.rest import MassiveError, MassiveRest
 from shared.symbols import SymbolError, normalize_symbol
@@ -39,6 +39,7 @@ class GammaCounts:
     contracts_without_greeks: int = 0
     unplaceable: int = 0
     without_options: int = 0
+    strikes_pruned: int = 0
     errors: list[str] = field(default_factory=list)
 
     def as_counts(self) -> dict[str, int]:
@@ -49,6 +50,7 @@ class GammaCounts:
             "contracts_without_greeks": self.contracts_without_greeks,
             "unplaceable": self.unplaceable,
             "without_options": self.without_options,
+            "strikes_pruned": self.strikes_pruned,
             "failed": len(self.errors),
         }
 
@@ -74,11 +76,13 @@ class GammaRun:
         client: MassiveRest,
         *,
         interval_s: int,
+        strikes_retention: timedelta = timedelta(days=7),
         progress: Progress | None = None,
         now: Callable[[], datetime] = lambda: datetime.now(UTC),
     ) -> None:
         self.client = client
         self.interval_s = interval_s
+        self.strikes_retention = strikes_retention
         self.progress = progress
         self.now = now
         self.counts = GammaCounts()
@@ -101,6 +105,8 @@ class GammaRun:
                 log.warning("gamma snapshot failed", extra={"symbol": symbol, "error": str(error)[:300]})
             if self.progress is not None:
                 self.progress(symbol)
+        with service_tx() as conn:
+            self.counts.strikes_pruned = prune_strikes(conn, taken_at - self.strikes_retention)
         if self.counts.errors:
             raise GammaErrors(
                 f"{len(self.counts.errors)} of {len(symbols)} symbols got no snapshot: "

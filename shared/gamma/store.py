@@ -93,3 +93,12 @@ def snapshot_history(
         (symbol, view, start, end, limit),
     ).fetchall()
     return list(rows)
+
+
+def prune_strikes(conn: psycopg.Connection[Any], older_than: datetime) -> int:
+    """Drop the per-strike arrays of snapshots taken before `older_than` (totals and levels stay); the count."""
+    cursor = conn.execute(
+        "update public.gamma_snapshots set strikes = '{}'::jsonb where taken_at < %s and strikes <> '{}'::jsonb",
+        (older_than,),
+    )
+    return cursor.rowcount

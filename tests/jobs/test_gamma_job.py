@@ -207,3 +207,21 @@ def test_a_chain_with_odd_values_is_stored_not_a_crash(
     # The negative-gamma call counts as Massive sent it: −0.05 × 1e12 × 100 × 598² × 0.01.
     assert row["call_gex"] == pytest.approx(-0.05 * 1e12 * 100 * 598**2 * 0.01)
     assert (row["contracts"], row["contracts_without_open_interest"]) == (3, 1)
+
+
+def test_snapshots_past_the_retention_keep_their_totals_but_not_their_strikes(
+    settings: Any, db: psycopg.Connection[Any], massive: FakeMassiveRest
+) -> None:
+    massive.chains["SPY"] = small_spy_chain(expiry=date(2025, 12, 19))
+    client = client_for(massive)
+    week_ago = datetime(2025, 11, 18, 15, 0, tzinfo=UTC)
+    GammaRun(client, interval_s=300, now=lambda: week_ago).run(["SPY"], "")
+    now = datetime(2025, 11, 25, 15, 1, tzinfo=UTC)
+    counts = GammaRun(client, interval_s=300, now=lambda: now).run(["SPY"], "")
+    client.close()
+    rows = db.execute(
+        "select taken_at, strikes = '{}'::jsonb, call_gex from gamma_snapshots where view = 'all' order by taken_at"
+    ).fetchall()
+    # 0.05 × 1,000 × 100 × 598² × 0.01 = 17,880,200 in both; only the newer keeps its strikes.
+    assert rows == [(week_ago, True, 17_880_200.0), (now, False, 17_880_200.0)]
+    assert counts.strikes_pruned == 3
