@@ -74,6 +74,7 @@ bench: install
 	$(BIN)/python bench/discord_delivery.py
 	$(BIN)/python bench/api_latency.py
 	$(BIN)/python bench/ingest.py
+	$(BIN)/python bench/cold_start.py
 
 migrate: install
 	$(BIN)/python -m shared.db migrate
