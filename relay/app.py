@@ -73,7 +73,7 @@ class RelayApp:
 
     def shutdown(self) -> None:
         """Close every client with 1001 and every upstream socket."""
-        self.relay.stop()
+        self.relay.shutdown()
 
     def refuse_upgrade(self, environ: Environ) -> bool:
         """Check a WebSocket handshake before upgrading; True means answer it over plain HTTP."""
