@@ -7,7 +7,7 @@ STAMP  := $(VENV)/.installed
 # A server Postgres for the second pass of the database suites (this machine runs PostgreSQL 15 there).
 SERVER_DATABASE_URL ?= postgresql://postgres@127.0.0.1:5432/test
 
-.PHONY: install dev test lint pytest test-server-db bench migrate token clean node lambda package lock
+.PHONY: install dev test lint pytest test-server-db bench migrate token clean node browser lambda package lock
 
 $(STAMP): pyproject.toml
 	@test -x $(BIN)/python || $(PYTHON) -m venv $(VENV)
@@ -25,6 +25,15 @@ $(NODE_STAMP): package-lock.json
 	@touch $@
 
 node: $(NODE_STAMP)
+
+# Debian's chromium, for the relay status page's test (tests/relay/test_status_page.py skips without it).
+browser:
+	@command -v chromium >/dev/null 2>&1 || { \
+		if [ "$$(id -u)" = 0 ] && command -v apt-get >/dev/null 2>&1; then \
+			DEBIAN_FRONTEND=noninteractive apt-get install -y -qq --no-install-recommends chromium >/dev/null 2>&1 \
+			|| { apt-get update -qq >/dev/null 2>&1 && DEBIAN_FRONTEND=noninteractive apt-get install -y -qq --no-install-recommends chromium >/dev/null 2>&1; } \
+			|| echo "make: could not install chromium (apt-get install chromium); the status page test will skip"; \
+		else echo "make: chromium missing and not root: apt-get install chromium, or the status page test skips"; fi; }
 
 STAGE ?= prod
 
@@ -57,6 +66,7 @@ lint: install
 # The packaging test (tests/deploy) needs the deploy tool; without npm it fails saying what to install.
 pytest: install
 	@$(MAKE) --no-print-directory node || echo "make: the deploy tool is not installed; tests/deploy will say why"
+	@$(MAKE) --no-print-directory browser
 	$(BIN)/pytest
 
 test: lint pytest
