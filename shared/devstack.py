@@ -179,7 +179,7 @@ def banner(stack: list[Part], ports: DevPorts) -> str:
     if any(p.name == "relay" for p in stack):
         source = "Massive" if settings.massive_api_key and not settings.relay_simulate else "the built-in simulator"
         lines.append(f"  relay   ws://127.0.0.1:{ports.relay}/ws/options, /ws/indices   (data from {source})")
-        lines.append(f"          http://127.0.0.1:{ports.relay}/api/ws-health")
+        lines.append(f"          http://127.0.0.1:{ports.relay}/   (status page; JSON at /api/ws-health)")
     if any(p.name == "discord-sink" for p in stack):
         lines.append(
             f"  discord  alerts print here (console sink on :{ports.discord_sink}); any webhook URL of the form"
