@@ -7,7 +7,7 @@ STAMP  := $(VENV)/.installed
 # A server Postgres for the second pass of the database suites (this machine runs PostgreSQL 15 there).
 SERVER_DATABASE_URL ?= postgresql://postgres@127.0.0.1:5432/test
 
-.PHONY: install dev test lint pytest test-server-db bench migrate token clean node browser lambda package deploy lock
+.PHONY: install dev test lint pytest test-server-db bench migrate token clean node browser lambda package deploy lock image-test
 
 $(STAMP): pyproject.toml
 	@test -x $(BIN)/python || $(PYTHON) -m venv $(VENV)
@@ -48,6 +48,10 @@ package: lambda node
 # The same, deployed (AWS credentials in the environment; the SSM parameters first: README, Deploy).
 deploy: lambda node
 	SLS_TELEMETRY_DISABLED=1 npx serverless deploy --stage $(STAGE)
+
+# Opt-in (not in `make test`): build the relay image, run it on the simulator, check health and SIGTERM.
+image-test:
+	bash deploy/image_test.sh
 
 # Re-lock after a change to pyproject.toml's dependencies (the Lambda's: core + api; the relay image's: core + relay). boto3 is left
 # out: the python3.11 runtime has it, and only the SQS hand-off uses it.
