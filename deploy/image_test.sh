@@ -8,7 +8,9 @@ cd "$(dirname "$0")/.."
 
 WORK=.local/image-test
 IMAGE=honeydrip-relay:image-test
-LOCAL_BASE=honeydrip-local-base:bookworm
+HOST_CA_BUNDLE=/etc/ssl/certs/ca-certificates.crt
+# The local base carries this machine's CA bundle (see below), so its tag follows the bundle.
+LOCAL_BASE=honeydrip-local-base:bookworm-$( (cat "$HOST_CA_BUNDLE" 2>/dev/null || true) | sha256sum | cut -c1-12)
 mkdir -p "$WORK"
 dockerd_pid=""
 container=""
@@ -57,6 +59,9 @@ if ! timeout 60 docker pull -q "$base" >/dev/null 2>&1; then
         # What python:3.11-slim offers that the Dockerfile relies on: `python`, and pip allowed to install.
         ln -sf python3 "$rootfs/usr/bin/python"
         rm -f "$rootfs"/usr/lib/python3*/EXTERNALLY-MANAGED
+        # This machine's trust store, so pip in the build reaches PyPI as the host does (through a
+        # TLS-inspecting proxy whose CA only the host knows, where there is one). Test base only.
+        if [ -f "$HOST_CA_BUNDLE" ]; then cp "$HOST_CA_BUNDLE" "$rootfs/etc/ssl/certs/ca-certificates.crt"; fi
         rm -rf "$rootfs"/var/cache/apt/archives/*.deb "$rootfs"/var/lib/apt/lists/*
         tar -C "$rootfs" -c . | docker import - "$LOCAL_BASE" >/dev/null
         rm -rf "$rootfs"

@@ -6,6 +6,7 @@ lock file and node_modules per package-lock.json, so a rerun costs seconds, not 
 
 from __future__ import annotations
 
+import hashlib
 import json
 import os
 import platform
@@ -299,3 +300,46 @@ def test_the_relay_lock_pulls_no_api_stack() -> None:
 
 def test_elf_machines_cover_both_lambda_architectures() -> None:
     assert ELF_MACHINES == {"x86_64": 62, "arm64": 183}
+
+
+@pytest.fixture(scope="module")
+def relay_image_tree(tmp_path_factory: pytest.TempPathFactory) -> Path:
+    """What Dockerfile.relay puts in /app and site-packages, without Docker: the relay lock, relay/, shared/."""
+    lock = ROOT / "requirements.relay.txt"
+    key = hashlib.sha256(lock.read_bytes()).hexdigest()[:16]
+    deps = ROOT / ".local" / "relay-image" / f"deps-{key}"
+    if not (deps / ".complete").exists():
+        shutil.rmtree(deps.parent, ignore_errors=True)
+        command = [
+            sys.executable, "-m", "pip", "install", "--quiet", "--disable-pip-version-check", "--target", str(deps),
+            "--require-hashes", "--no-deps", "--only-binary=:all:", "--requirement", str(lock),
+            "--cache-dir", str(deps.parent / "pip-cache"),
+        ]  # fmt: skip
+        subprocess.run(command, check=True, capture_output=True, timeout=600)
+        (deps / ".complete").touch()
+    app = tmp_path_factory.mktemp("relay-app")
+    for package in ("relay", "shared"):
+        shutil.copytree(ROOT / package, app / package, ignore=shutil.ignore_patterns("__pycache__"))
+    (app / "site").symlink_to(deps)
+    return app
+
+
+def _in_relay_image(app: Path, code: str) -> subprocess.CompletedProcess[str]:
+    probe = f"import sys; sys.path[:0] = [{str(app)!r}, {str(app / 'site')!r}]; {code}"
+    return subprocess.run(
+        [sys.executable, "-I", "-S", "-c", probe], cwd=app, capture_output=True, text=True, timeout=60, check=False
+    )
+
+
+def test_the_relay_starts_from_its_lock_alone(relay_image_tree: Path) -> None:
+    # gunicorn's gevent worker imports `packaging`, which gunicorn declares only under its gevent extra.
+    result = _in_relay_image(
+        relay_image_tree, "import relay.__main__, relay.app, relay.worker, relay.simulator, gunicorn.workers.ggevent"
+    )
+    assert result.returncode == 0, result.stderr
+
+
+def test_the_relay_image_has_no_api_stack(relay_image_tree: Path) -> None:
+    for module in ("flask", "psycopg", "supabase", "boto3", "numpy"):
+        result = _in_relay_image(relay_image_tree, f"import {module}")
+        assert result.returncode != 0, f"{module} importable in the relay image"
