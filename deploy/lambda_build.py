@@ -23,6 +23,7 @@ from deploy.service import ROOT, Service, load_service, runtime_interpreter
 LOCK_FILE = ROOT / "requirements.lambda.txt"
 OUT_DIR = ROOT / ".local" / "lambda"
 ARTIFACT_NAME = "honeydrip-backend.zip"
+LAMBDA_TASK_ROOT = "/var/task"
 # Our packages that run in a Lambda. relay/ is the container's; these modules are the local stack's.
 CODE_PACKAGES = ("functions", "shared")
 DEV_ONLY = {
@@ -114,7 +115,9 @@ def stage(service: Service, out_dir: Path) -> Path:
             f"install it (e.g. pyenv install {service.python_version}) or set LAMBDA_PYTHON to one"
         )
     compiled = subprocess.run(
-        [str(interpreter), "-m", "compileall", "-q", "-j", "0", "--invalidation-mode", "unchecked-hash", str(staging)],
+        [str(interpreter), "-m", "compileall", "-q", "-j", "0", "--invalidation-mode", "unchecked-hash",
+         # Tracebacks name /var/task/…, where Lambda unpacks the zip, not this machine's build folder.
+         "-s", str(staging), "-p", LAMBDA_TASK_ROOT, str(staging)],
         capture_output=True, text=True, check=False,
     )  # fmt: skip
     if compiled.returncode != 0:

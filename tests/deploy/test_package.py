@@ -168,6 +168,9 @@ def test_every_module_in_the_artefact_has_its_bytecode(packaged: dict[str, Any],
     # Unchecked-hash: the flags word (bytes 4-8) is 0b01 (hash-based, check_source off).
     pyc = root / "functions" / "__pycache__" / f"health.{tag}.pyc"
     assert int.from_bytes(pyc.read_bytes()[4:8], "little") == 0b01
+    # Tracebacks name the file where Lambda has it, not this machine's build folder.
+    assert b"/var/task/functions/health.py" in pyc.read_bytes()
+    assert str(ROOT).encode() not in pyc.read_bytes()
 
 
 def test_every_handler_imports_from_the_artefact_alone(packaged: dict[str, Any], service: Service) -> None:
