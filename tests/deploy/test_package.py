@@ -10,6 +10,7 @@ import hashlib
 import json
 import os
 import platform
+import re
 import shutil
 import subprocess
 import sys
@@ -275,9 +276,37 @@ def test_every_function_has_an_error_alarm_and_the_dead_letter_queue_one(
     assert any(a["Properties"]["MetricName"] == "ApproximateNumberOfMessagesVisible" for a in alarms)
 
 
-def test_the_sweeper_runs_every_minute(service: Service) -> None:
-    sweeper = next(f for f in service.functions if f.name == "discord_sweeper")
-    assert {"schedule": "rate(1 minute)"} in sweeper.events
+# The scheduled functions and their schedules; the scanner (every minute) and gamma join here as
+# their issues add them to serverless.yml.
+SCHEDULES = {
+    "discord_sweeper": "rate(1 minute)",
+    "ingest": "cron(*/15 13-21 ? * MON-FRI *)",
+    "prewarm": "cron(30 21 ? * FRI *)",
+}
+
+
+def _schedules(function: Any) -> list[str]:
+    found = []
+    for event in function.events:
+        schedule = event.get("schedule")
+        if schedule is not None:
+            found.append(schedule if isinstance(schedule, str) else schedule["rate"])
+    return found
+
+
+def test_each_scheduled_function_runs_on_its_schedule(service: Service) -> None:
+    by_name = {f.name: f for f in service.functions}
+    for name, schedule in SCHEDULES.items():
+        assert name in by_name, f"{name} is not in serverless.yml"
+        assert schedule in _schedules(by_name[name]), (name, _schedules(by_name[name]))
+
+
+def test_every_schedule_is_a_valid_rate_or_six_field_cron(service: Service) -> None:
+    rate = re.compile(r"^rate\((1 (minute|hour|day)|([2-9]|[1-9][0-9]+) (minutes|hours|days))\)$")
+    for function in service.functions:
+        for schedule in _schedules(function):
+            valid = rate.match(schedule) or (schedule.startswith("cron(") and len(schedule[5:-1].split()) == 6)
+            assert valid, (function.name, schedule)
 
 
 def test_the_lambda_lock_pins_every_api_dependency_but_boto3() -> None:
