@@ -41,12 +41,13 @@ STAGE ?= prod
 lambda: install
 	$(BIN)/python -m deploy.lambda_build
 
-# The CloudFormation template in .serverless/, without any AWS call (secrets resolve at deploy time).
-package: lambda node
+# The zip and the CloudFormation template in .serverless/, without any AWS call (secrets resolve at
+# deploy time). Serverless builds the zip itself (deploy/serverless-plugins/lambda-build.js).
+package: install node
 	SLS_TELEMETRY_DISABLED=1 npx serverless package --stage $(STAGE)
 
 # The same, deployed (AWS credentials in the environment; the SSM parameters first: README, Deploy).
-deploy: lambda node
+deploy: install node
 	SLS_TELEMETRY_DISABLED=1 npx serverless deploy --stage $(STAGE)
 
 # Opt-in (not in `make test`): build the relay image, run it on the simulator, check health and SIGTERM.

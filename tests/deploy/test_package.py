@@ -71,8 +71,11 @@ def packaged(tmp_path_factory: pytest.TempPathFactory) -> dict[str, Any]:
         "SLS_NOTIFICATIONS_MODE": "off",
     }
     shutil.rmtree(ROOT / ".serverless", ignore_errors=True)
-    # The build fetches wheels from PyPI (the proxy is for the deploy tool only), cached per lock file.
+    # The wheels come from PyPI once per lock file (cached under .local/lambda); then Serverless, behind
+    # the dead proxy, rebuilds the zip itself (deploy/serverless-plugins/lambda-build.js) from that cache.
     subprocess.run([sys.executable, "-m", "deploy.lambda_build"], cwd=ROOT, check=True, timeout=600)
+    (ROOT / ".local" / "lambda" / ARTIFACT_NAME).unlink()
+    env["LAMBDA_BUILD_PYTHON"] = sys.executable
     result = subprocess.run(
         [str(ROOT / "node_modules" / ".bin" / "serverless"), "package", "--stage", "prod"],
         cwd=ROOT, env=env, capture_output=True, text=True, timeout=300, check=False,
