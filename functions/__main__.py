@@ -57,6 +57,10 @@ def serve(host: str, port: int, *, jobs: bool = False) -> int:
     except KeyboardInterrupt:
         pass
     finally:
+        # One signal stops us; a second one must not interrupt the clean-up (the embedded Postgres
+        # is stopped at exit, and an interrupted exit leaves it running with no parent).
+        signal.signal(signal.SIGTERM, signal.SIG_IGN)
+        signal.signal(signal.SIGINT, signal.SIG_IGN)
         server.server_close()
         if stop_scheduler is not None:
             stop_scheduler()

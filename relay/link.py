@@ -74,7 +74,10 @@ class UpstreamLink:
         self._greenlet = gevent.spawn(self._run)
 
     def stop(self) -> None:
+        """Close the upstream socket with a close frame (1001), so Massive frees the slot for the next relay."""
         if self._greenlet is not None:
+            if self.socket_open:
+                self._end = ("shutdown", "relay shutting down")
             self._greenlet.kill(block=True, timeout=3.0)
 
     def poke(self) -> None:
@@ -296,9 +299,13 @@ class UpstreamLink:
 
     def _close(self, ws: websocket.WebSocket, reader: Greenlet | None) -> None:
         """Close the socket; returns only once no greenlet uses it any more."""
-        if self._end is not None and self._end[0] == "idle" and reader is not None and not reader.dead:
+        if self._end is not None and self._end[0] in {"idle", "shutdown"} and reader is not None and not reader.dead:
+            going_away = self._end[0] == "shutdown"
             with contextlib.suppress(websocket.WebSocketException, OSError):
-                ws.send_close(reason=b"idle")
+                if going_away:
+                    ws.send_close(status=websocket.STATUS_GOING_AWAY, reason=b"relay shutting down")
+                else:
+                    ws.send_close(reason=b"idle")
             reader.join(timeout=CLOSE_WAIT_S)
         ws.abort()
         if reader is not None:

@@ -102,13 +102,18 @@ class Relay:
             runtime.link.start()
         self._reaper = gevent.spawn(self._reap_forever)
 
-    def stop(self) -> None:
+    def shutdown(self) -> None:
+        """The relay's one way to stop (SIGTERM): clients get 1001, then each upstream a close frame.
+
+        Clients first, so none reads a "lost the upstream" status on the way out. Anything the relay
+        must do before it stops (handing over a lease) belongs at the top of this method.
+        """
         if self._reaper is not None:
             self._reaper.kill(block=False)
-        for runtime in self.clusters.values():
-            runtime.link.stop()
         for session in list(self._sessions.values()) + self._unauthenticated.waiters():
             session.close(1001, "relay shutting down")
+        for runtime in self.clusters.values():
+            runtime.link.stop()
 
     def next_session_id(self) -> int:
         return next(self._ids)
