@@ -8,6 +8,7 @@ import signal
 import sys
 import uuid
 from collections.abc import Callable
+from datetime import date
 from types import FrameType
 
 from werkzeug.serving import make_server
@@ -56,6 +57,10 @@ def serve(host: str, port: int, *, jobs: bool = False) -> int:
     except KeyboardInterrupt:
         pass
     finally:
+        # One signal stops us; a second one must not interrupt the clean-up (the embedded Postgres
+        # is stopped at exit, and an interrupted exit leaves it running with no parent).
+        signal.signal(signal.SIGTERM, signal.SIG_IGN)
+        signal.signal(signal.SIGINT, signal.SIG_IGN)
         server.server_close()
         if stop_scheduler is not None:
             stop_scheduler()
@@ -99,6 +104,30 @@ def run_job_now(job: str, *, force: bool, after_close: bool, symbols: list[str] 
     return 1 if result.status == "failed" else 0
 
 
+def replay_now(day: date, symbols: list[str] | None, *, as_json: bool) -> int:
+    """Replay a stored session through the scanner; prints the signals, writes nothing."""
+    from functions.scanner import replay_session
+    from shared.symbols import SymbolError
+
+    settings = settings_or_exit()
+    configure_logging(settings.log_level, settings.log_format)
+    try:
+        count = replay_session(day, symbols, as_json=as_json, out=sys.stdout)
+    except SymbolError as error:
+        print(f"--symbols: {error}", file=sys.stderr)
+        return 2
+    if not as_json:
+        print(f"{count} signal(s) on {day.isoformat()}", file=sys.stderr)
+    return 0
+
+
+def _session_day(text: str) -> date:
+    try:
+        return date.fromisoformat(text)
+    except ValueError:
+        raise argparse.ArgumentTypeError("expected a date like 2026-11-25") from None
+
+
 def _symbol_list(text: str) -> list[str]:
     symbols = [s.strip() for s in text.split(",") if s.strip()]
     if not symbols:
@@ -124,7 +153,16 @@ def main(argv: list[str] | None = None) -> int:
     run_cmd.add_argument("--force", action="store_true", help="run even outside market hours")
     run_cmd.add_argument("--after-close", action="store_true", help="as the schedule's run after the close")
     run_cmd.add_argument("--symbols", type=_symbol_list, default=None, help="only these, e.g. SPY,QQQ")
+    run_cmd.add_argument(
+        "--replay", type=_session_day, default=None, metavar="YYYY-MM-DD",
+        help="scanner only: replay that stored session and print the signals that would have fired (writes nothing)",
+    )
+    run_cmd.add_argument("--json", action="store_true", help="with --replay: one JSON object per signal per line")
     args = parser.parse_args(argv)
+    if args.command == "run" and (args.replay is not None or args.json):
+        if args.job != "scanner" or args.replay is None:
+            parser.error("--replay YYYY-MM-DD (and --json) go with `run scanner` only")
+        return replay_now(args.replay, args.symbols, as_json=args.json)
     if args.command == "run":
         return run_job_now(args.job, force=args.force, after_close=args.after_close, symbols=args.symbols)
     if args.command == "serve":

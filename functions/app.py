@@ -27,7 +27,9 @@ AREAS: tuple[str, ...] = (
     "functions.alerts",
     "functions.openapi",
     "functions.bars",
+    "functions.signals",
     "functions.docs",
+    "functions.gamma_snapshots",
 )
 
 MAX_BODY_BYTES = 64 * 1024

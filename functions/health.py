@@ -47,7 +47,7 @@ def check_database() -> dict[str, Any]:
 def check_jobs(now: datetime | None = None) -> dict[str, Any]:
     """Each job's last run, late/failed flags, and the symbols whose backfill failed for good."""
     from shared.jobs.lateness import Heartbeat, assess
-    from shared.jobs.specs import JOBS
+    from shared.jobs.specs import JOBS, configured
 
     now = now or datetime.now(UTC)
     with service_tx() as conn:
@@ -67,7 +67,9 @@ def check_jobs(now: datetime | None = None) -> dict[str, Any]:
         ).fetchall()
     last = {row["job"]: Heartbeat.model_validate(row) for row in rows}
     worked = {row["job"]: Heartbeat.model_validate(row) for row in worked_rows}
-    jobs = {name: assess(spec, last.get(name), now, worked.get(name)) for name, spec in JOBS.items()}
+    jobs = {
+        name: assess(configured(spec), last.get(name), now, worked.get(name)) for name, spec in JOBS.items()
+    }
     return {
         "ok": not any(job.degraded for job in jobs.values()),
         "jobs": {name: job.model_dump(mode="json") for name, job in jobs.items()},

@@ -7,8 +7,6 @@ Deliveries are posted right after the commit (`dispatch_after_commit`).
 
 from __future__ import annotations
 
-import base64
-import binascii
 import logging
 from collections.abc import Callable, Iterator, Sequence
 from contextlib import contextmanager
@@ -22,6 +20,7 @@ from flask import Blueprint, current_app, request
 from functions import openapi
 from functions.auth import current_user, requires_user
 from functions.bodies import parse_body, parse_query
+from functions.cursors import decode_cursor, encode_cursor
 from functions.errors import Conflict, NotFound, Unprocessable
 from functions.lambda_adapter import lambda_handler
 from shared.alerts.compose import Composition, compose
@@ -389,7 +388,7 @@ def create_trade() -> tuple[Any, int, dict[str, str]] | tuple[dict[str, Any], in
 @requires_user
 def list_trades() -> dict[str, Any]:
     query = parse_query(TradeListQuery)
-    after = _decode_cursor(query.cursor) if query.cursor else None
+    after = decode_cursor(query.cursor) if query.cursor else None
     at = now()
     with user_tx(current_user()) as conn:
         page = store.list_trades(conn, state=query.state, limit=query.limit + 1, after=after)
@@ -397,29 +396,16 @@ def list_trades() -> dict[str, Any]:
         page = page[: query.limit]
         channels = store.channels_by_trade(conn, [_id(t) for t in page])
         fills = store.fills_by_trade(conn, [_id(t) for t in page])
-    next_cursor = _encode_cursor(page[-1]) if more and page else None
+    next_cursor = _page_cursor(page[-1]) if more and page else None
     return {
         "trades": [trade_view(t, fills[_id(t)], channels[_id(t)], at) for t in page],
         "next_cursor": next_cursor,
     }
 
 
-def _encode_cursor(trade: Trade) -> str:
+def _page_cursor(trade: Trade) -> str:
     assert trade.created_at is not None
-    raw = f"{trade.created_at.isoformat()}|{trade.id}".encode()
-    return base64.urlsafe_b64encode(raw).decode().rstrip("=")
-
-
-def _decode_cursor(cursor: str) -> tuple[datetime, UUID]:
-    try:
-        raw = base64.urlsafe_b64decode(cursor + "=" * (-len(cursor) % 4)).decode()
-        created, _, trade_id = raw.partition("|")
-        moment = datetime.fromisoformat(created)
-        if moment.tzinfo is None:
-            raise ValueError("naive")
-        return moment, UUID(trade_id)
-    except (ValueError, binascii.Error, UnicodeDecodeError):
-        raise Unprocessable("cursor is not one this API returned", field="cursor") from None
+    return encode_cursor(trade.created_at, _id(trade))
 
 
 @bp.get("/api/trades/<uuid:trade_id>")

@@ -11,6 +11,7 @@ import logging
 import time
 from collections.abc import Callable, Iterable
 from dataclasses import dataclass
+from pathlib import Path
 from typing import Any
 from urllib.parse import urlsplit
 
@@ -62,6 +63,25 @@ def _json(start_response: StartResponse, status: int, body: object) -> list[byte
     return [payload]
 
 
+STATUS_PAGE = (Path(__file__).with_name("status_page.html")).read_bytes()
+# The page loads nothing from anywhere but this relay; its script and style are inline.
+STATUS_PAGE_CSP = (
+    "default-src 'none'; connect-src 'self'; script-src 'unsafe-inline'; style-src 'unsafe-inline'; "
+    "img-src 'self'; base-uri 'none'; form-action 'none'; frame-ancestors 'none'"
+)
+
+
+def _status_page(start_response: StartResponse) -> list[bytes]:
+    """`GET /`: the ops status page (relay/status_page.html), which polls /api/ws-health."""
+    start_response("200 OK", [
+        ("Content-Type", "text/html; charset=utf-8"),
+        ("Content-Length", str(len(STATUS_PAGE))),
+        ("Content-Security-Policy", STATUS_PAGE_CSP),
+        ("Cache-Control", "no-cache"),
+    ])
+    return [STATUS_PAGE]
+
+
 def _error(start_response: StartResponse, refusal: Refusal) -> list[bytes]:
     body = {"error": {"code": refusal.code, "message": refusal.message, "field": refusal.field}}
     return _json(start_response, refusal.status, body)
@@ -75,7 +95,7 @@ class RelayApp:
 
     def shutdown(self) -> None:
         """Close every client with 1001 and every upstream socket."""
-        self.relay.stop()
+        self.relay.shutdown()
 
     def refuse_upgrade(self, environ: Environ) -> bool:
         """Check a WebSocket handshake before upgrading; True means answer it over plain HTTP."""
@@ -117,6 +137,8 @@ class RelayApp:
             return _error(start_response, refusal)
         if environ.get("REQUEST_METHOD") not in ("GET", "HEAD"):
             return _error(start_response, Refusal(405, "method_not_allowed", "only GET is served"))
+        if path == "/":
+            return _status_page(start_response)
         if path == "/api/health":
             return _json(start_response, 200, basic_health(self.relay.started_at, time.time()))
         if path == "/api/ready":

@@ -55,6 +55,7 @@ def basic_health(started_at: float, now: float) -> dict[str, Any]:
 def _cluster_json(report: ClusterReport) -> dict[str, Any]:
     counters = report.counters
     return {
+        "healthy": report.healthy,
         "totalClients": report.total_clients,
         "upstreamConnections": report.upstream_connections,
         "activeSubscriptions": report.active_subscriptions,

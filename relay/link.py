@@ -81,7 +81,10 @@ class UpstreamLink:
         self._greenlet = gevent.spawn(self._run)
 
     def stop(self) -> None:
+        """Close the upstream socket with a close frame (1001), so Massive frees the slot for the next relay."""
         if self._greenlet is not None:
+            if self.socket_open:
+                self._end = ("shutdown", "relay shutting down")
             self._greenlet.kill(block=True, timeout=3.0)
 
     def halt(self) -> None:
@@ -315,10 +318,13 @@ class UpstreamLink:
     def _close(self, ws: websocket.WebSocket, reader: Greenlet | None) -> None:
         """Close the socket; returns only once no greenlet uses it any more."""
         ending = self._end[0] if self._end is not None else None
-        if ending in ("idle", "halt") and reader is not None and not reader.dead:
+        if ending in ("idle", "halt", "shutdown") and reader is not None and not reader.dead:
             with contextlib.suppress(websocket.WebSocketException, OSError):
-                ws.send_close(reason=ending.encode())
-            reader.join(timeout=CLOSE_WAIT_S if ending == "idle" else HALT_CLOSE_WAIT_S)
+                if ending == "shutdown":
+                    ws.send_close(status=websocket.STATUS_GOING_AWAY, reason=b"relay shutting down")
+                else:
+                    ws.send_close(reason=ending.encode())
+            reader.join(timeout=HALT_CLOSE_WAIT_S if ending == "halt" else CLOSE_WAIT_S)
         ws.abort()
         if reader is not None:
             reader.join(timeout=CLOSE_WAIT_S)

@@ -117,14 +117,20 @@ class Relay:
         if self.coordinator is not None:
             self.coordinator.hand_over()
 
-    def stop(self) -> None:
-        self.hand_over_leadership()
+    def shutdown(self) -> None:
+        """The relay's one way to stop (SIGTERM): clients get 1001, the lease goes to a follower, then
+        each upstream gets a close frame.
+
+        Clients first, so none reads a "lost the upstream" status on the way out; the lease before the
+        links stop, so a follower connects while this process is still closing.
+        """
         if self._reaper is not None:
             self._reaper.kill(block=False)
-        for runtime in self.clusters.values():
-            runtime.link.stop()
         for session in list(self._sessions.values()) + self._unauthenticated.waiters():
             session.close(1001, "relay shutting down")
+        self.hand_over_leadership()
+        for runtime in self.clusters.values():
+            runtime.link.stop()
 
     def next_session_id(self) -> int:
         return next(self._ids)

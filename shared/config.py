@@ -64,6 +64,15 @@ class Settings(BaseSettings):
 
     # Scheduled jobs.
     ingest_run_budget_s: float = Field(default=600.0, gt=0, validation_alias="INGEST_RUN_BUDGET_S")
+    # A scan stops starting symbols after this many seconds, so it never runs into the next minute's.
+    scanner_run_budget_s: float = Field(default=50.0, gt=0, validation_alias="SCANNER_RUN_BUDGET_S")
+    # Seconds between gamma snapshots; a snapshot's bucket is its time floored to this, so keep it
+    # equal to serverless.yml's gamma cron (every 5 minutes).
+    gamma_interval_s: int = Field(default=300, ge=60, le=3600, validation_alias="GAMMA_INTERVAL")
+    # Always snapshotted, besides every watchlist symbol with listed options.
+    gamma_symbols: str = Field(default="SPX,NDX,SPY,QQQ", validation_alias="GAMMA_SYMBOLS")
+    # Per-strike arrays are ~134 KB a symbol a snapshot: older snapshots keep their totals and levels only.
+    gamma_strikes_retention_days: int = Field(default=7, ge=1, le=3650, validation_alias="GAMMA_STRIKES_RETENTION_DAYS")
 
     # Relay.
     relay_simulate: bool = Field(default=False, validation_alias="RELAY_SIMULATE")

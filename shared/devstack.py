@@ -12,10 +12,12 @@ from __future__ import annotations
 import os
 import secrets
 import signal
+import socket
 import subprocess
 import sys
 import time
 import uuid
+from collections.abc import Mapping
 from dataclasses import dataclass
 from pathlib import Path
 from types import FrameType
@@ -27,11 +29,53 @@ from shared.config import settings_or_exit
 REPO_ROOT = Path(__file__).resolve().parents[1]
 DEV_ENV = REPO_ROOT / ".local" / "dev.env"
 DEV_USER = uuid.UUID("00000000-0000-4000-8000-00000000d0d0")
-# Overridable so a second stack (or the test of this one) can run beside the first.
-API_PORT = int(os.environ.get("DEV_API_PORT", "8000"))
-RELAY_PORT = int(os.environ.get("DEV_RELAY_PORT", "8080"))
-DISCORD_SINK_PORT = int(os.environ.get("DEV_DISCORD_SINK_PORT", "8090"))
 STARTUP_TIMEOUT_S = 60.0
+# Long enough for the API to stop its embedded Postgres; a kill after it would orphan that server.
+STOP_TIMEOUT_S = 30.0
+# Every part listens here only: a laptop's stack is not for the network it sits on.
+DEV_HOST = "127.0.0.1"
+
+
+@dataclass(frozen=True)
+class DevPorts:
+    """The stack's ports; overridable so a second stack (or the test of this one) can run beside the first."""
+
+    api: int = 8000
+    relay: int = 8080
+    discord_sink: int = 8090
+
+    @classmethod
+    def from_environ(cls, environ: Mapping[str, str]) -> DevPorts:
+        """DEV_API_PORT, DEV_RELAY_PORT, DEV_DISCORD_SINK_PORT; a bad one exits with one line naming it."""
+        chosen: dict[str, int] = {}
+        for field, variable in PORT_VARIABLES.items():
+            text = environ.get(variable, "").strip()
+            if not text:
+                continue
+            if not text.isdigit() or not 0 < int(text) < 65536:
+                raise SystemExit(f"devstack: {variable}={text!r}: must be a port number (1-65535)")
+            chosen[field] = int(text)
+        ports = cls(**chosen)
+        if len({ports.api, ports.relay, ports.discord_sink}) < 3:
+            raise SystemExit(f"devstack: {', '.join(PORT_VARIABLES.values())} must be three different ports")
+        return ports
+
+
+PORT_VARIABLES = {"api": "DEV_API_PORT", "relay": "DEV_RELAY_PORT", "discord_sink": "DEV_DISCORD_SINK_PORT"}
+
+
+def busy_ports(ports: DevPorts) -> list[str]:
+    """The ports something already listens on (another `make dev`?), each named with its variable."""
+    busy = []
+    for field, variable in PORT_VARIABLES.items():
+        port = getattr(ports, field)
+        with socket.socket() as probe:
+            probe.setsockopt(socket.SOL_SOCKET, socket.SO_REUSEADDR, 1)
+            try:
+                probe.bind((DEV_HOST, port))
+            except OSError:
+                busy.append(f"{port} ({variable})")
+    return busy
 
 
 @dataclass
@@ -61,17 +105,18 @@ def uses_console_sink() -> bool:
     return "discord_api_base" not in settings_or_exit().model_fields_set
 
 
-def parts() -> list[Part]:
+def parts(ports: DevPorts) -> list[Part]:
     """The processes `make dev` runs."""
     base = {**os.environ, "LOG_FORMAT": os.environ.get("LOG_FORMAT", "text")}
     stack: list[Part] = []
-    api_env = {**base, "PORT": str(API_PORT)}
+    api_env = {**base, "PORT": str(ports.api)}
     if uses_console_sink():
-        sink = f"http://127.0.0.1:{DISCORD_SINK_PORT}"
+        sink = f"http://127.0.0.1:{ports.discord_sink}"
         stack.append(
             Part(
                 "discord-sink",
-                [sys.executable, "-m", "shared.discord.console_sink", "--port", str(DISCORD_SINK_PORT)],
+                [sys.executable, "-m", "shared.discord.console_sink", "--host", DEV_HOST,
+                 "--port", str(ports.discord_sink)],
                 base,
                 # The sink answers Discord's validation GET for any numeric webhook id.
                 f"{sink}/api/webhooks/1/health",
@@ -82,9 +127,9 @@ def parts() -> list[Part]:
         Part(
             "api",
             # --jobs: the scheduled jobs run in the API process, beside the local Discord sender.
-            [sys.executable, "-m", "functions", "serve", "--port", str(API_PORT), "--jobs"],
+            [sys.executable, "-m", "functions", "serve", "--host", DEV_HOST, "--port", str(ports.api), "--jobs"],
             api_env,
-            f"http://127.0.0.1:{API_PORT}/api/health",
+            f"http://127.0.0.1:{ports.api}/api/health",
         )
     )
     if (REPO_ROOT / "relay" / "__main__.py").exists():
@@ -92,8 +137,8 @@ def parts() -> list[Part]:
             Part(
                 "relay",
                 [sys.executable, "-m", "relay"],
-                {**base, "PORT": str(RELAY_PORT)},
-                f"http://127.0.0.1:{RELAY_PORT}/api/health",
+                {**base, "PORT": str(ports.relay), "RELAY_HOST": DEV_HOST},
+                f"http://127.0.0.1:{ports.relay}/api/health",
             )
         )
     return stack
@@ -117,7 +162,7 @@ def stop(stack: list[Part]) -> None:
     for part in running:
         assert part.process is not None
         part.process.send_signal(signal.SIGTERM)
-    deadline = time.monotonic() + 10
+    deadline = time.monotonic() + STOP_TIMEOUT_S
     for part in running:
         assert part.process is not None
         try:
@@ -127,17 +172,17 @@ def stop(stack: list[Part]) -> None:
             part.process.wait()
 
 
-def banner(stack: list[Part]) -> str:
+def banner(stack: list[Part], ports: DevPorts) -> str:
     settings = settings_or_exit()
     lines = ["", "Honey Drip is running:"]
-    lines.append(f"  API     http://127.0.0.1:{API_PORT}   (GET /api/health)")
+    lines.append(f"  API     http://127.0.0.1:{ports.api}   (GET /api/health)")
     if any(p.name == "relay" for p in stack):
         source = "Massive" if settings.massive_api_key and not settings.relay_simulate else "the built-in simulator"
-        lines.append(f"  relay   ws://127.0.0.1:{RELAY_PORT}/ws/options, /ws/indices   (data from {source})")
-        lines.append(f"          http://127.0.0.1:{RELAY_PORT}/api/ws-health")
+        lines.append(f"  relay   ws://127.0.0.1:{ports.relay}/ws/options, /ws/indices   (data from {source})")
+        lines.append(f"          http://127.0.0.1:{ports.relay}/   (status page; JSON at /api/ws-health)")
     if any(p.name == "discord-sink" for p in stack):
         lines.append(
-            f"  discord  alerts print here (console sink on :{DISCORD_SINK_PORT}); any webhook URL of the form"
+            f"  discord  alerts print here (console sink on :{ports.discord_sink}); any webhook URL of the form"
         )
         lines.append("           https://discord.com/api/webhooks/<17-20 digits>/<token> is accepted")
     else:
@@ -153,8 +198,9 @@ def banner(stack: list[Part]) -> str:
         "",
         "An admin token (signed with the local secret in .local/dev.env; any --user UUID is a new admin):",
         f"  export TOKEN=$(.venv/bin/python -m functions token --user {DEV_USER} --email dev@localhost)",
-        f'  curl -H "Authorization: Bearer $TOKEN" http://127.0.0.1:{API_PORT}/api/watchlist',
-        f'  websocat "ws://127.0.0.1:{RELAY_PORT}/ws/indices?token=$TOKEN"   (or wscat -c …)',
+        f'  curl -H "Authorization: Bearer $TOKEN" http://127.0.0.1:{ports.api}/api/watchlist',
+        "Then type {\"action\":\"subscribe\",\"params\":\"V.SPX\"} into the relay (websockets' own client):",
+        f'  .venv/bin/python -m websockets "ws://127.0.0.1:{ports.relay}/ws/indices?token=$TOKEN"',
         "",
         "Ctrl-C stops everything.",
         "",
@@ -164,8 +210,14 @@ def banner(stack: list[Part]) -> str:
 
 def main() -> int:
     os.chdir(REPO_ROOT)
+    ports = DevPorts.from_environ(os.environ)
+    busy = busy_ports(ports)
+    if busy:
+        print(f"devstack: port {', '.join(busy)} already in use (another `make dev`?); stop it or pick other ports",
+              file=sys.stderr)
+        return 2
     ensure_local_secret()
-    stack = parts()
+    stack = parts(ports)
     stopping = False
 
     def _interrupt(signum: int, frame: FrameType | None) -> None:
@@ -177,12 +229,17 @@ def main() -> int:
     try:
         deadline = time.monotonic() + STARTUP_TIMEOUT_S
         for part in stack:
-            part.process = subprocess.Popen(part.command, env=part.env, cwd=REPO_ROOT)  # noqa: S603
+            # A session of its own: the terminal's Ctrl-C reaches only this process, which then sends
+            # each part one SIGTERM. Two signals at once (the group's SIGINT, then our SIGTERM) used to
+            # interrupt the API's clean-up and orphan its embedded Postgres.
+            part.process = subprocess.Popen(  # noqa: S603
+                part.command, env=part.env, cwd=REPO_ROOT, start_new_session=True
+            )
         for part in stack:
             if not wait_healthy(part, deadline):
                 print(f"devstack: {part.name} did not start; see its log above", file=sys.stderr)
                 return 1
-        print(banner(stack), flush=True)
+        print(banner(stack, ports), flush=True)
         while not stopping:
             for part in stack:
                 assert part.process is not None

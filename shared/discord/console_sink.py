@@ -9,6 +9,7 @@ from __future__ import annotations
 
 import argparse
 import itertools
+import re
 import signal
 import sys
 import threading
@@ -18,10 +19,13 @@ from typing import Any, TextIO
 
 from flask import Flask, Response, jsonify, request
 from pydantic import ValidationError
-from werkzeug.serving import make_server
+from werkzeug.serving import WSGIRequestHandler, make_server
 
 from shared.discord.limits import limit_report
 from shared.discord.payloads import WebhookPayload
+
+# `/webhooks/<id>/<token>`: the token is the webhook's password, never written to a log.
+WEBHOOK_TOKEN_IN_PATH = re.compile(r"(/webhooks/[^/\s]+/)[^/?\s]+")
 
 DISCORD_EPOCH_MS = 1_420_070_400_000
 CONSOLE_GUILD_ID = "100000000000000001"
@@ -120,6 +124,18 @@ def create_app(out: TextIO | None = None) -> Flask:
     return app
 
 
+class RedactingRequestHandler(WSGIRequestHandler):
+    """werkzeug's access log, with the webhook token in each path replaced by `***`."""
+
+    def log_request(self, code: int | str = "-", size: int | str = "-") -> None:
+        path = self.path
+        self.path = WEBHOOK_TOKEN_IN_PATH.sub(r"\1***", path)
+        try:
+            super().log_request(code, size)
+        finally:
+            self.path = path
+
+
 def _interrupt(signum: int, frame: FrameType | None) -> None:
     raise KeyboardInterrupt
 
@@ -129,7 +145,7 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument("--host", default="127.0.0.1")
     parser.add_argument("--port", type=int, default=8090)
     args = parser.parse_args(argv)
-    server = make_server(args.host, args.port, create_app(), threaded=True)
+    server = make_server(args.host, args.port, create_app(), threaded=True, request_handler=RedactingRequestHandler)
     signal.signal(signal.SIGTERM, _interrupt)
     print(f"discord console sink on http://{args.host}:{server.server_port}/api", file=sys.stderr, flush=True)
     try:
@@ -137,6 +153,8 @@ def main(argv: list[str] | None = None) -> int:
     except KeyboardInterrupt:
         pass
     finally:
+        signal.signal(signal.SIGTERM, signal.SIG_IGN)
+        signal.signal(signal.SIGINT, signal.SIG_IGN)
         server.server_close()
     return 0
 

@@ -35,6 +35,28 @@ class HandOff(Protocol):
     def send(self, channel_id: UUID, *, delay_s: float = 0.0) -> None: ...
 
 
+_sqs_client: Any = None
+_sqs_client_lock = threading.Lock()
+
+
+def process_sqs_client() -> Any:
+    """The process's one SQS client, made on first use: building one costs 200-300 ms, a request's budget."""
+    global _sqs_client
+    with _sqs_client_lock:
+        if _sqs_client is None:
+            import boto3
+
+            _sqs_client = boto3.client("sqs")
+        return _sqs_client
+
+
+def forget_sqs_client() -> None:
+    """Drop the process's client (tests that point AWS_ENDPOINT_URL at a new moto server)."""
+    global _sqs_client
+    with _sqs_client_lock:
+        _sqs_client = None
+
+
 class SqsHandOff:
     """Hands work to the `discord_send` function through SQS (ALERT_QUEUE_URL)."""
 
@@ -43,11 +65,7 @@ class SqsHandOff:
         self._client = client
 
     def _sqs(self) -> Any:
-        if self._client is None:
-            import boto3
-
-            self._client = boto3.client("sqs")
-        return self._client
+        return self._client if self._client is not None else process_sqs_client()
 
     def send(self, channel_id: UUID, *, delay_s: float = 0.0) -> None:
         """Queue the channel, delayed by `delay_s` (rounded up, at most 15 minutes)."""

@@ -14,7 +14,7 @@ import time
 from collections.abc import Callable
 from datetime import UTC, date, datetime
 
-from shared.jobs.specs import JOBS, JobSpec
+from shared.jobs.specs import JOBS, JobSpec, configured
 from shared.market import calendar
 
 log = logging.getLogger(__name__)
@@ -41,7 +41,7 @@ class Scheduler:
         first_run_delay_s: float = FIRST_RUN_DELAY_S,
         now: Callable[[], datetime] = lambda: datetime.now(UTC),
     ) -> None:
-        self.jobs = jobs if jobs is not None else list(JOBS.values())
+        self.jobs = jobs if jobs is not None else [configured(spec) for spec in JOBS.values()]
         self.runner = runner
         self.now = now
         self._stopping = threading.Event()

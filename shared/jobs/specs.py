@@ -6,7 +6,7 @@ Cheap to import (the health check reads it); the intervals match serverless.yml'
 from __future__ import annotations
 
 import re
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 
 _NAME = re.compile(r"^[a-z][a-z0-9_]{0,62}$")
 
@@ -42,4 +42,27 @@ PREWARM = JobSpec(
     summary="the last 5 sessions of bars and the indicators' warm-up state, for Monday's open",
 )
 
-JOBS: dict[str, JobSpec] = {spec.name: spec for spec in (INGEST, PREWARM)}
+SCANNER = JobSpec(
+    "scanner",
+    interval_s=60,
+    market_hours=True,
+    summary="composite signals for every watchlist symbol, alerted once to each watching admin",
+)
+
+GAMMA = JobSpec(
+    "gamma",
+    interval_s=5 * 60,
+    market_hours=True,
+    summary="gamma exposure snapshots (all, nearest, 30d) of SPX, NDX, SPY, QQQ and the watchlist's optionable symbols",
+)
+
+JOBS: dict[str, JobSpec] = {spec.name: spec for spec in (INGEST, PREWARM, GAMMA, SCANNER)}
+
+
+def configured(spec: JobSpec) -> JobSpec:
+    """`spec` with the interval this deployment configured (GAMMA_INTERVAL for `gamma`)."""
+    if spec.name != GAMMA.name:
+        return spec
+    from shared.config import get_settings
+
+    return replace(spec, interval_s=float(get_settings().gamma_interval_s))

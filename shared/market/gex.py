@@ -19,7 +19,8 @@ them) the ratio is 1.00 within 1 %: the values are per $1 move, the usual unit, 
 they come. A snapshot whose ratio is near 0.01 instead is rescaled by 100 and says so
 (`gamma_scale`), so a change of units upstream cannot silently shrink every figure.
 
-Time to expiry is calendar time to the 16:00 New York close of the expiration date, in years of
+Time to expiry is calendar time to the close of the expiration's last session (16:00 New York,
+13:00 on an early close; `shared/gamma/snapshot.py` builds it with the market calendar), in years of
 365 days, floored at one hour so a contract in its last minutes does not get an infinite gamma.
 """
 

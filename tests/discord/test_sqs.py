@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import time
+import uuid
 from collections.abc import Iterator
 from dataclasses import dataclass
 from typing import Any
@@ -14,7 +15,7 @@ from moto.server import ThreadedMotoServer
 from functions import discord_send, discord_sweeper
 from shared.config import get_settings
 from shared.discord.dispatch import dispatch_after_commit
-from shared.discord.handoff import ChannelMessage
+from shared.discord.handoff import ChannelMessage, configured_hand_off, forget_sqs_client, process_sqs_client
 from tests.discord.conftest import AddChannel, Admin, Enqueue, delivery_rows
 from tests.fakes.discord import FakeDiscord
 
@@ -72,10 +73,21 @@ def queue(fake_discord: FakeDiscord) -> Iterator[Queue]:
             url = sqs.create_queue(QueueName="alerts")["QueueUrl"]
             patch.setenv("ALERT_QUEUE_URL", url)
             get_settings.cache_clear()
+            forget_sqs_client()
             yield Queue(sqs, url)
     finally:
         get_settings.cache_clear()
+        forget_sqs_client()
         server.stop()
+
+
+def test_every_hand_off_in_a_process_reuses_one_sqs_client(queue: Queue) -> None:
+    first, second = configured_hand_off(), configured_hand_off()
+    first.send(uuid.uuid4())
+    client = process_sqs_client()
+    second.send(uuid.uuid4())
+    assert process_sqs_client() is client
+    assert len(queue.receive_batch(expect=2)["Records"]) == 2
 
 
 def _titles(fake: FakeDiscord, webhook_id: str) -> list[str]:

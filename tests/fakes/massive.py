@@ -63,6 +63,8 @@ class FakeConnection:
     received: list[dict[str, Any]] = field(default_factory=list)
     closed_at: float | None = None
     evicted: bool = False
+    # The close code the relay sent (1006: the socket ended without a close frame).
+    close_code: int | None = None
 
     @property
     def open(self) -> bool:
@@ -238,6 +240,7 @@ class FakeMassive:
         finally:
             with self._lock:
                 connection.closed_at = time.monotonic()
+                connection.close_code = ws.close_code
 
     def _on_message(self, connection: FakeConnection, message: str | bytes) -> None:
         try:

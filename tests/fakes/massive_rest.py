@@ -2,8 +2,9 @@
 
 Real HTTP on loopback. It serves aggregates from bars a test stores (filtered by the `from`/`to`
 window, `page_size` per page, the rest behind a `next_url` cursor on its own host), option chain
-and index snapshots, and the market status. Keys come as `Authorization: Bearer` (what the
-official client sends) or `?apiKey=`; an unknown key is a 401. On demand it answers with 429s
+and index snapshots (`option_contract` and `synthetic_chain` build chains in Massive's shape), and
+the market status. Keys come as `Authorization: Bearer` (what the official client sends) or
+`?apiKey=`; an unknown key is a 401. On demand it answers with 429s
 carrying Massive's body, 5xx, 403 for a path, or slowly; and it records every request it saw.
 """
 
@@ -171,6 +172,79 @@ def minute_bars(start_ms: int, count: int, *, step_ms: int = 60_000, price: floa
              "v": 1000 + i, "vw": (o + c) / 2, "n": 10 + i % 5}
         )
     return bars
+
+
+def option_contract(
+    underlying: str,
+    expiration: date,
+    kind: str,
+    strike: float,
+    *,
+    spot: float,
+    iv: float | None,
+    gamma: float | None,
+    open_interest: float | None,
+    volume: float = 0.0,
+) -> dict[str, Any]:
+    """One contract of a chain snapshot in Massive's shape; None leaves greeks/IV/OI out, as Massive does."""
+    root = underlying.removeprefix("I:")
+    ticker = f"O:{root}{expiration:%y%m%d}{kind[0].upper()}{round(strike * 1000):08d}"
+    contract: dict[str, Any] = {
+        "break_even_price": strike,
+        "day": {"close": 1.0, "volume": volume, "vwap": 1.0},
+        "details": {
+            "contract_type": kind,
+            "exercise_style": "european" if underlying.startswith("I:") else "american",
+            "expiration_date": expiration.isoformat(),
+            "shares_per_contract": 100,
+            "strike_price": strike,
+            "ticker": ticker,
+        },
+        "underlying_asset": {"ticker": underlying, "price": spot, "timeframe": "REAL-TIME"},
+    }
+    if gamma is not None:
+        contract["greeks"] = {"delta": 0.5, "gamma": gamma, "theta": -0.1, "vega": 0.2}
+    if iv is not None:
+        contract["implied_volatility"] = iv
+    if open_interest is not None:
+        contract["open_interest"] = open_interest
+    return contract
+
+
+def synthetic_chain(underlying: str, spot: float, count: int, *, today: date, seed: int = 11) -> list[dict[str, Any]]:
+    """`count` contracts around `spot` over 40 expirations from `today`, gammas per $1 from each IV.
+
+    About 3 % come without greeks and 1 % without open interest, as deep contracts do on Massive.
+    """
+    import math
+    import random
+    from datetime import timedelta
+
+    rng = random.Random(seed)
+    offsets = [0, 1, 2, 3, 4, 7, 9, 11, 14, 16, 18, 21, 23, 25, 28, 30, 35, 42, 49, 56, 63, 77, 91,
+               105, 119, 147, 182, 210, 245, 273, 301, 336, 364, 427, 455, 546, 637, 728, 819, 910]
+    step = max(round(spot / 1200), 1)
+    contracts = []
+    for _ in range(count):
+        days = rng.choice(offsets)
+        strike = float(round(spot / step) * step + step * rng.randint(-400, 400))
+        if strike <= 0:
+            strike = float(step)
+        iv = 0.12 + 0.25 * abs(math.log(strike / spot)) + rng.uniform(0, 0.05)
+        years = max(days, 0.25) / 365.0
+        sigma_t = iv * math.sqrt(years)
+        d1 = (math.log(spot / strike) + 0.5 * sigma_t**2) / sigma_t
+        gamma = math.exp(-0.5 * d1 * d1) / (spot * sigma_t * math.sqrt(2 * math.pi))
+        has_greeks = rng.random() >= 0.03
+        contracts.append(
+            option_contract(
+                underlying, today + timedelta(days=days), rng.choice(("call", "put")), strike, spot=spot,
+                iv=iv if has_greeks else None, gamma=gamma if has_greeks else None,
+                open_interest=None if rng.random() < 0.01 else float(rng.randint(0, 20000)),
+                volume=float(rng.randint(0, 5000)),
+            )
+        )
+    return contracts
 
 
 class _Handler(BaseHTTPRequestHandler):

@@ -80,6 +80,7 @@ def test_make_dev_runs_the_stack_and_stops_on_ctrl_c(tmp_path: Path, make_token:
         "HONEYDRIP_PGDATA": str(tmp_path / "pgdata"),
     }
     token, _ = make_token(email="dev@localhost")
+    # In a session of its own, like a terminal's foreground job: Ctrl-C signals the whole group.
     process = subprocess.Popen(
         [sys.executable, "-m", "shared.devstack"],
         cwd=repo_path(),
@@ -87,6 +88,7 @@ def test_make_dev_runs_the_stack_and_stops_on_ctrl_c(tmp_path: Path, make_token:
         stdout=subprocess.PIPE,
         stderr=subprocess.STDOUT,
         text=True,
+        start_new_session=True,
     )
     output: list[str] = []
     try:
@@ -109,8 +111,9 @@ def test_make_dev_runs_the_stack_and_stops_on_ctrl_c(tmp_path: Path, make_token:
         assert requests.get(f"http://127.0.0.1:{relay_port}/api/health", timeout=10).status_code == 200
         an_index_value_arrives_from_the_simulator(relay_port, token)
         post_an_alert_through_the_console_sink(f"http://127.0.0.1:{api_port}", bearer(token))
-        process.send_signal(signal.SIGINT)
-        rest, _ = process.communicate(timeout=30)
+        assert "python -m websockets" in banner  # a way to try the relay with what the project installs
+        os.killpg(process.pid, signal.SIGINT)
+        rest, _ = process.communicate(timeout=45)
     finally:
         if process.poll() is None:
             process.kill()
@@ -118,6 +121,37 @@ def test_make_dev_runs_the_stack_and_stops_on_ctrl_c(tmp_path: Path, make_token:
     assert process.returncode == 0, rest
     assert "devstack: stopped" in rest
     assert "📊 LOADING: SPY $650 Call" in rest  # the alert, printed by the console sink
+    everything = banner + rest
+    assert "Traceback" not in everything, everything
+    assert "local-token" not in everything  # the webhook's token, in no log line (the sink's access log included)
+    # The embedded Postgres stopped with the API: no server left behind on its data folder.
+    assert not (tmp_path / "pgdata" / "postmaster.pid").exists()
     for port in (api_port, relay_port, sink_port):
         with socket.socket() as sock:
             assert sock.connect_ex(("127.0.0.1", port)) != 0, f"port {port} still served after Ctrl-C"
+
+
+def run_devstack(env_overrides: dict[str, str]) -> subprocess.CompletedProcess[str]:
+    env = {**os.environ, **env_overrides}
+    return subprocess.run(
+        [sys.executable, "-m", "shared.devstack"], cwd=repo_path(), env=env, capture_output=True, text=True, timeout=30
+    )
+
+
+def test_make_dev_refuses_a_port_that_is_taken_and_names_it() -> None:
+    with socket.socket() as taken:
+        taken.bind(("127.0.0.1", 0))
+        taken.listen()
+        port = taken.getsockname()[1]
+        result = run_devstack(
+            {"DEV_API_PORT": str(free_port()), "DEV_RELAY_PORT": str(port), "DEV_DISCORD_SINK_PORT": str(free_port())}
+        )
+    assert result.returncode == 2
+    assert f"port {port} (DEV_RELAY_PORT) already in use" in result.stderr
+    assert "Honey Drip is running" not in result.stdout
+
+
+def test_make_dev_names_a_port_variable_that_is_not_a_port() -> None:
+    result = run_devstack({"DEV_API_PORT": "abc"})
+    assert result.returncode != 0
+    assert result.stderr.strip() == "devstack: DEV_API_PORT='abc': must be a port number (1-65535)"

@@ -37,6 +37,11 @@ def test_the_dev_scheduler_uses_the_intervals_of_serverless_yml() -> None:
     functions = serverless_functions()
     ingest_minutes = functions["ingest"]["events"][0]["schedule"].split()[0]
     assert ingest_minutes == f"cron(*/{JOBS['ingest'].interval_s / 60:.0f}"
+    assert functions["scanner"]["events"][0]["schedule"] == "cron(* 13-21 ? * MON-FRI *)"
+    assert JOBS["scanner"].interval_s == 60 and JOBS["scanner"].market_hours
+    gamma_minutes = functions["gamma"]["events"][0]["schedule"].split()[0]
+    assert gamma_minutes == f"cron(*/{JOBS['gamma'].interval_s / 60:.0f}"
+    assert functions["gamma"]["environment"]["GAMMA_INTERVAL"] == f"{JOBS['gamma'].interval_s:.0f}"
     prewarm_cron = functions["prewarm"]["events"][0]["schedule"]
     assert prewarm_cron.endswith("? * FRI *)") and JOBS["prewarm"].interval_s == 7 * 24 * 3600
 

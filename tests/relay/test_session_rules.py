@@ -131,7 +131,7 @@ def test_ws_health_has_the_predecessors_shape_and_limits() -> None:
     assert code == 200 and body["healthy"] is True and body["warnings"] == []
     assert body["limits"] == {"maxUpstreamConnections": 5, "maxClients": 1000}
     assert set(body["metrics"]["options"]) == {
-        "totalClients", "upstreamConnections", "activeSubscriptions", "connectionState", "reconnectAttempts",
+        "healthy", "totalClients", "upstreamConnections", "activeSubscriptions", "connectionState", "reconnectAttempts",
         "lastError", "lastConnectedAt", "lastMessageAt", "messagesIn", "eventsOut", "eventsConflated",
         "slowConsumerDisconnects", "upstreamErrors"}
 
@@ -140,6 +140,7 @@ def test_an_unhealthy_cluster_makes_ws_health_503_with_its_reason() -> None:
     code, body = ws_health({Cluster.OPTIONS: report("evicted", False, "options: another process")}, now=0.0,
                            max_upstream_connections=5, max_clients=1000)
     assert code == 503 and body["warnings"] == ["options: another process"]
+    assert body["metrics"]["options"]["healthy"] is False  # the status page colours this cluster alone
 
 
 def test_metrics_are_prometheus_text() -> None:

@@ -1,0 +1,300 @@
+"""`GET /api/gamma/<symbol>`, `/history` and `/chart.png`: the stored gamma exposure snapshots.
+
+The symbol is accepted as admins write it (`SPX`, `I:SPX`, `spy`) and answered in stored form.
+Dollar figures are plain numbers (dollars of delta per 1 % move). Reading snapshots needs no
+numpy; only the chart loads matplotlib (Agg backend), on its first request.
+"""
+
+from __future__ import annotations
+
+import io
+import itertools
+import math
+import os
+import tempfile
+import threading
+from datetime import UTC, date, datetime, time, timedelta
+from typing import Any
+
+from flask import Blueprint, Response
+from pydantic import BaseModel, ConfigDict, Field, field_validator
+
+from functions import openapi
+from functions.auth import current_user, requires_user
+from functions.bodies import parse_query
+from functions.errors import NotFound, Unprocessable
+from functions.lambda_adapter import lambda_handler
+from shared.db import user_tx
+from shared.gamma.store import STRIKE_FIELDS, View, latest_snapshot, snapshot_history
+from shared.symbols import SymbolError, normalize_symbol
+
+bp = Blueprint("gamma_snapshots", __name__)
+handler = lambda_handler(bp)
+
+# A history window longer than this is refused: 31 days of 5-minute snapshots is ~2,400 rows.
+MAX_HISTORY_SPAN = timedelta(days=31)
+MAX_HISTORY_ROWS = 10_000
+DEFAULT_HISTORY_SPAN = timedelta(days=1)
+_EARLIEST = datetime(1970, 1, 1, tzinfo=UTC)
+_LATEST = datetime(2100, 1, 1, tzinfo=UTC)
+# matplotlib does not promise thread safety and the dev server is threaded: one chart at a time.
+_chart_lock = threading.Lock()
+
+
+def stored_symbol(raw: str) -> str:
+    """`SPX`, `I:SPX`, `$spx` → `I:SPX`; 422 naming `symbol` for anything that is not a ticker."""
+    # str.upper() folds some non-ASCII letters into ASCII ones ("ſpy" → "SPY"): refuse them first.
+    if not raw.isascii() or len(raw) > 16:
+        raise Unprocessable(f"{raw[:20]!r} is not a ticker", field="symbol")
+    try:
+        return normalize_symbol(raw)
+    except SymbolError as error:
+        raise Unprocessable(str(error), field="symbol") from None
+
+
+def _instant(value: object) -> object:
+    """Epoch milliseconds, an ISO date (its midnight UTC), or an ISO datetime (UTC when naive)."""
+    if not isinstance(value, str):
+        return value
+    text = value.strip()
+    if text.isdigit():
+        if len(text) > 14:
+            raise ValueError("epoch milliseconds out of range")
+        return datetime.fromtimestamp(int(text) / 1000, tz=UTC)
+    if len(text) == 10:
+        return datetime.combine(date.fromisoformat(text), time(), UTC)
+    parsed = datetime.fromisoformat(text)
+    return parsed if parsed.tzinfo is not None else parsed.replace(tzinfo=UTC)
+
+
+class GammaQuery(BaseModel):
+    """Query of `GET /api/gamma/<symbol>` and its chart: which view."""
+
+    model_config = ConfigDict(extra="forbid")
+
+    view: View = "all"
+
+
+class GammaHistoryQuery(BaseModel):
+    """Query of `GET /api/gamma/<symbol>/history`: a window of at most 31 days (default the last day)."""
+
+    model_config = ConfigDict(extra="forbid", populate_by_name=True)
+
+    view: View = "all"
+    start: datetime | None = Field(default=None, alias="from")
+    end: datetime | None = Field(default=None, alias="to")
+
+    @field_validator("start", "end", mode="before")
+    @classmethod
+    def _parse(cls, value: object) -> object:
+        try:
+            return _instant(value)
+        except (ValueError, OverflowError, OSError):
+            raise ValueError("expected epoch milliseconds, YYYY-MM-DD, or an ISO datetime") from None
+
+    @field_validator("start", "end", mode="after")
+    @classmethod
+    def _in_range(cls, value: datetime | None) -> datetime | None:
+        if value is not None and not _EARLIEST <= value <= _LATEST:
+            raise ValueError("must be between 1970 and 2100")
+        return value
+
+
+class StrikeBody(BaseModel):
+    """One strike's sums; null where a figure could not be stored as a number."""
+
+    strike: float | None
+    call_gex: float | None
+    put_gex: float | None
+    net_gex: float | None
+    call_oi: float | None
+    put_oi: float | None
+    call_volume: float | None = None
+    put_volume: float | None = None
+
+
+class SnapshotBody(BaseModel):
+    """The latest snapshot of one view; dollars of delta per 1 % move, calls positive, puts negative."""
+
+    symbol: str
+    view: View
+    taken_at: datetime
+    age_s: float
+    spot: float
+    net_gex: float
+    call_gex: float
+    put_gex: float
+    call_wall: float | None
+    put_wall: float | None
+    zero_gamma: float | None
+    max_pain: float | None
+    contracts: int
+    contracts_without_greeks: int
+    contracts_without_open_interest: int
+    gamma_unit_ratio: float | None
+    strikes: list[StrikeBody]
+
+
+class GammaResponse(BaseModel):
+    """Body of `GET /api/gamma/<symbol>`."""
+
+    snapshot: SnapshotBody
+
+
+class HistoryPoint(BaseModel):
+    taken_at: datetime
+    spot: float
+    net_gex: float
+    call_gex: float
+    put_gex: float
+    call_wall: float | None
+    put_wall: float | None
+    zero_gamma: float | None
+    max_pain: float | None
+    contracts: int
+    contracts_without_greeks: int
+    contracts_without_open_interest: int
+    gamma_unit_ratio: float | None
+    gamma_scale: float
+
+
+class GammaHistoryResponse(BaseModel):
+    """Body of `GET /api/gamma/<symbol>/history`: totals and levels, oldest first."""
+
+    model_config = ConfigDict(populate_by_name=True)
+
+    symbol: str
+    view: View
+    start: datetime = Field(alias="from")
+    end: datetime = Field(alias="to")
+    snapshots: list[HistoryPoint]
+
+
+def _iso(at: datetime) -> str:
+    return at.astimezone(UTC).isoformat().replace("+00:00", "Z")
+
+
+def _latest(symbol: str, view: View) -> dict[str, Any]:
+    with user_tx(current_user()) as conn:
+        row = latest_snapshot(conn, symbol, view)
+    if row is None:
+        raise NotFound(f"no gamma snapshot of {symbol} ({view}) yet", field="symbol")
+    return row
+
+
+def _strike_rows(columns: dict[str, list[float]]) -> list[dict[str, float]]:
+    present = [name for name in STRIKE_FIELDS if name in columns]
+    return [dict(zip(present, values, strict=True)) for values in zip(*(columns[n] for n in present), strict=False)]
+
+
+@bp.get("/api/gamma/<symbol>")
+@openapi.operation(
+    summary="The latest gamma exposure snapshot of a symbol", tag="gamma", response=GammaResponse, query=GammaQuery
+)
+@requires_user
+def gamma(symbol: str) -> dict[str, Any]:
+    stored = stored_symbol(symbol)
+    query = parse_query(GammaQuery)
+    row = _latest(stored, query.view)
+    age = (datetime.now(UTC) - row["taken_at"]).total_seconds()
+    return {
+        "snapshot": {
+            "symbol": row["symbol"],
+            "view": row["view"],
+            "taken_at": _iso(row["taken_at"]),
+            "age_s": round(max(age, 0.0), 1),
+            "spot": row["spot"],
+            "net_gex": row["net_gex"],
+            "call_gex": row["call_gex"],
+            "put_gex": row["put_gex"],
+            "call_wall": row["call_wall"],
+            "put_wall": row["put_wall"],
+            "zero_gamma": row["zero_gamma"],
+            "max_pain": row["max_pain"],
+            "contracts": row["contracts"],
+            "contracts_without_greeks": row["contracts_without_greeks"],
+            "contracts_without_open_interest": row["contracts_without_open_interest"],
+            "gamma_unit_ratio": row["gamma_unit_ratio"],
+            "strikes": _strike_rows(row["strikes"]),
+        }
+    }
+
+
+@bp.get("/api/gamma/<symbol>/history")
+@openapi.operation(
+    summary="A symbol's gamma totals and levels over time, oldest first", tag="gamma",
+    response=GammaHistoryResponse, query=GammaHistoryQuery,
+)
+@requires_user
+def gamma_history(symbol: str) -> dict[str, Any]:
+    stored = stored_symbol(symbol)
+    query = parse_query(GammaHistoryQuery)
+    end = query.end or datetime.now(UTC)
+    start = query.start or max(end - DEFAULT_HISTORY_SPAN, _EARLIEST)
+    if start > end:
+        raise Unprocessable("`from` must not be after `to`", field="from")
+    if end - start > MAX_HISTORY_SPAN:
+        raise Unprocessable(f"the window from `from` to `to` is limited to {MAX_HISTORY_SPAN.days} days", field="from")
+    with user_tx(current_user()) as conn:
+        rows = snapshot_history(conn, stored, query.view, start, end, MAX_HISTORY_ROWS)
+    series = [{**row, "taken_at": _iso(row["taken_at"])} for row in rows]
+    return {"symbol": stored, "view": query.view, "from": _iso(start), "to": _iso(end), "snapshots": series}
+
+
+def _finite(value: object) -> bool:
+    return isinstance(value, int | float) and math.isfinite(value)
+
+
+def render_chart(row: dict[str, Any]) -> bytes:
+    """The per-strike net GEX profile as a PNG, spot, walls and zero gamma marked (strikes within ±20 %)."""
+    # Lambda's home is read-only: matplotlib keeps its font cache in /tmp there.
+    os.environ.setdefault("MPLCONFIGDIR", os.path.join(tempfile.gettempdir(), "matplotlib"))  # noqa: PTH118
+    import matplotlib
+
+    matplotlib.use("Agg")
+    from matplotlib.figure import Figure
+
+    spot = float(row["spot"])
+    columns = row["strikes"]
+    pairs = [
+        (strike, net)
+        for strike, net in zip(columns.get("strike", []), columns.get("net_gex", []), strict=False)
+        if _finite(strike) and _finite(net) and 0.8 * spot <= strike <= 1.2 * spot
+    ]
+    strikes = [strike for strike, _ in pairs]
+    nets = [net / 1e6 for _, net in pairs]
+    width = min((b - a for a, b in itertools.pairwise(strikes)), default=spot * 0.01) * 0.8
+    with _chart_lock:
+        figure = Figure(figsize=(10, 5), dpi=100)
+        axes = figure.subplots()
+        axes.bar(strikes, nets, width=width, color=["#2e7d32" if n >= 0 else "#c62828" for n in nets])
+        axes.axhline(0, color="#555555", linewidth=0.8)
+        marks = [
+            ("spot", spot, "#1565c0", "-"),
+            ("call wall", row["call_wall"], "#2e7d32", "--"),
+            ("put wall", row["put_wall"], "#c62828", "--"),
+            ("zero gamma", row["zero_gamma"], "#6a1b9a", ":"),
+        ]
+        for label, level, colour, style in marks:
+            if _finite(level):
+                axes.axvline(level, color=colour, linestyle=style, linewidth=1.2, label=f"{label} {level:,.2f}")
+        axes.set_xlabel("strike")
+        axes.set_ylabel("net GEX ($M per 1 % move)")
+        axes.set_title(f"{row['symbol']} net gamma exposure ({row['view']}), {_iso(row['taken_at'])}")
+        axes.legend(loc="best", fontsize="small")
+        buffer = io.BytesIO()
+        figure.savefig(buffer, format="png")
+    return buffer.getvalue()
+
+
+@bp.get("/api/gamma/<symbol>/chart.png")
+@openapi.operation(
+    summary="The per-strike net GEX profile as a PNG, spot, walls and zero gamma marked", tag="gamma",
+    response=None, query=GammaQuery, content_type="image/png",
+)
+@requires_user
+def gamma_chart(symbol: str) -> Response:
+    stored = stored_symbol(symbol)
+    query = parse_query(GammaQuery)
+    row = _latest(stored, query.view)
+    return Response(render_chart(row), mimetype="image/png", headers={"Cache-Control": "private, max-age=60"})

@@ -1,0 +1,159 @@
+"""One gamma run: for each symbol, the whole chain and spot from Massive, three views, one upsert.
+
+Symbols: GAMMA_SYMBOLS (SPX, NDX, SPY, QQQ) and every watchlist symbol; a symbol whose chain is
+empty has no listed options and is counted, not an error. Spot is the index's `value` for an
+index and the chain's `underlying_asset.price` otherwise. A symbol Massive refuses does not stop
+the others; the run fails at the end naming it, as ingestion does.
+"""
+
+from __future__ import annotations
+
+import logging
+import math
+import time
+from collections.abc import Callable, Sequence
+from dataclasses import dataclass, field
+from datetime import UTC, datetime, timedelta
+
+import psycopg
+
+from shared.db import service_tx
+from shared.gamma.snapshot import build_chain, snapshot
+from shared.gamma.store import prune_strikes, upsert_snapshots
+from shared.jobs.progress import Progress
+from shared.massive.rest import MassiveError, MassiveRest
+from shared.symbols import SymbolError, normalize_symbol
+
+log = logging.getLogger(__name__)
+
+
+class GammaErrors(RuntimeError):
+    """Some symbols got no snapshot this run; the others were stored."""
+
+
+@dataclass
+class GammaCounts:
+    symbols: int = 0
+    snapshots: int = 0
+    contracts: int = 0
+    contracts_without_greeks: int = 0
+    unplaceable: int = 0
+    without_options: int = 0
+    strikes_pruned: int = 0
+    errors: list[str] = field(default_factory=list)
+
+    def as_counts(self) -> dict[str, int]:
+        return {
+            "symbols": self.symbols,
+            "snapshots": self.snapshots,
+            "contracts": self.contracts,
+            "contracts_without_greeks": self.contracts_without_greeks,
+            "unplaceable": self.unplaceable,
+            "without_options": self.without_options,
+            "strikes_pruned": self.strikes_pruned,
+            "failed": len(self.errors),
+        }
+
+
+def symbols_to_snapshot(configured: str, watchlist: Sequence[str]) -> list[str]:
+    """The configured symbols (comma-separated) then the watchlist's, stored form, each once."""
+    chosen: dict[str, None] = {}
+    for raw in [*configured.split(","), *watchlist]:
+        if not raw.strip():
+            continue
+        try:
+            chosen[normalize_symbol(raw)] = None
+        except SymbolError:
+            log.warning("gamma symbol skipped: not a ticker", extra={"symbol": raw[:20]})
+    return list(chosen)
+
+
+class GammaRun:
+    """Snapshots every symbol once, at the bucket of the run's start."""
+
+    def __init__(
+        self,
+        client: MassiveRest,
+        *,
+        interval_s: int,
+        strikes_retention: timedelta = timedelta(days=7),
+        progress: Progress | None = None,
+        now: Callable[[], datetime] = lambda: datetime.now(UTC),
+    ) -> None:
+        self.client = client
+        self.interval_s = interval_s
+        self.strikes_retention = strikes_retention
+        self.progress = progress
+        self.now = now
+        self.counts = GammaCounts()
+
+    def run(self, only: Sequence[str] | None, configured: str) -> GammaCounts:
+        if only:
+            symbols = symbols_to_snapshot(",".join(only), [])
+        else:
+            with service_tx() as conn:
+                rows = conn.execute("select distinct symbol from watchlist order by symbol").fetchall()
+            symbols = symbols_to_snapshot(configured, [row["symbol"] for row in rows])
+        self.counts.symbols = len(symbols)
+        # One instant for the whole run: every symbol's rows share its bucket, so a retry overwrites them all.
+        taken_at = self.now()
+        for symbol in symbols:
+            try:
+                self._one(symbol, taken_at)
+            except (MassiveError, psycopg.Error) as error:
+                self.counts.errors.append(f"{symbol}: {error}")
+                log.warning("gamma snapshot failed", extra={"symbol": symbol, "error": str(error)[:300]})
+            if self.progress is not None:
+                self.progress(symbol)
+        with service_tx() as conn:
+            self.counts.strikes_pruned = prune_strikes(conn, taken_at - self.strikes_retention)
+        if self.counts.errors:
+            raise GammaErrors(
+                f"{len(self.counts.errors)} of {len(symbols)} symbols got no snapshot: "
+                + "; ".join(self.counts.errors[:10])
+            )
+        return self.counts
+
+    def _spot(self, symbol: str, underlying_price: float | None) -> float:
+        if symbol.startswith("I:"):
+            found = self.client.index_snapshot([symbol])
+            entry = next((item for item in found if item.ticker == symbol), None)
+            if entry is None or entry.error or entry.value is None or not 0 < entry.value < math.inf:
+                reason = (entry.error or entry.message) if entry is not None else "absent"
+                raise MassiveError(f"no value for {symbol} in Massive's index snapshot ({reason})")
+            return float(entry.value)
+        if underlying_price is None:
+            raise MassiveError(f"Massive's chain of {symbol} carries no underlying price")
+        return underlying_price
+
+    def _one(self, symbol: str, taken_at: datetime) -> None:
+        started = time.monotonic()
+        contracts = self.client.option_chain(symbol)
+        if not contracts:
+            self.counts.without_options += 1
+            log.info("gamma: no listed options", extra={"symbol": symbol})
+            return
+        arrays = build_chain(contracts, taken_at)
+        spot = self._spot(symbol, arrays.underlying_price)
+        records = snapshot(symbol, arrays, spot, taken_at=taken_at, interval_s=self.interval_s)
+        with service_tx() as conn:
+            self.counts.snapshots += upsert_snapshots(conn, records)
+        everything = records[0]
+        self.counts.contracts += everything.contracts
+        self.counts.contracts_without_greeks += everything.contracts_without_greeks
+        self.counts.unplaceable += arrays.unplaceable
+        if everything.gamma_scale != 1.0:
+            log.warning(
+                "gamma: Massive's gammas look per $0.01; rescaled",
+                extra={"symbol": symbol, "ratio": everything.gamma_unit_ratio},
+            )
+        log.info(
+            "gamma snapshot stored",
+            extra={
+                "symbol": symbol,
+                "contracts": everything.contracts,
+                "spot": spot,
+                "net_gex": everything.net_gex,
+                "duration_ms": round((time.monotonic() - started) * 1000),
+            },
+        )

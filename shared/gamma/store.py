@@ -1,0 +1,104 @@
+"""`gamma_snapshots` rows: the job's upsert (a retried run overwrites its bucket) and the API's reads.
+
+No numpy here: the routes that read snapshots must not pay for it at a cold start.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Sequence
+from datetime import UTC, datetime
+from typing import Any, Literal
+
+import orjson
+import psycopg
+from pydantic import BaseModel
+
+View = Literal["all", "nearest", "30d"]
+STRIKE_FIELDS = ("strike", "call_gex", "put_gex", "net_gex", "call_oi", "put_oi", "call_volume", "put_volume")
+_TOTALS = (
+    "spot, net_gex, call_gex, put_gex, call_wall, put_wall, zero_gamma, max_pain,"
+    " contracts, contracts_without_greeks, contracts_without_open_interest, gamma_unit_ratio, gamma_scale"
+)
+_COLUMNS = f"symbol, view, bucket, taken_at, {_TOTALS}, strikes"
+
+
+class SnapshotRecord(BaseModel):
+    """One `gamma_snapshots` row: a view of one symbol's chain at one time."""
+
+    symbol: str
+    view: View
+    bucket: datetime
+    taken_at: datetime
+    spot: float
+    net_gex: float
+    call_gex: float
+    put_gex: float
+    call_wall: float | None
+    put_wall: float | None
+    zero_gamma: float | None
+    max_pain: float | None
+    contracts: int
+    contracts_without_greeks: int
+    contracts_without_open_interest: int
+    gamma_unit_ratio: float | None
+    gamma_scale: float
+    strikes: dict[str, list[float]]
+
+
+def bucket_of(at: datetime, interval_s: int) -> datetime:
+    """`at` floored to the interval (in epoch seconds): runs within one interval share a bucket."""
+    seconds = int(at.timestamp())
+    return datetime.fromtimestamp(seconds - seconds % interval_s, UTC)
+
+
+def upsert_snapshots(conn: psycopg.Connection[Any], records: Sequence[SnapshotRecord]) -> int:
+    """Store `records` in the caller's transaction; a row already in the same bucket is replaced."""
+    names = [name.strip() for name in _COLUMNS.split(",")]
+    updates = ", ".join(f"{name} = excluded.{name}" for name in names[2:] if name != "bucket")
+    placeholders = ", ".join(["%s"] * (len(names) - 1) + ["%s::jsonb"])
+    statement = (
+        f"insert into public.gamma_snapshots ({_COLUMNS}) values ({placeholders})"  # noqa: S608 - fixed columns
+        f" on conflict (symbol, view, bucket) do update set {updates}"
+    )
+    rows = [
+        (
+            *(getattr(record, name) for name in names[:-1]),
+            orjson.dumps(record.strikes).decode(),
+        )
+        for record in records
+    ]
+    with conn.cursor() as cur:
+        cur.executemany(statement, rows)
+    return len(rows)
+
+
+def latest_snapshot(conn: psycopg.Connection[Any], symbol: str, view: View) -> dict[str, Any] | None:
+    """The newest snapshot of `symbol` in `view`, strikes included; None when there is none."""
+    row: dict[str, Any] | None = conn.execute(
+        f"select {_COLUMNS} from gamma_snapshots where symbol = %s and view = %s"  # noqa: S608 - fixed columns
+        " order by taken_at desc limit 1",
+        (symbol, view),
+    ).fetchone()
+    return row
+
+
+def snapshot_history(
+    conn: psycopg.Connection[Any], symbol: str, view: View, start: datetime, end: datetime, limit: int
+) -> list[dict[str, Any]]:
+    """Totals and levels (no strikes) from `start` to `end`, oldest first; the newest `limit` of them."""
+    rows = conn.execute(
+        f"select * from (select taken_at, {_TOTALS} from gamma_snapshots"  # noqa: S608 - fixed columns
+        " where symbol = %s and view = %s and taken_at between %s and %s order by taken_at desc limit %s) newest"
+        " order by taken_at",
+        (symbol, view, start, end, limit),
+    ).fetchall()
+    return list(rows)
+
+
+def prune_strikes(conn: psycopg.Connection[Any], older_than: datetime) -> int:
+    """Drop the per-strike arrays of snapshots taken before `older_than` (totals and levels stay); the count."""
+    cursor = conn.execute(
+        "update public.gamma_snapshots set strikes = '{}'::jsonb where taken_at < %s and strikes <> '{}'::jsonb",
+        (older_than,),
+    )
+    return cursor.rowcount

@@ -1,0 +1,223 @@
+"""One scan: every watchlist symbol computed once, its signals fired once per watching admin, alerted.
+
+Per symbol: the bars since the last stored ones fetched from Massive and stored, the stored
+history read back, the indicators computed over it, the detectors run at the last closed 1m bar,
+and each signal written for every admin watching the symbol with its Discord deliveries in the
+same transaction. The deliveries are dispatched after that transaction commits.
+"""
+
+from __future__ import annotations
+
+import logging
+import time
+from collections.abc import Callable, Sequence
+from dataclasses import dataclass, field
+from datetime import UTC, date, datetime
+from typing import Any
+from uuid import UUID
+
+from shared.bars.store import datetime_to_ms, last_bar_times, upsert_bars
+from shared.bars.timeframes import AGGREGATE, DURATION_MS, Timeframe
+from shared.jobs.progress import Progress
+from shared.logs import redact
+from shared.market import calendar
+from shared.massive.rest import MassiveError, MassiveRest
+from shared.signals import store
+from shared.signals.assets import asset_class
+from shared.signals.confluence import Rules, Signal
+from shared.signals.embed import signal_payload
+from shared.signals.scan import signals_at
+from shared.signals.series import MINUTE_MS, Bars, GammaLevels, SymbolSeries, series_from_bars
+
+log = logging.getLogger(__name__)
+
+# Sessions of history read per timeframe: 11 of 1m (today and the 10 relative volume compares
+# with), enough 5m and 15m bars for EMA 50 to be warm, and 90 days of daily bars.
+HISTORY_SESSIONS: dict[Timeframe, int] = {"1m": 11, "5m": 6, "15m": 10, "1d": 60}
+FETCHED: tuple[Timeframe, ...] = ("1m", "5m", "15m")
+# A last 1m bar older than this is stale data, not a setup (a halted or illiquid symbol).
+STALE_AFTER_MS = 3 * MINUTE_MS
+
+
+class ScanErrors(RuntimeError):
+    """Some symbols could not be scanned; the message names them."""
+
+
+def history_start(timeframe: Timeframe, today: date) -> datetime:
+    """The open of the oldest session `timeframe`'s history reaches back to."""
+    oldest = calendar.recent_sessions(HISTORY_SESSIONS[timeframe], through=today)[0]
+    bounds = calendar.session_bounds(oldest)
+    assert bounds is not None
+    return bounds[0]
+
+
+def load_series(
+    conn: Any, symbol: str, end: datetime, gamma: GammaLevels | None = None, *, completed: bool = True
+) -> SymbolSeries:
+    """The symbol's series from stored bars up to `end` (only bars closed by then when `completed`)."""
+    today = end.astimezone(calendar.NEW_YORK).date()
+    end_ms = datetime_to_ms(end)
+    by_tf: dict[str, Bars] = {}
+    for timeframe in HISTORY_SESSIONS:
+        bars = store.stored_bars(conn, symbol, timeframe, history_start(timeframe, today), end)
+        by_tf[timeframe] = bars.completed_by(end_ms, DURATION_MS[timeframe]) if completed else bars
+    return series_from_bars(symbol, asset_class(symbol), by_tf, gamma)
+
+
+@dataclass
+class ScanCounts:
+    symbols: int = 0
+    fetches: int = 0
+    fetch_errors: int = 0
+    signals: int = 0
+    deliveries: int = 0
+    expired: int = 0
+    deferred: int = 0
+    errors: list[str] = field(default_factory=list)
+
+    def as_counts(self) -> dict[str, int]:
+        return {
+            "symbols": self.symbols,
+            "fetches": self.fetches,
+            "fetch_errors": self.fetch_errors,
+            "signals": self.signals,
+            "deliveries": self.deliveries,
+            "expired": self.expired,
+            "deferred": self.deferred,
+            "errors": len(self.errors),
+        }
+
+
+def _dispatch_default(delivery_ids: Sequence[UUID]) -> None:
+    from shared.discord.dispatch import dispatch_after_commit
+
+    dispatch_after_commit(delivery_ids)
+
+
+@dataclass
+class Scanner:
+    """One scan; `client` None scans the stored bars only (no incremental fetch).
+
+    `deadline` (a time.monotonic() value) stops it starting new symbols; the symbols left are
+    counted as deferred. The order rotates with the minute, so no symbol is always the one left.
+    """
+
+    client: MassiveRest | None
+    now: Callable[[], datetime] = lambda: datetime.now(UTC)
+    dispatch: Callable[[Sequence[UUID]], None] = _dispatch_default
+    progress: Progress | None = None
+    deadline: float = float("inf")
+    clock: Callable[[], float] = time.monotonic
+    counts: ScanCounts = field(default_factory=ScanCounts)
+
+    def run(self, only: Sequence[str] | None = None) -> ScanCounts:
+        from shared.db import service_tx
+
+        now = self.now()
+        with service_tx() as conn:
+            self.counts.expired = store.expire_signals(conn, now)
+            by_symbol = store.watchers(conn, only)
+            rules = store.load_rules(conn)
+            gamma = store.latest_gamma(conn, list(by_symbol), now)
+        self.counts.symbols = len(by_symbol)
+        order = list(by_symbol)
+        if order:
+            shift = int(now.timestamp() // 60) % len(order)
+            order = order[shift:] + order[:shift]
+        for position, symbol in enumerate(order):
+            if self.clock() >= self.deadline:
+                self.counts.deferred = len(order) - position
+                log.warning("scan budget spent; the rest wait", extra={"deferred": self.counts.deferred})
+                break
+            users = by_symbol[symbol]
+            try:
+                self._scan(symbol, users, rules[asset_class(symbol)], gamma.get(symbol), now)
+            except Exception as error:  # one symbol's trouble never stops the others
+                log.exception("scan of a symbol failed", extra={"symbol": symbol})
+                self.counts.errors.append(redact(f"{symbol}: {type(error).__name__}: {error}")[:200])
+            if self.progress is not None:
+                self.progress(symbol)
+        if self.counts.errors:
+            raise ScanErrors(
+                f"{len(self.counts.errors)} of {len(by_symbol)} symbols not scanned: "
+                + "; ".join(self.counts.errors[:10])
+            )
+        return self.counts
+
+    def _scan(self, symbol: str, users: list[UUID], rules: Rules, gamma: GammaLevels | None, now: datetime) -> None:
+        from shared.db import service_tx
+
+        self._fetch_recent(symbol, now)
+        with service_tx() as conn:
+            series = load_series(conn, symbol, now, gamma)
+        bars = series.minute.bars
+        if len(bars) == 0 or int(bars.t[-1]) + MINUTE_MS < datetime_to_ms(now) - STALE_AFTER_MS:
+            return
+        signals = signals_at(series.view(len(bars) - 1), rules)
+        if not signals:
+            return
+        delivery_ids = self._fire(symbol, users, signals, rules, now)
+        if delivery_ids:
+            self.dispatch(delivery_ids)
+
+    def _fetch_recent(self, symbol: str, now: datetime) -> None:
+        """Bars since the last stored ones (from today's open at the earliest), stored as ingestion would."""
+        from shared.db import service_tx
+
+        if self.client is None:
+            return
+        today = calendar.session_bounds(now.astimezone(calendar.NEW_YORK).date())
+        if today is None:
+            return
+        with service_tx() as conn:
+            last = last_bar_times(conn, symbol)
+        now_ms = datetime_to_ms(now)
+        for timeframe in FETCHED:
+            stored = last.get(timeframe)
+            # Nothing new can have closed while the newest stored bar is still forming.
+            if stored is not None and datetime_to_ms(stored) + DURATION_MS[timeframe] > now_ms:
+                continue
+            start = max(stored or today[0], today[0])
+            multiplier, timespan = AGGREGATE[timeframe]
+            try:
+                fetched = self.client.aggregates(
+                    symbol, multiplier, timespan, datetime_to_ms(start), datetime_to_ms(now)
+                )
+            except MassiveError as error:
+                # The stored bars still make a scan; ingestion catches up later.
+                self.counts.fetch_errors += 1
+                log.warning(
+                    "scan fetch failed", extra={"symbol": symbol, "timeframe": timeframe, "error": redact(str(error))}
+                )
+                continue
+            self.counts.fetches += 1
+            with service_tx() as conn:
+                upsert_bars(conn, symbol, timeframe, fetched)
+
+    def _fire(
+        self, symbol: str, users: list[UUID], signals: list[Signal], rules: Rules, now: datetime
+    ) -> list[UUID]:
+        from shared.db import service_tx
+        from shared.discord.outbox import channels_for_action, enqueue_deliveries
+
+        delivery_ids: list[UUID] = []
+        fired_count = 0
+        with service_tx() as conn:
+            for signal in signals:
+                bar_time = datetime.fromtimestamp(signal.candidate.bar_time_ms / 1000, tz=UTC)
+                payload = signal_payload(signal, bar_time)
+                for user_id in users:
+                    fired = store.record_signal(conn, user_id, signal, rules, bar_time)
+                    if fired is None:
+                        continue
+                    fired_count += 1
+                    channels = channels_for_action(conn, user_id, "signal")
+                    if not channels:
+                        continue
+                    ids = enqueue_deliveries(conn, user_id=user_id, channel_ids=channels, payload=payload)
+                    delivery_ids.extend(ids)
+                    store.mark_alerted(conn, fired.id, now)
+        # Counted once committed: a symbol whose transaction rolled back fired nothing.
+        self.counts.signals += fired_count
+        self.counts.deliveries += len(delivery_ids)
+        return delivery_ids
