@@ -6,7 +6,7 @@ reads the last bar and the replay reads each bar in turn from the same arrays.
 
 from __future__ import annotations
 
-from collections.abc import Sequence
+from collections.abc import Mapping, Sequence
 from dataclasses import dataclass
 from datetime import UTC, date, datetime
 from typing import Any
@@ -16,6 +16,7 @@ from numpy.typing import NDArray
 
 from shared.market import calendar
 from shared.signals import indicators as ind
+from shared.signals.warm_start import SavedState, warm_atr, warm_ema
 
 FloatArray = NDArray[np.float64]
 IntArray = NDArray[np.int64]
@@ -170,10 +171,11 @@ class Trend:
         return int(np.searchsorted(self.bars.t + self.duration_ms, now_ms, side="right")) - 1
 
 
-def trend(bars: Bars, duration_ms: int) -> Trend:
+def trend(bars: Bars, duration_ms: int, saved: SavedState | None = None) -> Trend:
+    """The timeframe's indicators, continued from the pre-warm's `saved` state where it joins the bars."""
     return Trend(
-        bars, duration_ms, ind.ema(bars.c, 9), ind.ema(bars.c, 21), ind.ema(bars.c, 50),
-        ind.atr(bars.h, bars.l, bars.c),
+        bars, duration_ms, warm_ema(bars.c, 9, bars.t, saved), warm_ema(bars.c, 21, bars.t, saved),
+        warm_ema(bars.c, 50, bars.t, saved), warm_atr(bars.h, bars.l, bars.c, bars.t, saved),
     )
 
 
@@ -234,13 +236,20 @@ class MarketView:
 
 
 def series_from_bars(
-    symbol: str, asset_class: str, by_timeframe: dict[str, Bars], gamma: GammaLevels | None = None
+    symbol: str, asset_class: str, by_timeframe: dict[str, Bars], gamma: GammaLevels | None = None,
+    saved: Mapping[str, SavedState] | None = None,
 ) -> SymbolSeries:
-    """The symbol's series from its bars per timeframe ('1m', '5m', '15m', '1d'; missing ones empty)."""
+    """The symbol's series from its bars per timeframe ('1m', '5m', '15m', '1d'; missing ones empty).
+
+    `saved` (timeframe → pre-warmed state) starts 5m, 15m and 1d warm. Not 1m: its state is over
+    every stored 1m bar, extended hours too, while the 1m indicators are over regular hours only.
+    """
     def get(tf: str) -> Bars:
         return by_timeframe.get(tf) or Bars.empty()
 
+    states = saved or {}
     return SymbolSeries(
         symbol, asset_class, intraday(get("1m")),
-        trend(get("5m"), 5 * MINUTE_MS), trend(get("15m"), 15 * MINUTE_MS), trend(get("1d"), DAY_MS), gamma,
+        trend(get("5m"), 5 * MINUTE_MS, states.get("5m")), trend(get("15m"), 15 * MINUTE_MS, states.get("15m")),
+        trend(get("1d"), DAY_MS, states.get("1d")), gamma,
     )
