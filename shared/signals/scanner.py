@@ -54,14 +54,15 @@ def history_start(timeframe: Timeframe, today: date) -> datetime:
 def load_series(
     conn: Any, symbol: str, end: datetime, gamma: GammaLevels | None = None, *, completed: bool = True
 ) -> SymbolSeries:
-    """The symbol's series from stored bars up to `end` (only bars closed by then when `completed`)."""
+    """The symbol's series from stored bars up to `end` (only bars closed by then when `completed`),
+    its higher timeframes continued from the pre-warmed indicator state where that joins the bars."""
     today = end.astimezone(calendar.NEW_YORK).date()
     end_ms = datetime_to_ms(end)
     by_tf: dict[str, Bars] = {}
     for timeframe in HISTORY_SESSIONS:
         bars = store.stored_bars(conn, symbol, timeframe, history_start(timeframe, today), end)
         by_tf[timeframe] = bars.completed_by(end_ms, DURATION_MS[timeframe]) if completed else bars
-    return series_from_bars(symbol, asset_class(symbol), by_tf, gamma)
+    return series_from_bars(symbol, asset_class(symbol), by_tf, gamma, store.saved_states(conn, symbol))
 
 
 @dataclass

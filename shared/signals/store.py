@@ -15,10 +15,12 @@ from uuid import UUID
 import orjson
 import psycopg
 from psycopg import sql
+from pydantic import ValidationError
 
 from shared.bars.timeframes import Timeframe
 from shared.signals.confluence import DEFAULT_RULES, Rules, Signal
 from shared.signals.series import Bars, GammaLevels
+from shared.signals.warm_start import SavedState
 
 log = logging.getLogger(__name__)
 Connection = psycopg.Connection[Any]
@@ -54,6 +56,23 @@ def stored_bars(conn: Connection, symbol: str, timeframe: Timeframe, start: date
         (symbol, timeframe, start, end),
     ).fetchall()
     return Bars.from_rows(rows)
+
+
+def saved_states(conn: Connection, symbol: str) -> dict[str, SavedState]:
+    """timeframe → the pre-warm's saved indicator state of `symbol` (a row that does not parse is skipped)."""
+    states: dict[str, SavedState] = {}
+    for row in conn.execute(
+        "select timeframe, state from indicator_state where symbol = %s", (symbol,)
+    ).fetchall():
+        try:
+            states[row["timeframe"]] = SavedState.model_validate(row["state"])
+        except ValidationError as error:
+            # A cold start is still a correct scan; a state the scan cannot read must not stop it.
+            log.warning(
+                "unreadable indicator state ignored",
+                extra={"symbol": symbol, "timeframe": row["timeframe"], "errors": error.error_count()},
+            )
+    return states
 
 
 _SYMBOL_COLUMNS = ("symbol", "underlying", "ticker")

@@ -15,6 +15,7 @@ import pytest
 
 from shared.bars.store import upsert_bars
 from shared.config import Settings
+from shared.market import calendar
 from shared.massive.models import Bar
 from shared.massive.rest import MassiveRest
 from shared.signals.scanner import ScanErrors, Scanner
@@ -118,6 +119,23 @@ def test_a_scan_fires_the_breakout_for_every_watching_admin_and_alerts_their_sig
     assert fields["Entry"] == "101.00" and fields["Stop"] == "100.00" and fields["Targets"] == "103.00 / 104.00"
     assert fields["R:R"] == "2.00" and fields["Style"] == "day"
     assert "relative volume 2.00x: **50**" in fields["Factors"]
+
+
+def test_a_scan_after_the_prewarm_starts_warm_and_fires_the_same_signal(
+    setup: dict[str, Any], db: psycopg.Connection[Any], rest: MassiveRest
+) -> None:
+    from shared.signals.prewarm import Prewarm
+
+    yesterday = calendar.session_bounds(calendar.previous_session(TODAY))
+    assert yesterday is not None
+    Prewarm(rest, now=lambda: yesterday[1] + timedelta(hours=1)).run(["AAPL"])
+    assert db.execute("select count(*) from indicator_state where timeframe = '15m'").fetchone() == (1,)
+    assert scanner(rest).run().signals == 2
+    rows = [r[1:10] for r in signals(db)]
+    # The flat 15m history's state is ATR 1.0, as the window's: the same levels as without it.
+    assert {(r[0], r[1], r[2], float(r[4]), float(r[5]), float(r[6]), float(r[8])) for r in rows} == {
+        ("AAPL", "breakout", "long", 64.1, 101.0, 100.0, 2.0)
+    }
 
 
 def test_the_bars_since_the_last_stored_are_fetched_and_stored_but_a_forming_bar_never_triggers(
