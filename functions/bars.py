@@ -2,17 +2,18 @@
 
 from __future__ import annotations
 
-from datetime import UTC, date, datetime, time, timedelta
+from datetime import UTC, datetime, timedelta
 from typing import Any
 
 from flask import Blueprint
-from pydantic import BaseModel, ConfigDict, Field, field_validator, model_validator
+from pydantic import BaseModel
 
 from functions import openapi
 from functions.auth import current_user, requires_user
 from functions.bodies import parse_query
 from functions.errors import Unprocessable
 from functions.lambda_adapter import lambda_handler
+from functions.time_window import EARLIEST, TimeWindow
 from shared.bars.store import datetime_to_ms, read_bars
 from shared.bars.timeframes import Timeframe
 from shared.db import user_tx
@@ -31,54 +32,12 @@ DEFAULT_SPAN: dict[str, timedelta] = {
     "1h": timedelta(days=30),
     "1d": timedelta(days=365),
 }
-_EARLIEST = datetime(1970, 1, 1, tzinfo=UTC)
-_LATEST = datetime(2100, 1, 1, tzinfo=UTC)
 
 
-def _instant(value: object) -> object:
-    """Epoch milliseconds (as Massive gives `t`), an ISO date (its midnight UTC), or an ISO datetime."""
-    if not isinstance(value, str):
-        return value
-    text = value.strip()
-    if text.isdigit():
-        if len(text) > 14:
-            raise ValueError("epoch milliseconds out of range")
-        return datetime.fromtimestamp(int(text) / 1000, tz=UTC)
-    if len(text) == 10:
-        return datetime.combine(date.fromisoformat(text), time(), UTC)
-    parsed = datetime.fromisoformat(text)
-    return parsed if parsed.tzinfo is not None else parsed.replace(tzinfo=UTC)
-
-
-class BarsQuery(BaseModel):
+class BarsQuery(TimeWindow):
     """Query of `GET /api/bars/<symbol>`: `from`/`to` as epoch ms, `YYYY-MM-DD`, or ISO datetimes."""
 
-    model_config = ConfigDict(extra="forbid", populate_by_name=True)
-
     timeframe: Timeframe = "5m"
-    start: datetime | None = Field(default=None, alias="from")
-    end: datetime | None = Field(default=None, alias="to")
-
-    @field_validator("start", "end", mode="before")
-    @classmethod
-    def _parse(cls, value: object) -> object:
-        try:
-            return _instant(value)
-        except (ValueError, OverflowError, OSError):
-            raise ValueError("expected epoch milliseconds, YYYY-MM-DD, or an ISO datetime") from None
-
-    @field_validator("start", "end", mode="after")
-    @classmethod
-    def _in_range(cls, value: datetime | None) -> datetime | None:
-        if value is not None and not _EARLIEST <= value <= _LATEST:
-            raise ValueError("must be between 1970 and 2100")
-        return value
-
-    @model_validator(mode="after")
-    def _ordered(self) -> BarsQuery:
-        if self.start is not None and self.end is not None and self.start > self.end:
-            raise ValueError("`from` must not be after `to`")
-        return self
 
 
 class Bar(BaseModel):
@@ -127,7 +86,7 @@ def bars(symbol: str) -> BarsResponse:
         raise Unprocessable(str(error), field="symbol") from None
     query = parse_query(BarsQuery)
     end = query.end or datetime.now(UTC)
-    start = query.start or max(end - DEFAULT_SPAN[query.timeframe], _EARLIEST)
+    start = query.start or max(end - DEFAULT_SPAN[query.timeframe], EARLIEST)
     if start > end:
         raise Unprocessable("`from` must not be after `to`", field="from")
     with user_tx(current_user()) as conn:

@@ -13,17 +13,18 @@ import math
 import os
 import tempfile
 import threading
-from datetime import UTC, date, datetime, time, timedelta
+from datetime import UTC, datetime, timedelta
 from typing import Any
 
 from flask import Blueprint, Response
-from pydantic import BaseModel, ConfigDict, Field, field_validator
+from pydantic import BaseModel, ConfigDict, Field
 
 from functions import openapi
 from functions.auth import current_user, requires_user
 from functions.bodies import parse_query
 from functions.errors import NotFound, Unprocessable
 from functions.lambda_adapter import lambda_handler
+from functions.time_window import EARLIEST, TimeWindow
 from shared.db import user_tx
 from shared.gamma.store import STRIKE_FIELDS, View, latest_snapshot, snapshot_history
 from shared.symbols import SymbolError, normalize_symbol
@@ -35,8 +36,6 @@ handler = lambda_handler(bp)
 MAX_HISTORY_SPAN = timedelta(days=31)
 MAX_HISTORY_ROWS = 10_000
 DEFAULT_HISTORY_SPAN = timedelta(days=1)
-_EARLIEST = datetime(1970, 1, 1, tzinfo=UTC)
-_LATEST = datetime(2100, 1, 1, tzinfo=UTC)
 # matplotlib does not promise thread safety and the dev server is threaded: one chart at a time.
 _chart_lock = threading.Lock()
 
@@ -52,21 +51,6 @@ def stored_symbol(raw: str) -> str:
         raise Unprocessable(str(error), field="symbol") from None
 
 
-def _instant(value: object) -> object:
-    """Epoch milliseconds, an ISO date (its midnight UTC), or an ISO datetime (UTC when naive)."""
-    if not isinstance(value, str):
-        return value
-    text = value.strip()
-    if text.isdigit():
-        if len(text) > 14:
-            raise ValueError("epoch milliseconds out of range")
-        return datetime.fromtimestamp(int(text) / 1000, tz=UTC)
-    if len(text) == 10:
-        return datetime.combine(date.fromisoformat(text), time(), UTC)
-    parsed = datetime.fromisoformat(text)
-    return parsed if parsed.tzinfo is not None else parsed.replace(tzinfo=UTC)
-
-
 class GammaQuery(BaseModel):
     """Query of `GET /api/gamma/<symbol>` and its chart: which view."""
 
@@ -75,29 +59,10 @@ class GammaQuery(BaseModel):
     view: View = "all"
 
 
-class GammaHistoryQuery(BaseModel):
+class GammaHistoryQuery(TimeWindow):
     """Query of `GET /api/gamma/<symbol>/history`: a window of at most 31 days (default the last day)."""
 
-    model_config = ConfigDict(extra="forbid", populate_by_name=True)
-
     view: View = "all"
-    start: datetime | None = Field(default=None, alias="from")
-    end: datetime | None = Field(default=None, alias="to")
-
-    @field_validator("start", "end", mode="before")
-    @classmethod
-    def _parse(cls, value: object) -> object:
-        try:
-            return _instant(value)
-        except (ValueError, OverflowError, OSError):
-            raise ValueError("expected epoch milliseconds, YYYY-MM-DD, or an ISO datetime") from None
-
-    @field_validator("start", "end", mode="after")
-    @classmethod
-    def _in_range(cls, value: datetime | None) -> datetime | None:
-        if value is not None and not _EARLIEST <= value <= _LATEST:
-            raise ValueError("must be between 1970 and 2100")
-        return value
 
 
 class StrikeBody(BaseModel):
@@ -230,7 +195,7 @@ def gamma_history(symbol: str) -> dict[str, Any]:
     stored = stored_symbol(symbol)
     query = parse_query(GammaHistoryQuery)
     end = query.end or datetime.now(UTC)
-    start = query.start or max(end - DEFAULT_HISTORY_SPAN, _EARLIEST)
+    start = query.start or max(end - DEFAULT_HISTORY_SPAN, EARLIEST)
     if start > end:
         raise Unprocessable("`from` must not be after `to`", field="from")
     if end - start > MAX_HISTORY_SPAN:
