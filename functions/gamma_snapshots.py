@@ -26,7 +26,7 @@ from functions.errors import NotFound, Unprocessable
 from functions.lambda_adapter import lambda_handler
 from functions.time_window import EARLIEST, TimeWindow
 from shared.db import user_tx
-from shared.gamma.store import STRIKE_FIELDS, View, latest_snapshot, snapshot_history
+from shared.gamma.store import STRIKE_FIELDS, GammaFigures, View, latest_snapshot, snapshot_history
 from shared.symbols import SymbolError, normalize_symbol
 
 bp = Blueprint("gamma_snapshots", __name__)
@@ -78,25 +78,13 @@ class StrikeBody(BaseModel):
     put_volume: float | None = None
 
 
-class SnapshotBody(BaseModel):
+class SnapshotBody(GammaFigures):
     """The latest snapshot of one view; dollars of delta per 1 % move, calls positive, puts negative."""
 
     symbol: str
     view: View
     taken_at: datetime
     age_s: float
-    spot: float
-    net_gex: float
-    call_gex: float
-    put_gex: float
-    call_wall: float | None
-    put_wall: float | None
-    zero_gamma: float | None
-    max_pain: float | None
-    contracts: int
-    contracts_without_greeks: int
-    contracts_without_open_interest: int
-    gamma_unit_ratio: float | None
     strikes: list[StrikeBody]
 
 
@@ -106,20 +94,8 @@ class GammaResponse(BaseModel):
     snapshot: SnapshotBody
 
 
-class HistoryPoint(BaseModel):
+class HistoryPoint(GammaFigures):
     taken_at: datetime
-    spot: float
-    net_gex: float
-    call_gex: float
-    put_gex: float
-    call_wall: float | None
-    put_wall: float | None
-    zero_gamma: float | None
-    max_pain: float | None
-    contracts: int
-    contracts_without_greeks: int
-    contracts_without_open_interest: int
-    gamma_unit_ratio: float | None
     gamma_scale: float
 
 

@@ -22,13 +22,9 @@ _TOTALS = (
 _COLUMNS = f"symbol, view, bucket, taken_at, {_TOTALS}, strikes"
 
 
-class SnapshotRecord(BaseModel):
-    """One `gamma_snapshots` row: a view of one symbol's chain at one time."""
+class GammaFigures(BaseModel):
+    """A snapshot's totals, levels and counts: what the row, the API's snapshot and its history share."""
 
-    symbol: str
-    view: View
-    bucket: datetime
-    taken_at: datetime
     spot: float
     net_gex: float
     call_gex: float
@@ -41,6 +37,15 @@ class SnapshotRecord(BaseModel):
     contracts_without_greeks: int
     contracts_without_open_interest: int
     gamma_unit_ratio: float | None
+
+
+class SnapshotRecord(GammaFigures):
+    """One `gamma_snapshots` row: a view of one symbol's chain at one time."""
+
+    symbol: str
+    view: View
+    bucket: datetime
+    taken_at: datetime
     gamma_scale: float
     strikes: dict[str, list[float]]
 
