@@ -15,6 +15,7 @@ from uuid import UUID
 
 from pydantic import BaseModel, ConfigDict, ValidationError
 
+from functions.lambda_context import remaining_s
 from shared.discord.client import CONNECT_TIMEOUT_S, READ_TIMEOUT_S
 from shared.discord.engine import DeliveryEngine
 from shared.discord.handoff import ChannelMessage, HandOff, configured_hand_off, follow_up
@@ -23,7 +24,6 @@ log = logging.getLogger(__name__)
 
 # Stop starting requests early enough that one in flight finishes before the function's timeout.
 SAFETY_S = CONNECT_TIMEOUT_S + READ_TIMEOUT_S + 2.0
-DEFAULT_REMAINING_MS = 60_000
 # No more threads than the pool has connections (DB_POOL_MAX_SIZE, 2 by default).
 MAX_THREADS = 2
 
@@ -43,12 +43,6 @@ class SqsEvent(BaseModel):
     model_config = ConfigDict(extra="ignore")
 
     Records: list[SqsRecord]
-
-
-def remaining_s(context: Any) -> float:
-    """Seconds left before the Lambda times out (a minute when not on Lambda)."""
-    getter = getattr(context, "get_remaining_time_in_millis", None)
-    return (getter() if callable(getter) else DEFAULT_REMAINING_MS) / 1000.0
 
 
 def _drain(engine: DeliveryEngine, hand_off: HandOff, channel_id: UUID, deadline: float) -> bool:

@@ -8,7 +8,8 @@ from __future__ import annotations
 import time
 from typing import Any
 
-from functions.discord_send import SAFETY_S, remaining_s
+from functions.discord_send import SAFETY_S
+from functions.lambda_context import remaining_s
 
 
 def handler(event: dict[str, Any], context: Any) -> dict[str, Any]:

@@ -55,4 +55,4 @@ def handler(event: dict[str, Any], context: Any) -> dict[str, Any]:
     settings = settings_or_exit()
     configure_logging(settings.log_level, settings.log_format)
     result = run(force=bool(event.get("force")))
-    return {"status": result.status, "counts": result.counts, "error": result.error}
+    return result.summary()

@@ -45,6 +45,10 @@ class JobRun:
     def duration_ms(self) -> int:
         return max(0, round((self.finished_at - self.started_at).total_seconds() * 1000))
 
+    def summary(self) -> dict[str, Any]:
+        """What a job's Lambda answers: the status, the counts and the error."""
+        return {"status": self.status, "counts": self.counts, "error": self.error}
+
 
 def lock_key(job: str) -> int:
     """A stable signed 64-bit advisory-lock key for `job`."""
