@@ -10,7 +10,6 @@ from concurrent.futures import ThreadPoolExecutor
 from uuid import UUID
 
 from shared.discord import delivery_store
-from shared.discord.client import DiscordClient
 from shared.discord.engine import BUSY_POLL_S, DeliveryEngine, DrainResult
 from shared.discord.handoff import HandOff, configured_hand_off, follow_up
 
@@ -24,7 +23,9 @@ _engines_lock = threading.Lock()
 
 def default_engine() -> DeliveryEngine:
     """The process's engine, talking to DISCORD_API_BASE with Discord's limits."""
+    # Imported here: `requests` costs a cold start ~30 ms, and most requests post nothing.
     from shared.config import get_settings
+    from shared.discord.client import DiscordClient
 
     base = str(get_settings().discord_api_base)
     with _engines_lock:

@@ -13,16 +13,18 @@ import time
 from collections.abc import Callable, Collection, Iterator
 from contextlib import AbstractContextManager
 from dataclasses import dataclass
-from typing import Any, Literal
+from typing import TYPE_CHECKING, Any, Literal
 from uuid import UUID
 
 import psycopg
 
 from shared.discord import delivery_store, rate_store
-from shared.discord.client import DiscordClient, ExecuteResult
 from shared.discord.delivery_store import ClaimedDelivery
 from shared.discord.outcome import DeliveryUpdate, Outcome, after_attempt, classify_response, network_failure
 from shared.discord.ratelimit import DISCORD_POLICY, RateLimitPolicy
+
+if TYPE_CHECKING:  # the client pulls in `requests`; request handlers that never post skip it
+    from shared.discord.client import DiscordClient, ExecuteResult
 
 log = logging.getLogger(__name__)
 
