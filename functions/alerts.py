@@ -37,7 +37,7 @@ handler = lambda_handler(bp)
 class AlertListQuery(BaseModel):
     """Query of `GET /api/alerts`."""
 
-    model_config = ConfigDict(extra="forbid")
+    model_config = ConfigDict(defer_build=True, extra="forbid")
 
     trade_id: UUID | None = None
     action: AlertAction | None = None
@@ -49,12 +49,16 @@ class AlertListQuery(BaseModel):
 class AlertList(BaseModel):
     """Answer of `GET /api/alerts`: newest first, each with its deliveries; `next_cursor` fetches more."""
 
+    model_config = ConfigDict(defer_build=True)
+
     alerts: list[AlertOut]
     next_cursor: str | None
 
 
 class Preview(BaseModel):
     """Answer of `POST /api/alerts/preview`: the payload the action would store and send."""
+
+    model_config = ConfigDict(defer_build=True)
 
     payload: dict[str, Any]
     limits: dict[str, Any] = Field(description="each counted length beside Discord's limit, and within_limits")
@@ -65,6 +69,8 @@ class Preview(BaseModel):
 
 class Presets(BaseModel):
     """Answer of `GET /api/alerts/presets`: the field keys, each preset's toggles, each action's defaults."""
+
+    model_config = ConfigDict(defer_build=True)
 
     fields: list[str]
     presets: dict[str, dict[str, bool]]

@@ -6,7 +6,7 @@ from datetime import UTC, datetime, timedelta
 from typing import Any
 
 from flask import Blueprint
-from pydantic import BaseModel
+from pydantic import BaseModel, ConfigDict
 
 from functions import openapi
 from functions.auth import current_user, requires_user
@@ -43,6 +43,8 @@ class BarsQuery(TimeWindow):
 class Bar(BaseModel):
     """One bar as Massive gives it: `t` in epoch milliseconds, open/high/low/close, volume, VWAP, trades."""
 
+    model_config = ConfigDict(defer_build=True)
+
     t: int
     o: float
     h: float
@@ -55,6 +57,8 @@ class Bar(BaseModel):
 
 class BarsResponse(BaseModel):
     """Body of `GET /api/bars/<symbol>`."""
+
+    model_config = ConfigDict(defer_build=True)
 
     symbol: str
     timeframe: Timeframe

@@ -28,7 +28,7 @@ RETRYABLE = ("dead", "failed")
 class DeliveryListQuery(BaseModel):
     """Query of `GET /api/alerts/deliveries`."""
 
-    model_config = ConfigDict(extra="forbid")
+    model_config = ConfigDict(defer_build=True, extra="forbid")
 
     status: Literal["pending", "sending", "sent", "failed", "dead"] | None = None
     channel_id: UUID | None = None
@@ -38,6 +38,8 @@ class DeliveryListQuery(BaseModel):
 
 class DeliveryList(BaseModel):
     """Answer of `GET /api/alerts/deliveries`: newest first; `next_cursor` fetches the next page."""
+
+    model_config = ConfigDict(defer_build=True)
 
     deliveries: list[DeliveryOut]
     next_cursor: str | None

@@ -8,7 +8,7 @@ from __future__ import annotations
 
 import math
 from datetime import datetime
-from typing import Any, Literal
+from typing import TYPE_CHECKING, Any, Literal
 from uuid import UUID
 
 import psycopg
@@ -23,12 +23,14 @@ from functions.lambda_adapter import lambda_handler
 from shared.auth import VerifiedToken
 from shared.db import service_tx, user_tx
 from shared.discord.check_message import check_payload
-from shared.discord.client import DiscordWebhook
 from shared.discord.dispatch import default_engine, dispatch_after_commit
 from shared.discord.errors import DiscordUnavailable, InvalidWebhookUrl, WebhookRejected
 from shared.discord.outbox import DeliveryOut, enqueue_deliveries, get_deliveries
 from shared.discord.webhook_url import WebhookRef, mask_webhook, parse_webhook_url
 from shared.identifiers import IdentifierError, display_name
+
+if TYPE_CHECKING:
+    from shared.discord.client import DiscordWebhook
 
 bp = Blueprint("discord", __name__)
 handler = lambda_handler(bp)
@@ -59,7 +61,7 @@ def _valid_name(value: str) -> str:
 class ChannelCreate(BaseModel):
     """Body of `POST /api/discord/channels`."""
 
-    model_config = ConfigDict(extra="forbid")
+    model_config = ConfigDict(defer_build=True, extra="forbid")
 
     name: str = Field(min_length=1, max_length=100)
     webhook_url: str = Field(max_length=512, description="https://discord.com/api/webhooks/<id>/<token>")
@@ -78,7 +80,7 @@ class ChannelCreate(BaseModel):
 class ChannelUpdate(BaseModel):
     """Body of `PATCH /api/discord/channels/<id>`: only the fields given change."""
 
-    model_config = ConfigDict(extra="forbid")
+    model_config = ConfigDict(defer_build=True, extra="forbid")
 
     name: str | None = Field(default=None, min_length=1, max_length=100)
     webhook_url: str | None = Field(default=None, max_length=512)
@@ -111,6 +113,8 @@ class ChannelUpdate(BaseModel):
 class ChannelOut(BaseModel):
     """A channel as the API shows it: the webhook URL masked, never its token."""
 
+    model_config = ConfigDict(defer_build=True)
+
     id: UUID
     name: str
     webhook_url: str = Field(description="masked: https://discord.com/api/webhooks/1234…/****")
@@ -128,11 +132,15 @@ class ChannelOut(BaseModel):
 class ChannelList(BaseModel):
     """Answer of `GET /api/discord/channels`."""
 
+    model_config = ConfigDict(defer_build=True)
+
     channels: list[ChannelOut]
 
 
 class DeliveryAnswer(BaseModel):
     """Answer of the test and retry routes: the delivery, usually already `sent`."""
+
+    model_config = ConfigDict(defer_build=True)
 
     delivery: DeliveryOut
 

@@ -31,7 +31,7 @@ MAX_THREADS = 2
 class SqsRecord(BaseModel):
     """The part of an SQS event record we read."""
 
-    model_config = ConfigDict(extra="ignore")
+    model_config = ConfigDict(defer_build=True, extra="ignore")
 
     messageId: str  # noqa: N815 - AWS's field name
     body: str
@@ -40,7 +40,7 @@ class SqsRecord(BaseModel):
 class SqsEvent(BaseModel):
     """An SQS event source batch."""
 
-    model_config = ConfigDict(extra="ignore")
+    model_config = ConfigDict(defer_build=True, extra="ignore")
 
     Records: list[SqsRecord]
 

@@ -54,7 +54,7 @@ def stored_symbol(raw: str) -> str:
 class GammaQuery(BaseModel):
     """Query of `GET /api/gamma/<symbol>` and its chart: which view."""
 
-    model_config = ConfigDict(extra="forbid")
+    model_config = ConfigDict(defer_build=True, extra="forbid")
 
     view: View = "all"
 
@@ -67,6 +67,8 @@ class GammaHistoryQuery(TimeWindow):
 
 class StrikeBody(BaseModel):
     """One strike's sums; null where a figure could not be stored as a number."""
+
+    model_config = ConfigDict(defer_build=True)
 
     strike: float | None
     call_gex: float | None
@@ -91,6 +93,8 @@ class SnapshotBody(GammaFigures):
 class GammaResponse(BaseModel):
     """Body of `GET /api/gamma/<symbol>`."""
 
+    model_config = ConfigDict(defer_build=True)
+
     snapshot: SnapshotBody
 
 
@@ -102,7 +106,7 @@ class HistoryPoint(GammaFigures):
 class GammaHistoryResponse(BaseModel):
     """Body of `GET /api/gamma/<symbol>/history`: totals and levels, oldest first."""
 
-    model_config = ConfigDict(populate_by_name=True)
+    model_config = ConfigDict(defer_build=True, populate_by_name=True)
 
     symbol: str
     view: View

@@ -8,7 +8,7 @@ from importlib import metadata
 from typing import Any, Literal
 
 from flask import Blueprint
-from pydantic import BaseModel
+from pydantic import BaseModel, ConfigDict
 
 from functions import openapi
 from functions.lambda_adapter import lambda_handler
@@ -88,6 +88,8 @@ def check_jobs(now: datetime | None = None) -> dict[str, Any]:
 class DatabaseCheck(BaseModel):
     """The database round trip: `ok`, how long it took, and the error class when it failed."""
 
+    model_config = ConfigDict(defer_build=True)
+
     ok: bool
     latency_ms: float
     error: str | None = None
@@ -96,6 +98,8 @@ class DatabaseCheck(BaseModel):
 class JobsCheck(BaseModel):
     """Each scheduled job's last run with its late/failed flags, and the backfills that failed for good."""
 
+    model_config = ConfigDict(defer_build=True)
+
     ok: bool
     jobs: dict[str, dict[str, Any]] = {}
     ingestion_failed: list[dict[str, Any]] = []
@@ -103,6 +107,8 @@ class JobsCheck(BaseModel):
 
 
 class HealthChecks(BaseModel):
+    model_config = ConfigDict(defer_build=True)
+
     database: DatabaseCheck
     # Absent when the database cannot be reached (the jobs' heartbeats live there).
     jobs: JobsCheck | None = None
@@ -110,6 +116,8 @@ class HealthChecks(BaseModel):
 
 class Health(BaseModel):
     """Answer of `GET /api/health` (503 with the same shape when the database is down)."""
+
+    model_config = ConfigDict(defer_build=True)
 
     status: Literal["ok", "degraded", "down"]
     timestamp: str

@@ -24,7 +24,7 @@ from functools import wraps
 from typing import Any, Literal, ParamSpec
 
 from flask import Blueprint, Flask, Response, current_app
-from pydantic import BaseModel
+from pydantic import BaseModel, ConfigDict
 from pydantic.json_schema import JsonSchemaMode, models_json_schema
 from werkzeug.routing import Rule
 
@@ -339,6 +339,8 @@ def whole_api_document() -> dict[str, Any]:
 
 class OpenApiDocument(BaseModel):
     """An OpenAPI 3.1 document (its parts are described by the OpenAPI specification itself)."""
+
+    model_config = ConfigDict(defer_build=True)
 
     openapi: str
     info: dict[str, Any]

@@ -35,7 +35,7 @@ _COLUMNS = (
 class SignalsQuery(BaseModel):
     """Query of `GET /api/signals`."""
 
-    model_config = ConfigDict(extra="forbid")
+    model_config = ConfigDict(defer_build=True, extra="forbid")
 
     symbol: str | None = None
     status: Literal["active", "expired", "dismissed"] | None = None
@@ -55,13 +55,15 @@ class SignalsQuery(BaseModel):
 class SignalPatch(BaseModel):
     """Body of `PATCH /api/signals/<id>`: dismissing is the only change an admin makes."""
 
-    model_config = ConfigDict(extra="forbid")
+    model_config = ConfigDict(defer_build=True, extra="forbid")
 
     status: Literal["dismissed"]
 
 
 class FactorOut(BaseModel):
     """One reason behind a signal: a 0-100 value, its weight in the score, and what it means."""
+
+    model_config = ConfigDict(defer_build=True)
 
     key: str
     label: str
@@ -71,6 +73,8 @@ class FactorOut(BaseModel):
 
 class SignalOut(BaseModel):
     """A signal as the API shows it; `bar_time` is the start of the bar that triggered it."""
+
+    model_config = ConfigDict(defer_build=True)
 
     id: UUID
     symbol: str
@@ -93,11 +97,15 @@ class SignalOut(BaseModel):
 class SignalList(BaseModel):
     """Body of `GET /api/signals`."""
 
+    model_config = ConfigDict(defer_build=True)
+
     signals: list[SignalOut]
 
 
 class SignalAnswer(BaseModel):
     """Body of `PATCH /api/signals/<id>`."""
+
+    model_config = ConfigDict(defer_build=True)
 
     signal: SignalOut
 

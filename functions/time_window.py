@@ -28,7 +28,7 @@ def instant(value: object) -> object:
 class TimeWindow(BaseModel):
     """`from` and `to`, each optional, between 1970 and 2100 (the route checks their order once defaulted)."""
 
-    model_config = ConfigDict(extra="forbid", populate_by_name=True)
+    model_config = ConfigDict(defer_build=True, extra="forbid", populate_by_name=True)
 
     start: datetime | None = Field(default=None, alias="from")
     end: datetime | None = Field(default=None, alias="to")

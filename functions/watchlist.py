@@ -22,7 +22,7 @@ handler = lambda_handler(bp)
 class WatchlistAdd(BaseModel):
     """Body of `POST /api/watchlist`."""
 
-    model_config = ConfigDict(extra="forbid")
+    model_config = ConfigDict(defer_build=True, extra="forbid")
 
     symbol: str
 
@@ -38,12 +38,16 @@ class WatchlistAdd(BaseModel):
 class WatchlistItem(BaseModel):
     """A watched symbol (indices as `I:SPX`)."""
 
+    model_config = ConfigDict(defer_build=True)
+
     symbol: str
     added_at: datetime
 
 
 class Watchlist(BaseModel):
     """Answer of `GET /api/watchlist`, oldest first."""
+
+    model_config = ConfigDict(defer_build=True)
 
     items: list[WatchlistItem]
 

@@ -13,7 +13,7 @@ from shared.trades.models import Level, Premium
 class AlertPrices(BaseModel):
     """Prices the admin edited in the composer; they apply to the trade before it is rendered and saved."""
 
-    model_config = ConfigDict(extra="forbid")
+    model_config = ConfigDict(defer_build=True, extra="forbid")
 
     entry: Premium | None = None
     current: Premium | None = None
@@ -26,7 +26,7 @@ class AlertPrices(BaseModel):
 class AlertBlock(BaseModel):
     """How to compose (and whether to send) the alert of one action."""
 
-    model_config = ConfigDict(extra="forbid")
+    model_config = ConfigDict(defer_build=True, extra="forbid")
 
     send: bool = False
     channel_ids: list[UUID] | None = Field(default=None, max_length=25)

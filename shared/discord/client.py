@@ -32,7 +32,7 @@ INCOMING_WEBHOOK = 1
 class DiscordWebhook(BaseModel):
     """The webhook object Discord's GET returns (the fields we keep)."""
 
-    model_config = ConfigDict(extra="ignore")
+    model_config = ConfigDict(defer_build=True, extra="ignore")
 
     id: str
     type: int = INCOMING_WEBHOOK

@@ -24,7 +24,7 @@ MAX_DELAY_S = 900
 class ChannelMessage(BaseModel):
     """The body of a queue message: drain this channel."""
 
-    model_config = ConfigDict(extra="ignore")
+    model_config = ConfigDict(defer_build=True, extra="ignore")
 
     channel_id: UUID
 

@@ -13,7 +13,7 @@ from uuid import UUID
 
 import psycopg
 from psycopg.types.json import Jsonb
-from pydantic import BaseModel
+from pydantic import BaseModel, ConfigDict
 
 from shared.discord.errors import ChannelInactive, ChannelNotFound
 
@@ -69,6 +69,8 @@ def enqueue_deliveries(
 
 class DeliveryOut(BaseModel):
     """A delivery as the API shows it (the shape of `delivery_view`)."""
+
+    model_config = ConfigDict(defer_build=True)
 
     id: UUID
     alert_id: UUID | None

@@ -22,7 +22,7 @@ Kind = Literal["sent", "rate_limited", "retry", "webhook_gone", "rejected"]
 class DiscordErrorBody(BaseModel):
     """Discord's JSON error body (`{"message", "code", "retry_after", "global"}`)."""
 
-    model_config = ConfigDict(extra="ignore", populate_by_name=True)
+    model_config = ConfigDict(defer_build=True, extra="ignore", populate_by_name=True)
 
     message: str = ""
     code: int | None = None
@@ -33,7 +33,7 @@ class DiscordErrorBody(BaseModel):
 class DiscordMessage(BaseModel):
     """The message object `?wait=true` returns; only its id matters here."""
 
-    model_config = ConfigDict(extra="ignore")
+    model_config = ConfigDict(defer_build=True, extra="ignore")
 
     id: str
     channel_id: str | None = None

@@ -15,7 +15,7 @@ MAX_COLOR = 0xFFFFFF
 
 
 class _DiscordModel(BaseModel):
-    model_config = ConfigDict(extra="forbid")
+    model_config = ConfigDict(defer_build=True, extra="forbid")
 
 
 class EmbedField(_DiscordModel):

@@ -11,7 +11,7 @@ from typing import Any, Literal
 
 import orjson
 import psycopg
-from pydantic import BaseModel
+from pydantic import BaseModel, ConfigDict
 
 View = Literal["all", "nearest", "30d"]
 STRIKE_FIELDS = ("strike", "call_gex", "put_gex", "net_gex", "call_oi", "put_oi", "call_volume", "put_volume")
@@ -24,6 +24,8 @@ _COLUMNS = f"symbol, view, bucket, taken_at, {_TOTALS}, strikes"
 
 class GammaFigures(BaseModel):
     """A snapshot's totals, levels and counts: what the row, the API's snapshot and its history share."""
+
+    model_config = ConfigDict(defer_build=True)
 
     spot: float
     net_gex: float

@@ -5,7 +5,7 @@ from __future__ import annotations
 from datetime import datetime, timedelta
 from typing import Any, Literal
 
-from pydantic import BaseModel
+from pydantic import BaseModel, ConfigDict
 
 from shared.jobs.specs import JobSpec
 from shared.market import calendar
@@ -13,6 +13,8 @@ from shared.market import calendar
 
 class Heartbeat(BaseModel):
     """A `job_heartbeats` row."""
+
+    model_config = ConfigDict(defer_build=True)
 
     job: str
     started_at: datetime
@@ -25,6 +27,8 @@ class Heartbeat(BaseModel):
 
 class JobHealth(BaseModel):
     """One job as /api/health reports it."""
+
+    model_config = ConfigDict(defer_build=True)
 
     job: str
     interval_s: float

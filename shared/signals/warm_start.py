@@ -19,7 +19,7 @@ IntArray = NDArray[np.int64]
 
 
 class SavedAtr(BaseModel):
-    model_config = ConfigDict(allow_inf_nan=False)
+    model_config = ConfigDict(defer_build=True, allow_inf_nan=False)
 
     value: float = Field(ge=0)
     last_close: float
@@ -28,7 +28,7 @@ class SavedAtr(BaseModel):
 class SavedState(BaseModel):
     """The parts of an `indicator_state` row's state (shared/signals/warmup.py) the scan continues."""
 
-    model_config = ConfigDict(allow_inf_nan=False, populate_by_name=True)
+    model_config = ConfigDict(defer_build=True, allow_inf_nan=False, populate_by_name=True)
 
     bars: int = Field(ge=1)
     last_t: int

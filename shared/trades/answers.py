@@ -20,7 +20,7 @@ Money = str
 
 class _Answer(BaseModel):
     # Every key the view writes is described here; an undescribed one is a failed check.
-    model_config = ConfigDict(extra="forbid")
+    model_config = ConfigDict(defer_build=True, extra="forbid")
 
 
 class ContractOut(_Answer):

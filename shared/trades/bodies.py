@@ -25,7 +25,7 @@ ActionName = Literal["enter", "trim", "add", "update_sl", "trail_stop", "update"
 
 
 class _Body(BaseModel):
-    model_config = ConfigDict(extra="forbid")
+    model_config = ConfigDict(defer_build=True, extra="forbid")
 
 
 class ContractIn(_Body):

@@ -25,7 +25,7 @@ Level = Annotated[Decimal, Field(gt=0, max_digits=14, decimal_places=4)]
 class Greeks(BaseModel):
     """The contract's greeks when the admin loaded it."""
 
-    model_config = ConfigDict(extra="forbid")
+    model_config = ConfigDict(defer_build=True, extra="forbid")
 
     delta: float | None = Field(default=None, ge=-1, le=1, allow_inf_nan=False)
     gamma: float | None = Field(default=None, ge=-1000, le=1000, allow_inf_nan=False)
@@ -41,7 +41,7 @@ ConfluenceValue = Annotated[float, Field(allow_inf_nan=False)] | Annotated[str, 
 class Confluence(BaseModel):
     """The confluence snapshot: a 0-100 score and its named factors."""
 
-    model_config = ConfigDict(extra="forbid")
+    model_config = ConfigDict(defer_build=True, extra="forbid")
 
     score: int = Field(ge=0, le=100)
     factors: dict[Annotated[str, Field(min_length=1, max_length=64)], ConfluenceValue] = Field(
@@ -52,7 +52,7 @@ class Confluence(BaseModel):
 class Trade(BaseModel):
     """One option trade; `state` "watching" exists only before the first save."""
 
-    model_config = ConfigDict(extra="forbid", validate_assignment=True)
+    model_config = ConfigDict(defer_build=True, extra="forbid", validate_assignment=True)
 
     id: UUID | None = None
     ticker: str
@@ -87,7 +87,7 @@ class Trade(BaseModel):
 class ActionInputs(BaseModel):
     """What an admin supplied with an action, beyond its name."""
 
-    model_config = ConfigDict(extra="forbid")
+    model_config = ConfigDict(defer_build=True, extra="forbid")
 
     price: ExitPremium | None = None
     stop_loss: Premium | None = None
@@ -105,6 +105,8 @@ UpdateType = Literal["load", "enter", "trim", "add", "update_sl", "trail_stop", 
 
 class UpdateDraft(BaseModel):
     """The trade-update row an action writes; `pnl_percent` is the whole position's, at the action's price."""
+
+    model_config = ConfigDict(defer_build=True)
 
     type: UpdateType
     price: Decimal | None = None

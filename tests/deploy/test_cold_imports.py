@@ -1,0 +1,70 @@
+"""What a handler's cold import may load: the shapes that keep it near the bare stack.
+
+The times themselves are measured by `bench/cold_start.py` (docs/benchmarks.md); these tests keep
+the two structural savings from eroding: no HTTP client before a request posts, and no pydantic
+validator built before a request uses its model.
+"""
+
+from __future__ import annotations
+
+import json
+import subprocess
+import sys
+
+import pytest
+
+from deploy.service import ROOT, load_service
+
+REQUEST_HANDLERS = sorted(f.module for f in load_service().functions if f.serves_requests)
+# Settings are read by the first request of every handler; deferring them would only move the cost.
+BUILT_AT_IMPORT = {"shared.config.Settings"}
+
+_PROBE = """
+import json, sys
+import {module}
+from pydantic import BaseModel
+
+def subclasses(cls):
+    for sub in cls.__subclasses__():
+        yield sub
+        yield from subclasses(sub)
+
+ours = {{c for c in subclasses(BaseModel) if c.__module__.split(".")[0] in ("functions", "shared")}}
+print(json.dumps({{
+    "requests": "requests" in sys.modules,
+    "models": len(ours),
+    "built": sorted(c.__module__ + "." + c.__qualname__ for c in ours if c.__pydantic_complete__),
+}}))
+"""
+
+
+def _cold_import(module: str) -> dict[str, object]:
+    # A fresh interpreter per handler, as Lambda's init is: nothing another import loaded can hide a cost.
+    result = subprocess.run(
+        [sys.executable, "-I", "-c", f"import sys; sys.path.insert(0, {str(ROOT)!r})\n" + _PROBE.format(module=module)],
+        cwd=ROOT, capture_output=True, text=True, check=True, timeout=60,
+    )  # fmt: skip
+    answer: dict[str, object] = json.loads(result.stdout)
+    return answer
+
+
+@pytest.mark.parametrize("module", REQUEST_HANDLERS)
+def test_a_request_handler_loads_no_http_client_before_it_posts(module: str) -> None:
+    assert _cold_import(module)["requests"] is False, f"{module} imports `requests` at import time"
+
+
+@pytest.mark.parametrize("module", REQUEST_HANDLERS)
+def test_a_request_handler_builds_no_validator_before_a_request_uses_it(module: str) -> None:
+    built = set(_cold_import(module)["built"])  # type: ignore[arg-type]
+    assert built <= BUILT_AT_IMPORT, f"give these models `defer_build=True`: {sorted(built - BUILT_AT_IMPORT)}"
+
+
+def test_a_deferred_model_validates_and_refuses_on_first_use() -> None:
+    from pydantic import ValidationError
+
+    from shared.trades.bodies import TradePatch
+
+    with pytest.raises(ValidationError) as refused:
+        TradePatch.model_validate({"no_such_field": 1})
+    assert refused.value.errors()[0]["loc"] == ("no_such_field",)
+    assert TradePatch.__pydantic_complete__
