@@ -10,6 +10,7 @@ from __future__ import annotations
 import json
 import subprocess
 import sys
+from typing import Any
 
 import pytest
 
@@ -38,13 +39,13 @@ print(json.dumps({{
 """
 
 
-def _cold_import(module: str) -> dict[str, object]:
+def _cold_import(module: str) -> dict[str, Any]:
     # A fresh interpreter per handler, as Lambda's init is: nothing another import loaded can hide a cost.
     result = subprocess.run(
         [sys.executable, "-I", "-c", f"import sys; sys.path.insert(0, {str(ROOT)!r})\n" + _PROBE.format(module=module)],
         cwd=ROOT, capture_output=True, text=True, check=True, timeout=60,
     )  # fmt: skip
-    answer: dict[str, object] = json.loads(result.stdout)
+    answer: dict[str, Any] = json.loads(result.stdout)
     return answer
 
 
@@ -55,7 +56,7 @@ def test_a_request_handler_loads_no_http_client_before_it_posts(module: str) -> 
 
 @pytest.mark.parametrize("module", REQUEST_HANDLERS)
 def test_a_request_handler_builds_no_validator_before_a_request_uses_it(module: str) -> None:
-    built = set(_cold_import(module)["built"])  # type: ignore[arg-type]
+    built = set(_cold_import(module)["built"])
     assert built <= BUILT_AT_IMPORT, f"give these models `defer_build=True`: {sorted(built - BUILT_AT_IMPORT)}"
 
 
