@@ -69,3 +69,37 @@ def test_a_deferred_model_validates_and_refuses_on_first_use() -> None:
         TradePatch.model_validate({"no_such_field": 1})
     assert refused.value.errors()[0]["loc"] == ("no_such_field",)
     assert TradePatch.__pydantic_complete__
+
+
+_CONCURRENT_FIRST_USE = """
+import json, threading
+from pydantic import ValidationError
+from shared.trades.bodies import TradeActionBody
+
+start = threading.Barrier(16)
+answers = []
+
+def first_use(i):
+    start.wait()
+    try:
+        body = {"action": "trim", "price": "3.10", "trim_percent": 50} if i % 2 else {"action": "trim", "price": -1}
+        answers.append(("ok", TradeActionBody.model_validate(body).model_dump(mode="json")["price"]))
+    except ValidationError as error:
+        answers.append(("refused", error.errors()[0]["loc"][0]))
+
+threads = [threading.Thread(target=first_use, args=(i,)) for i in range(16)]
+for thread in threads:
+    thread.start()
+for thread in threads:
+    thread.join()
+print(json.dumps(sorted(answers)))
+"""
+
+
+def test_threads_that_first_use_a_deferred_model_together_all_get_its_validator() -> None:
+    # The local sender and the dev API are threaded: the first build of a deferred model may race.
+    result = subprocess.run(
+        [sys.executable, "-I", "-c", f"import sys; sys.path.insert(0, {str(ROOT)!r})\n" + _CONCURRENT_FIRST_USE],
+        cwd=ROOT, capture_output=True, text=True, check=True, timeout=60,
+    )  # fmt: skip
+    assert json.loads(result.stdout) == [["ok", "3.10"]] * 8 + [["refused", "price"]] * 8
