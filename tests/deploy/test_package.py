@@ -392,3 +392,17 @@ def test_the_relay_image_has_no_api_stack(relay_image_tree: Path) -> None:
     for module in ("flask", "psycopg", "supabase", "boto3", "numpy"):
         result = _in_relay_image(relay_image_tree, f"import {module}")
         assert result.returncode != 0, f"{module} importable in the relay image"
+
+
+def test_the_relay_image_signs_in_a_project_on_asymmetric_keys(relay_image_tree: Path) -> None:
+    # The JWKS path of shared/auth needs supabase-auth, which the relay's lock must carry too.
+    import uuid
+
+    from tests.fakes.jwks import serve_jwks
+
+    user = uuid.uuid4()
+    with serve_jwks() as project:
+        verify = f"TokenVerifier(None, {project.url!r}).verify({project.access_token(user)!r})"
+        result = _in_relay_image(relay_image_tree, f"from shared.auth import TokenVerifier; print({verify}.user_id)")
+    assert result.returncode == 0, result.stderr
+    assert result.stdout.strip() == str(user)

@@ -2,23 +2,19 @@
 
 from __future__ import annotations
 
-import json
-import threading
 import time
 import uuid
 from collections.abc import Iterator
-from dataclasses import dataclass, field
-from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 from typing import Any
 
 import jwt
 import pytest
-from cryptography.hazmat.primitives.asymmetric import ec, rsa
+from cryptography.hazmat.primitives.asymmetric import ec
 from flask.testing import FlaskClient
-from jwt.algorithms import ECAlgorithm, RSAAlgorithm
 
 from shared.auth import AuthError, TokenVerifier, bearer_token, mint_token
 from tests.conftest import TEST_JWT_SECRET, bearer
+from tests.fakes.jwks import JwksServer, serve_jwks
 
 USER = uuid.UUID("11111111-2222-3333-4444-555555555555")
 
@@ -30,47 +26,10 @@ def claims(**overrides: Any) -> dict[str, Any]:
     return {k: v for k, v in base.items() if v is not None}
 
 
-@dataclass
-class JwksServer:
-    """A Supabase auth endpoint on loopback serving the project's public keys."""
-
-    url: str
-    keys: dict[str, Any]
-    requests: list[str] = field(default_factory=list)
-
-
 @pytest.fixture(scope="module")
 def jwks() -> Iterator[JwksServer]:
-    ec_key = ec.generate_private_key(ec.SECP256R1())
-    rsa_key = rsa.generate_private_key(public_exponent=65537, key_size=2048)
-    public = [
-        {**ECAlgorithm.to_jwk(ec_key.public_key(), as_dict=True), "kid": "ec-1", "alg": "ES256", "use": "sig"},
-        {**RSAAlgorithm.to_jwk(rsa_key.public_key(), as_dict=True), "kid": "rsa-1", "alg": "RS256", "use": "sig"},
-    ]
-    state = JwksServer(url="", keys={"ec-1": ec_key, "rsa-1": rsa_key})
-
-    class Handler(BaseHTTPRequestHandler):
-        def do_GET(self) -> None:
-            state.requests.append(self.path)
-            if self.path == "/auth/v1/.well-known/jwks.json":
-                body = json.dumps({"keys": public}).encode()
-                self.send_response(200)
-                self.send_header("Content-Type", "application/json")
-                self.send_header("Content-Length", str(len(body)))
-                self.end_headers()
-                self.wfile.write(body)
-            else:
-                self.send_error(404)
-
-        def log_message(self, *args: Any) -> None:
-            pass
-
-    server = ThreadingHTTPServer(("127.0.0.1", 0), Handler)
-    threading.Thread(target=server.serve_forever, daemon=True).start()
-    state.url = f"http://127.0.0.1:{server.server_address[1]}"
-    yield state
-    server.shutdown()
-    server.server_close()
+    with serve_jwks() as server:
+        yield server
 
 
 def hs_verifier() -> TokenVerifier:
@@ -144,7 +103,7 @@ def test_the_authorization_header_must_carry_a_bearer_token(header: str | None, 
 
 
 def sign(jwks: JwksServer, kid: str, algorithm: str, **overrides: Any) -> str:
-    return jwt.encode(claims(**overrides), jwks.keys[kid], algorithm=algorithm, headers={"kid": kid})
+    return jwks.sign(kid, algorithm, claims(**overrides))
 
 
 def test_an_es256_token_is_verified_against_the_projects_jwks(jwks: JwksServer) -> None:

@@ -2,12 +2,14 @@
 
 import json
 import time
+import uuid
 
 import pytest
 from websockets.exceptions import ConnectionClosed, InvalidStatus
 from websockets.sync.client import connect
 from websockets.typing import Origin
 
+from tests.fakes.jwks import serve_jwks
 from tests.fakes.massive import FakeMassive
 from tests.relay.conftest import (
     MASSIVE_KEY,
@@ -68,6 +70,19 @@ def test_a_bad_token_is_refused_with_401_before_the_upgrade(relay: RelayProcess,
         connect(relay.ws_url("options", token))
     assert refused.value.response.status_code == 401
     assert json.loads(refused.value.response.body)["error"]["code"] == "unauthorized"
+
+
+def test_a_project_on_asymmetric_keys_signs_in_with_its_jwks(start_relay: StartRelay) -> None:
+    # New Supabase projects sign with ES256 and publish only the public keys: no HS256 secret at all.
+    with serve_jwks() as project:
+        relay = start_relay(SUPABASE_JWT_SECRET=None, SUPABASE_URL=project.url)
+        ws = relay.connect(token=project.access_token(uuid.uuid4()))
+        subscribe(ws, f"Q.{X}", expect_acks=1)
+        ws.close()
+        head, body, _ = project.access_token(uuid.uuid4()).split(".")
+        with pytest.raises(InvalidStatus) as refused:
+            connect(relay.ws_url("options", f"{head}.{body}.{'A' * 86}"))
+        assert refused.value.response.status_code == 401
 
 
 def test_a_bad_auth_frame_closes_with_1008_unauthorized(relay: RelayProcess) -> None:
