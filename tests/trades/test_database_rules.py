@@ -9,7 +9,7 @@ import psycopg
 import pytest
 
 from shared.db import user_tx
-from tests.trades.conftest import Admin, Api
+from tests.trades.conftest import AddChannel, Admin, Api
 
 INSERT = (
     "insert into trades (ticker, contract, underlying, strike, expiry, side, trade_type, state, entry_price,"
@@ -112,6 +112,69 @@ def test_an_update_cannot_be_attached_to_another_users_trade(api: Api, other_adm
     trade = api.enter()
     with pytest.raises(psycopg.errors.ForeignKeyViolation), user_tx(other_admin.verified) as conn:
         conn.execute("insert into trade_updates (trade_id, type) values (%s, 'update')", (trade["id"],))
+
+
+def _first_update(db: psycopg.Connection[Any], trade_id: str) -> Any:
+    return db.execute("select id from trade_updates where trade_id = %s order by seq", (trade_id,)).fetchone()[0]
+
+
+def _insert_alert(admin: Admin, trade_id: str, update_id: Any) -> Any:
+    with user_tx(admin.verified) as conn:
+        row = conn.execute(
+            "insert into alerts (trade_id, trade_update_id, action, payload)"
+            " values (%s, %s, 'update', '{}') returning id",
+            (trade_id, update_id),
+        ).fetchone()
+    assert row is not None
+    return row["id"]
+
+
+def test_an_alert_cannot_point_at_another_users_update(
+    api: Api, other_api: Api, other_admin: Admin, db: psycopg.Connection[Any]
+) -> None:
+    their_update = _first_update(db, api.enter()["id"])
+    mine = other_api.enter()
+    with pytest.raises(psycopg.errors.InsufficientPrivilege):
+        _insert_alert(other_admin, mine["id"], their_update)
+
+
+def test_a_fill_cannot_point_at_another_users_update(
+    api: Api, other_api: Api, other_admin: Admin, db: psycopg.Connection[Any]
+) -> None:
+    their_update = _first_update(db, api.enter()["id"])
+    mine = other_api.enter()
+    with pytest.raises(psycopg.errors.InsufficientPrivilege), user_tx(other_admin.verified) as conn:
+        conn.execute(
+            "insert into trade_fills (trade_id, trade_update_id, side, contracts, price, fee, slippage)"
+            " values (%s, %s, 'buy', 1, 1.2, 0, 0)",
+            (mine["id"], their_update),
+        )
+
+
+def test_a_delivery_cannot_point_at_another_users_alert(
+    api: Api, admin: Admin, other_admin: Admin, db: psycopg.Connection[Any], add_channel: AddChannel
+) -> None:
+    theirs = api.enter()
+    their_alert = _insert_alert(admin, theirs["id"], _first_update(db, theirs["id"]))
+    my_channel = add_channel(other_admin)
+    with pytest.raises(psycopg.errors.InsufficientPrivilege), user_tx(other_admin.verified) as conn:
+        conn.execute(
+            "insert into alert_deliveries (alert_id, channel_id, payload) values (%s, %s, '{}')",
+            (their_alert, my_channel),
+        )
+
+
+def test_own_updates_and_alerts_are_still_referenced(
+    api: Api, admin: Admin, db: psycopg.Connection[Any], add_channel: AddChannel
+) -> None:
+    mine = api.enter()
+    alert = _insert_alert(admin, mine["id"], _first_update(db, mine["id"]))
+    with user_tx(admin.verified) as conn:
+        conn.execute(
+            "insert into alert_deliveries (alert_id, channel_id, payload) values (%s, %s, '{}')",
+            (alert, add_channel(admin)),
+        )
+    assert db.execute("select count(*) from alert_deliveries where alert_id = %s", (alert,)).fetchone() == (1,)
 
 
 def test_anon_has_no_access(db: psycopg.Connection[Any]) -> None:
