@@ -115,7 +115,9 @@ def test_an_update_cannot_be_attached_to_another_users_trade(api: Api, other_adm
 
 
 def _first_update(db: psycopg.Connection[Any], trade_id: str) -> Any:
-    return db.execute("select id from trade_updates where trade_id = %s order by seq", (trade_id,)).fetchone()[0]
+    row = db.execute("select id from trade_updates where trade_id = %s order by seq", (trade_id,)).fetchone()
+    assert row is not None
+    return row[0]
 
 
 def _insert_alert(admin: Admin, trade_id: str, update_id: Any) -> Any:
