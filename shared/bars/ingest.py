@@ -17,6 +17,7 @@ from typing import Any
 
 from shared.bars.store import datetime_to_ms, last_bar_times, upsert_bars
 from shared.bars.timeframes import AGGREGATE, TIMEFRAMES, Timeframe
+from shared.jobs.counts import RunCounts
 from shared.logs import redact
 from shared.massive.rest import MassiveRest
 from shared.symbols import normalize_symbol
@@ -48,7 +49,7 @@ def fetch_start(last: datetime | None, now: datetime, *, backfill_days: int = BA
 
 
 @dataclass
-class IngestCounts:
+class IngestCounts(RunCounts):
     symbols: int = 0
     fetches: int = 0
     bars_written: int = 0
@@ -57,20 +58,6 @@ class IngestCounts:
     failed: int = 0
     reclaimed: int = 0
     deferred: int = 0
-    errors: list[str] = field(default_factory=list)
-
-    def as_counts(self) -> dict[str, int]:
-        return {
-            "symbols": self.symbols,
-            "fetches": self.fetches,
-            "bars_written": self.bars_written,
-            "backfilled": self.backfilled,
-            "requeued": self.requeued,
-            "failed": self.failed,
-            "reclaimed": self.reclaimed,
-            "deferred": self.deferred,
-            "errors": len(self.errors),
-        }
 
 
 @dataclass

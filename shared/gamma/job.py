@@ -12,7 +12,7 @@ import logging
 import math
 import time
 from collections.abc import Callable, Sequence
-from dataclasses import dataclass, field
+from dataclasses import dataclass
 from datetime import UTC, datetime, timedelta
 
 import psycopg
@@ -20,6 +20,7 @@ import psycopg
 from shared.db import service_tx
 from shared.gamma.snapshot import build_chain, snapshot
 from shared.gamma.store import prune_strikes, upsert_snapshots
+from shared.jobs.counts import RunCounts
 from shared.jobs.progress import Progress
 from shared.massive.rest import MassiveError, MassiveRest
 from shared.symbols import SymbolError, normalize_symbol
@@ -32,7 +33,9 @@ class GammaErrors(RuntimeError):
 
 
 @dataclass
-class GammaCounts:
+class GammaCounts(RunCounts):
+    ERRORS_KEY = "failed"
+
     symbols: int = 0
     snapshots: int = 0
     contracts: int = 0
@@ -40,19 +43,6 @@ class GammaCounts:
     unplaceable: int = 0
     without_options: int = 0
     strikes_pruned: int = 0
-    errors: list[str] = field(default_factory=list)
-
-    def as_counts(self) -> dict[str, int]:
-        return {
-            "symbols": self.symbols,
-            "snapshots": self.snapshots,
-            "contracts": self.contracts,
-            "contracts_without_greeks": self.contracts_without_greeks,
-            "unplaceable": self.unplaceable,
-            "without_options": self.without_options,
-            "strikes_pruned": self.strikes_pruned,
-            "failed": len(self.errors),
-        }
 
 
 def symbols_to_snapshot(configured: str, watchlist: Sequence[str]) -> list[str]:

@@ -18,6 +18,7 @@ from uuid import UUID
 
 from shared.bars.store import datetime_to_ms, last_bar_times, upsert_bars
 from shared.bars.timeframes import AGGREGATE, DURATION_MS, Timeframe
+from shared.jobs.counts import RunCounts
 from shared.jobs.progress import Progress
 from shared.logs import redact
 from shared.market import calendar
@@ -66,7 +67,7 @@ def load_series(
 
 
 @dataclass
-class ScanCounts:
+class ScanCounts(RunCounts):
     symbols: int = 0
     fetches: int = 0
     fetch_errors: int = 0
@@ -74,19 +75,6 @@ class ScanCounts:
     deliveries: int = 0
     expired: int = 0
     deferred: int = 0
-    errors: list[str] = field(default_factory=list)
-
-    def as_counts(self) -> dict[str, int]:
-        return {
-            "symbols": self.symbols,
-            "fetches": self.fetches,
-            "fetch_errors": self.fetch_errors,
-            "signals": self.signals,
-            "deliveries": self.deliveries,
-            "expired": self.expired,
-            "deferred": self.deferred,
-            "errors": len(self.errors),
-        }
 
 
 def _dispatch_default(delivery_ids: Sequence[UUID]) -> None:
