@@ -15,7 +15,7 @@ from pydantic import AwareDatetime, BaseModel, ConfigDict, Field
 from functions import openapi
 from functions.auth import current_user, requires_user
 from functions.bodies import parse_body, parse_query
-from functions.cursors import decode_cursor, encode_cursor
+from functions.cursors import page_filter, split_page
 from functions.errors import NotFound, Unprocessable
 from functions.lambda_adapter import lambda_handler
 from functions.trades import action_inputs, core_errors, creation_inputs, draft_trade, now, resolve_channels
@@ -89,35 +89,20 @@ def _alert(row: dict[str, Any], deliveries: list[dict[str, Any]]) -> AlertOut:
 @requires_user
 def list_alerts() -> AlertList:
     query = parse_query(AlertListQuery)
-    after = decode_cursor(query.cursor) if query.cursor else None
-    conditions: list[str] = ["true"]
-    values: list[Any] = []
-    if query.trade_id is not None:
-        conditions.append("trade_id = %s")
-        values.append(query.trade_id)
-    if query.action is not None:
-        conditions.append("action = %s")
-        values.append(query.action)
-    if query.since is not None:
-        conditions.append("created_at >= %s")
-        values.append(query.since)
-    if after is not None:
-        conditions.append("(created_at, id) < (%s, %s)")
-        values.extend(after)
+    where, values = page_filter(
+        [("trade_id = %s", query.trade_id), ("action = %s", query.action), ("created_at >= %s", query.since)],
+        query.cursor,
+    )
     with user_tx(current_user()) as conn:
         # Row-level security keeps this to the admin's own alerts and deliveries.
         rows = conn.execute(
             f"select {store.ALERT_COLUMNS} from alerts"  # noqa: S608 - fixed columns and conditions
-            f" where {' and '.join(conditions)} order by created_at desc, id desc limit %s",
+            f" where {where} order by created_at desc, id desc limit %s",
             (*values, query.limit + 1),
         ).fetchall()
-        page = rows[: query.limit]
+        page, next_cursor = split_page(rows, query.limit)
         deliveries = deliveries_for_alerts(conn, [row["id"] for row in page])
-    more = len(rows) > query.limit
-    return AlertList(
-        alerts=[_alert(row, deliveries.get(row["id"], [])) for row in page],
-        next_cursor=encode_cursor(page[-1]["created_at"], page[-1]["id"]) if more and page else None,
-    )
+    return AlertList(alerts=[_alert(row, deliveries.get(row["id"], [])) for row in page], next_cursor=next_cursor)
 
 
 @bp.post("/api/alerts/preview")

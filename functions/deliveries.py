@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from typing import Any, Literal
+from typing import Literal
 from uuid import UUID
 
 from flask import Blueprint
@@ -11,7 +11,7 @@ from pydantic import BaseModel, ConfigDict, Field
 from functions import openapi
 from functions.auth import current_user, requires_user
 from functions.bodies import parse_query
-from functions.cursors import decode_cursor, encode_cursor
+from functions.cursors import page_filter, split_page
 from functions.discord import DeliveryAnswer
 from functions.errors import Conflict, NotFound
 from functions.lambda_adapter import lambda_handler
@@ -53,31 +53,20 @@ class DeliveryList(BaseModel):
 @requires_user
 def list_deliveries() -> DeliveryList:
     query = parse_query(DeliveryListQuery)
-    after = decode_cursor(query.cursor) if query.cursor else None
-    conditions: list[str] = ["true"]
-    values: list[Any] = []
-    if query.status is not None:
-        conditions.append("d.status = %s")
-        values.append(query.status)
-    if query.channel_id is not None:
-        conditions.append("d.channel_id = %s")
-        values.append(query.channel_id)
-    if after is not None:
-        conditions.append("(d.created_at, d.id) < (%s, %s)")
-        values.extend(after)
+    where, values = page_filter(
+        [("d.status = %s", query.status), ("d.channel_id = %s", query.channel_id)], query.cursor, alias="d."
+    )
     with user_tx(current_user()) as conn:
         # Row-level security keeps this to the admin's own deliveries (and channels, for names).
         rows = conn.execute(
             f"select {DELIVERY_COLUMNS} from alert_deliveries d"  # noqa: S608 - fixed columns and conditions
             " left join discord_channels c on c.id = d.channel_id"
-            f" where {' and '.join(conditions)} order by d.created_at desc, d.id desc limit %s",
+            f" where {where} order by d.created_at desc, d.id desc limit %s",
             (*values, query.limit + 1),
         ).fetchall()
-    page = rows[: query.limit]
-    more = len(rows) > query.limit
+    page, next_cursor = split_page(rows, query.limit)
     return DeliveryList(
-        deliveries=[DeliveryOut.model_validate(delivery_view(row)) for row in page],
-        next_cursor=encode_cursor(page[-1]["created_at"], page[-1]["id"]) if more and page else None,
+        deliveries=[DeliveryOut.model_validate(delivery_view(row)) for row in page], next_cursor=next_cursor
     )
 
 

@@ -63,6 +63,26 @@ def test_alerts_page_with_a_cursor_without_repeats(api: Api, add_channel: AddCha
     assert len(seen) == len(set(seen)) == 5
 
 
+def test_deliveries_page_with_a_cursor_newest_first_without_repeats(
+    api: Api, add_channel: AddChannel, clock: Clock
+) -> None:
+    channel = add_channel(api.admin)
+    for _ in range(5):
+        _entered(api, channel)
+        clock.advance(1)
+    newest_first = [d["id"] for d in api.get("/api/alerts/deliveries").get_json()["deliveries"]]
+    seen: list[str] = []
+    cursor = None
+    while True:
+        query = {"limit": 2, **({"cursor": cursor} if cursor else {})}
+        page = api.get("/api/alerts/deliveries", query_string=query).get_json()
+        seen += [d["id"] for d in page["deliveries"]]
+        cursor = page["next_cursor"]
+        if cursor is None:
+            break
+    assert seen == newest_first and len(set(seen)) == 5
+
+
 def test_another_admins_alerts_and_deliveries_never_appear(
     api: Api, other_api: Api, add_channel: AddChannel
 ) -> None:
