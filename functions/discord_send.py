@@ -15,7 +15,7 @@ from uuid import UUID
 
 from pydantic import BaseModel, ConfigDict, ValidationError
 
-from functions.lambda_context import remaining_s
+from functions.lambda_context import deadline_from, lambda_settings
 from shared.discord.client import CONNECT_TIMEOUT_S, READ_TIMEOUT_S
 from shared.discord.engine import DeliveryEngine
 from shared.discord.handoff import ChannelMessage, HandOff, configured_hand_off, follow_up
@@ -92,11 +92,9 @@ def process_batch(
 
 def handler(event: dict[str, Any], context: Any) -> dict[str, Any]:
     """The Lambda entry point (SQS event source with ReportBatchItemFailures)."""
-    from shared.config import settings_or_exit
     from shared.discord.dispatch import default_engine
-    from shared.logs import configure_logging
 
-    settings = settings_or_exit()
-    configure_logging(settings.log_level, settings.log_format)
-    deadline = time.time() + max(remaining_s(context) - SAFETY_S, 0.0)
-    return process_batch(event, engine=default_engine(), hand_off=configured_hand_off(), deadline=deadline)
+    lambda_settings()
+    return process_batch(
+        event, engine=default_engine(), hand_off=configured_hand_off(), deadline=deadline_from(context, SAFETY_S)
+    )

@@ -14,13 +14,11 @@ log = logging.getLogger(__name__)
 
 def handler(event: dict[str, Any], context: Any) -> dict[str, Any]:
     """The Lambda entry point (EventBridge schedule): how many keys were deleted."""
-    from shared.config import settings_or_exit
+    from functions.lambda_context import lambda_settings
     from shared.db import service_tx
-    from shared.logs import configure_logging
     from shared.trades.idempotency import RETENTION_HOURS, purge
 
-    settings = settings_or_exit()
-    configure_logging(settings.log_level, settings.log_format)
+    lambda_settings()
     with service_tx() as conn:
         deleted = purge(conn, older_than_hours=RETENTION_HOURS)
     log.info("idempotency keys purged", extra={"deleted": deleted, "older_than_hours": RETENTION_HOURS})

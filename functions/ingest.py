@@ -47,12 +47,9 @@ def run(
 
 def handler(event: dict[str, Any], context: Any) -> dict[str, Any]:
     """The Lambda entry point (EventBridge schedule; `{"after_close": true}` for the run after the close)."""
-    from functions.lambda_context import run_budget_s
-    from shared.config import settings_or_exit
-    from shared.logs import configure_logging
+    from functions.lambda_context import lambda_settings, run_budget_s
 
-    settings = settings_or_exit()
-    configure_logging(settings.log_level, settings.log_format)
+    settings = lambda_settings()
     budget = run_budget_s(settings.ingest_run_budget_s, context, LAMBDA_SAFETY_S)
     result = run(force=bool(event.get("force")), after_close=bool(event.get("after_close")), budget_s=budget)
     return result.summary()

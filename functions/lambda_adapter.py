@@ -20,11 +20,9 @@ def lambda_handler(blueprint: Blueprint) -> LambdaHandler:
             from apig_wsgi import make_lambda_handler
 
             from functions.app import create_app
-            from shared.config import settings_or_exit
-            from shared.logs import configure_logging
+            from functions.lambda_context import lambda_settings
 
-            settings = settings_or_exit()
-            configure_logging(settings.log_level, settings.log_format)
+            lambda_settings()
             wrapped = make_lambda_handler(create_app([blueprint]))
         return wrapped(event, context)
 

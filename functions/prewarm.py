@@ -38,10 +38,8 @@ def run(
 
 def handler(event: dict[str, Any], context: Any) -> dict[str, Any]:
     """The Lambda entry point (EventBridge schedule)."""
-    from shared.config import settings_or_exit
-    from shared.logs import configure_logging
+    from functions.lambda_context import lambda_settings
 
-    settings = settings_or_exit()
-    configure_logging(settings.log_level, settings.log_format)
+    lambda_settings()
     result = run(force=bool(event.get("force")))
     return result.summary()

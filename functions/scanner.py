@@ -91,12 +91,9 @@ def replay_session(
 
 def handler(event: dict[str, Any], context: Any) -> dict[str, Any]:
     """The Lambda entry point (EventBridge schedule, every minute)."""
-    from functions.lambda_context import run_budget_s
-    from shared.config import settings_or_exit
-    from shared.logs import configure_logging
+    from functions.lambda_context import lambda_settings, run_budget_s
 
-    settings = settings_or_exit()
-    configure_logging(settings.log_level, settings.log_format)
+    settings = lambda_settings()
     budget = run_budget_s(settings.scanner_run_budget_s, context, LAMBDA_SAFETY_S)
     result = run(force=bool(event.get("force")), budget_s=budget)
     return result.summary()
