@@ -23,7 +23,7 @@ _engines_lock = threading.Lock()
 
 def default_engine() -> DeliveryEngine:
     """The process's engine, talking to DISCORD_API_BASE with Discord's limits."""
-    # Imported here: `requests` costs a cold start ~30 ms, and most requests post nothing.
+    # Imported here: the client and `requests` cost a cold start ~40 ms, and most requests post nothing.
     from shared.config import get_settings
     from shared.discord.client import DiscordClient
 

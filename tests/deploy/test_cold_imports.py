@@ -10,6 +10,7 @@ from __future__ import annotations
 import json
 import subprocess
 import sys
+from functools import cache
 from typing import Any
 
 import pytest
@@ -39,6 +40,7 @@ print(json.dumps({{
 """
 
 
+@cache  # one fresh interpreter per handler serves both tests of it
 def _cold_import(module: str) -> dict[str, Any]:
     # A fresh interpreter per handler, as Lambda's init is: nothing another import loaded can hide a cost.
     result = subprocess.run(
