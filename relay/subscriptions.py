@@ -9,7 +9,7 @@ from __future__ import annotations
 
 from collections.abc import Iterable, Sequence
 
-from relay.channels import Channel, ChannelError, Cluster, parse_channel, split_params
+from relay.channels import Channel, ChannelError, Cluster, parse_channels, split_params
 from relay.frames import Status, StatusEvent, status
 
 EXAMPLES = 3
@@ -34,22 +34,10 @@ def parse_request(
             f"a frame may name at most {limit} channels (RELAY_MAX_CHANNELS_PER_CLIENT): "
             "the whole frame was refused"
         )
-    valid: list[Channel] = []
-    seen: set[str] = set()
-    errors: list[ChannelError] = []
-    repeats = 0
-    for raw in split_params(params):
-        try:
-            channel = parse_channel(cluster, raw)
-        except ChannelError as error:
-            errors.append(error)
-            continue
-        if channel.name in seen:
-            repeats += 1
-            continue
-        seen.add(channel.name)
-        valid.append(channel)
-    return valid, errors, repeats
+    names = split_params(params)
+    valid, errors = parse_channels(cluster, names)
+    # Every name is valid, invalid or a repeat of a valid one.
+    return valid, errors, len(names) - len(valid) - len(errors)
 
 
 def _examples(names: Sequence[str]) -> str:
