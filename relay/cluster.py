@@ -572,13 +572,20 @@ class ClusterCoordinator:
         elif kind == "refused":
             self.relay.upstream_refused(Cluster(payload["cluster"]), str(payload["message"]))
 
-    def _on_status(self, payload: dict[str, Any], token: int) -> None:
-        cluster = Cluster(payload["cluster"])
-        view = self.views[cluster]
+    def _current_view(self, payload: dict[str, Any], token: int) -> UpstreamView | None:
+        """The cluster's view, updated to the leader's state, unless `token` is an earlier leader's."""
+        view = self.views[Cluster(payload["cluster"])]
         if token < view.token or (self.holder is not None and token < self.holder.token):
-            return
+            return None
         view.token = token
         view.state = str(payload.get("state") or view.state)
+        return view
+
+    def _on_status(self, payload: dict[str, Any], token: int) -> None:
+        cluster = Cluster(payload["cluster"])
+        view = self._current_view(payload, token)
+        if view is None:
+            return
         kind = Status(payload["status"])
         message = payload.get("message")
         if kind is Status.UPSTREAM_CONNECTED:
@@ -597,11 +604,9 @@ class ClusterCoordinator:
     def _on_state(self, payload: dict[str, Any], token: int) -> None:
         """The leader's periodic word on each upstream: repairs a member that joined late or missed news."""
         cluster = Cluster(payload["cluster"])
-        view = self.views[cluster]
-        if token < view.token or (self.holder is not None and token < self.holder.token):
+        view = self._current_view(payload, token)
+        if view is None:
             return
-        view.token = token
-        view.state = str(payload.get("state") or view.state)
         if payload.get("connected") and not view.connected:
             view.connected = True
             view.message = None
