@@ -27,8 +27,8 @@ REPO = Path(__file__).resolve().parents[1]
 sys.path.insert(0, str(REPO))
 
 import psycopg  # noqa: E402
-from psycopg import sql  # noqa: E402
-from psycopg.conninfo import make_conninfo  # noqa: E402
+
+from tests.scratch_database import scratch_database  # noqa: E402
 
 TRADES = 1000
 JWT_SECRET = "bench-secret-" + uuid.uuid4().hex
@@ -182,23 +182,18 @@ def main() -> None:
     parser.add_argument("--runs", type=int, default=300)
     args = parser.parse_args()
 
-    name = f"hd_bench_{uuid.uuid4().hex[:10]}"
-    with psycopg.connect(args.admin_url, autocommit=True) as admin:
-        admin.execute(sql.SQL("create database {}").format(sql.Identifier(name)))
-    url = make_conninfo(args.admin_url, dbname=name)
-    os.environ.update(DATABASE_URL=url, SUPABASE_JWT_SECRET=JWT_SECRET, LOG_LEVEL="WARNING", DB_POOL_MAX_SIZE="4")
-    try:
-        from shared.db.migrations import migrate
+    with scratch_database(args.admin_url, "hd_bench") as url:
+        os.environ.update(DATABASE_URL=url, SUPABASE_JWT_SECRET=JWT_SECRET, LOG_LEVEL="WARNING", DB_POOL_MAX_SIZE="4")
+        try:
+            from shared.db.migrations import migrate
 
-        with psycopg.connect(url) as conn:
-            migrate(conn)
-        report(url, args.runs)
-    finally:
-        from shared.db import reset_for_tests
+            with psycopg.connect(url) as conn:
+                migrate(conn)
+            report(url, args.runs)
+        finally:
+            from shared.db import reset_for_tests
 
-        reset_for_tests()
-        with psycopg.connect(args.admin_url, autocommit=True) as admin:
-            admin.execute(sql.SQL("drop database if exists {} with (force)").format(sql.Identifier(name)))
+            reset_for_tests()
 
 
 def report(url: str, runs: int) -> None:

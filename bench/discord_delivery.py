@@ -33,8 +33,8 @@ REPO = Path(__file__).resolve().parents[1]
 sys.path.insert(0, str(REPO))
 
 import psycopg  # noqa: E402
-from psycopg import sql  # noqa: E402
-from psycopg.conninfo import make_conninfo  # noqa: E402
+
+from tests.scratch_database import scratch_database  # noqa: E402
 
 LATENCY_SAMPLES = 60
 
@@ -68,18 +68,13 @@ def main() -> int:
     parser.add_argument("--senders", type=int, default=2)
     args = parser.parse_args()
 
-    name = f"hd_bench_{uuid.uuid4().hex[:10]}"
-    with psycopg.connect(args.admin_url, autocommit=True) as admin:
-        admin.execute(sql.SQL("create database {}").format(sql.Identifier(name)))
-    url = make_conninfo(args.admin_url, dbname=name)
-    try:
-        return run(url, args)
-    finally:
-        from shared.db import reset_for_tests
+    with scratch_database(args.admin_url, "hd_bench") as url:
+        try:
+            return run(url, args)
+        finally:
+            from shared.db import reset_for_tests
 
-        reset_for_tests()
-        with psycopg.connect(args.admin_url, autocommit=True) as admin:
-            admin.execute(sql.SQL("drop database if exists {} with (force)").format(sql.Identifier(name)))
+            reset_for_tests()
 
 
 def run(url: str, args: argparse.Namespace) -> int:

@@ -20,7 +20,6 @@ import resource
 import statistics
 import sys
 import time
-import uuid
 from collections.abc import Callable
 from datetime import UTC, datetime
 from pathlib import Path
@@ -31,8 +30,6 @@ sys.path.insert(0, str(REPO))
 
 import orjson  # noqa: E402
 import psycopg  # noqa: E402
-from psycopg import sql  # noqa: E402
-from psycopg.conninfo import make_conninfo  # noqa: E402
 from psycopg.rows import dict_row  # noqa: E402
 
 from shared.db.migrations import migrate  # noqa: E402
@@ -41,6 +38,7 @@ from shared.gamma.store import upsert_snapshots  # noqa: E402
 from shared.market import calendar  # noqa: E402
 from shared.massive.rest import MassiveRest, RateLimitBudget, RetryPolicy  # noqa: E402
 from tests.fakes.massive_rest import FakeMassiveRestServer, synthetic_chain  # noqa: E402
+from tests.scratch_database import scratch_database  # noqa: E402
 
 SPOT = 6000.0
 
@@ -64,11 +62,7 @@ def main() -> int:
     args = parser.parse_args()
     now = datetime.now(UTC)
     today = now.astimezone(calendar.NEW_YORK).date()
-    name = f"hd_bench_{uuid.uuid4().hex[:10]}"
-    with psycopg.connect(args.admin_url, autocommit=True) as admin:
-        admin.execute(sql.SQL("create database {}").format(sql.Identifier(name)))
-    url = make_conninfo(args.admin_url, dbname=name)
-    try:
+    with scratch_database(args.admin_url, "hd_bench") as url:
         with psycopg.connect(url) as conn:
             migrate(conn)
         with FakeMassiveRestServer() as server:
@@ -115,9 +109,6 @@ def main() -> int:
         print()
         print(f"Per-strike JSON per row (all / nearest / 30d): {' / '.join(f'{kb:.0f} KB' for kb in json_kb)}; "
               f"peak RSS {rss_mb:.0f} MB")
-    finally:
-        with psycopg.connect(args.admin_url, autocommit=True) as admin:
-            admin.execute(sql.SQL("drop database if exists {} with (force)").format(sql.Identifier(name)))
     return 0
 
 

@@ -15,7 +15,6 @@ import os
 import platform
 import sys
 import time
-import uuid
 from pathlib import Path
 from typing import Any
 
@@ -23,13 +22,12 @@ REPO = Path(__file__).resolve().parents[1]
 sys.path.insert(0, str(REPO))
 
 import psycopg  # noqa: E402
-from psycopg import sql  # noqa: E402
-from psycopg.conninfo import make_conninfo  # noqa: E402
 from psycopg.rows import dict_row  # noqa: E402
 
 from shared.bars.store import ms_to_datetime, upsert_bars  # noqa: E402
 from shared.db.migrations import migrate  # noqa: E402
 from shared.massive.models import Bar  # noqa: E402
+from tests.scratch_database import scratch_database  # noqa: E402
 
 PER_FETCH = 50_000
 T0 = 1_735_000_000_000
@@ -82,11 +80,7 @@ def main() -> int:
     parser.add_argument("--admin-url", default=default_url)
     parser.add_argument("--bars", type=int, default=200_000)
     args = parser.parse_args()
-    name = f"hd_bench_{uuid.uuid4().hex[:10]}"
-    with psycopg.connect(args.admin_url, autocommit=True) as admin:
-        admin.execute(sql.SQL("create database {}").format(sql.Identifier(name)))
-    url = make_conninfo(args.admin_url, dbname=name)
-    try:
+    with scratch_database(args.admin_url, "hd_bench") as url:
         with psycopg.connect(url) as conn:
             migrate(conn)
         bars = make_bars(args.bars)
@@ -107,9 +101,6 @@ def main() -> int:
         print("|---|---|---|---|---|")
         for label, count, seconds in rows:
             print(f"| {label} | {count:,} | {seconds:.2f} | {count / seconds:,.0f} | {rows_s / seconds:.1f}x |")
-    finally:
-        with psycopg.connect(args.admin_url, autocommit=True) as admin:
-            admin.execute(sql.SQL("drop database if exists {} with (force)").format(sql.Identifier(name)))
     return 0
 
 

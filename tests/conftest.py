@@ -20,7 +20,6 @@ import pytest
 from flask import Flask
 from flask.testing import FlaskClient
 from psycopg import sql
-from psycopg.conninfo import make_conninfo
 from werkzeug.serving import BaseWSGIServer, make_server
 
 from shared.auth import VerifiedToken, mint_token
@@ -28,6 +27,7 @@ from shared.config import Settings, get_settings
 from shared.db import reset_for_tests
 from shared.db.embedded import REPO_ROOT, start_embedded
 from shared.db.migrations import migrate
+from tests.scratch_database import scratch_database
 
 TEST_JWT_SECRET = "test-jwt-secret-" + secrets.token_hex(32)
 MakeToken = Callable[..., tuple[str, VerifiedToken]]
@@ -50,16 +50,11 @@ def postgres_admin_url() -> str:
 @pytest.fixture(scope="session")
 def database_url(postgres_admin_url: str) -> Iterator[str]:
     """A fresh database for this test session, with every migration applied; dropped afterwards."""
-    name = f"hd_test_{uuid.uuid4().hex[:12]}"
-    with psycopg.connect(postgres_admin_url, autocommit=True) as admin:
-        admin.execute(sql.SQL("create database {}").format(sql.Identifier(name)))
-    url = make_conninfo(postgres_admin_url, dbname=name)
-    with psycopg.connect(url) as conn:
-        migrate(conn)
-    yield url
-    reset_for_tests()
-    with psycopg.connect(postgres_admin_url, autocommit=True) as admin:
-        admin.execute(sql.SQL("drop database if exists {} with (force)").format(sql.Identifier(name)))
+    with scratch_database(postgres_admin_url, "hd_test") as url:
+        with psycopg.connect(url) as conn:
+            migrate(conn)
+        yield url
+        reset_for_tests()
 
 
 @pytest.fixture(scope="session", autouse=True)

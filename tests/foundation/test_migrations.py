@@ -4,26 +4,20 @@ from __future__ import annotations
 
 import re
 import shutil
-import uuid
 from collections.abc import Iterator
 from pathlib import Path
 
 import psycopg
 import pytest
-from psycopg import sql
-from psycopg.conninfo import make_conninfo
 
 from shared.db.migrations import MIGRATIONS_DIR, MigrationError, discover, migrate
+from tests.scratch_database import scratch_database
 
 
 @pytest.fixture
 def empty_database(postgres_admin_url: str) -> Iterator[str]:
-    name = f"hd_mig_{uuid.uuid4().hex[:10]}"
-    with psycopg.connect(postgres_admin_url, autocommit=True) as admin:
-        admin.execute(sql.SQL("create database {}").format(sql.Identifier(name)))
-    yield make_conninfo(postgres_admin_url, dbname=name)
-    with psycopg.connect(postgres_admin_url, autocommit=True) as admin:
-        admin.execute(sql.SQL("drop database if exists {} with (force)").format(sql.Identifier(name)))
+    with scratch_database(postgres_admin_url, "hd_mig") as url:
+        yield url
 
 
 @pytest.fixture

@@ -2,28 +2,22 @@
 
 from __future__ import annotations
 
-import uuid
 from collections.abc import Iterator
 
 import psycopg
 import pytest
-from psycopg import sql
-from psycopg.conninfo import make_conninfo
 from psycopg.rows import dict_row
 
 from shared.db.migrations import migrate
 from shared.signals.confluence import Rules
 from shared.signals.store import load_rules
+from tests.scratch_database import scratch_database
 
 
 @pytest.fixture
 def fresh_database(postgres_admin_url: str) -> Iterator[str]:
-    name = f"hd_sig_{uuid.uuid4().hex[:10]}"
-    with psycopg.connect(postgres_admin_url, autocommit=True) as admin:
-        admin.execute(sql.SQL("create database {}").format(sql.Identifier(name)))
-    yield make_conninfo(postgres_admin_url, dbname=name)
-    with psycopg.connect(postgres_admin_url, autocommit=True) as admin:
-        admin.execute(sql.SQL("drop database if exists {} with (force)").format(sql.Identifier(name)))
+    with scratch_database(postgres_admin_url, "hd_sig") as url:
+        yield url
 
 
 def test_the_migration_seeds_the_thresholds_per_asset_class(fresh_database: str) -> None:

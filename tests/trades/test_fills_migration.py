@@ -12,13 +12,12 @@ from typing import Any
 
 import psycopg
 import pytest
-from psycopg import sql
-from psycopg.conninfo import make_conninfo
 from psycopg.rows import dict_row
 
 from shared.db.migrations import MIGRATIONS_DIR, migrate
 from shared.trades.ledger import position_pnl, replay
 from shared.trades.store import fill_from_row
+from tests.scratch_database import scratch_database
 
 D = Decimal
 USER = uuid.uuid4()
@@ -38,20 +37,15 @@ UPDATE = (
 @pytest.fixture
 def before_the_ledger(postgres_admin_url: str, tmp_path: Path) -> Iterator[tuple[str, Path]]:
     """A database migrated up to 0004, and a migrations folder holding only those."""
-    name = f"hd_fills_{uuid.uuid4().hex[:10]}"
-    with psycopg.connect(postgres_admin_url, autocommit=True) as admin:
-        admin.execute(sql.SQL("create database {}").format(sql.Identifier(name)))
-    url = make_conninfo(postgres_admin_url, dbname=name)
     folder = tmp_path / "migrations"
     folder.mkdir()
     for path in sorted(MIGRATIONS_DIR.glob("*.sql")):
         if path.name < "0005":
             shutil.copy(path, folder / path.name)
-    with psycopg.connect(url) as conn:
-        migrate(conn, directory=folder)
-    yield url, folder
-    with psycopg.connect(postgres_admin_url, autocommit=True) as admin:
-        admin.execute(sql.SQL("drop database if exists {} with (force)").format(sql.Identifier(name)))
+    with scratch_database(postgres_admin_url, "hd_fills") as url:
+        with psycopg.connect(url) as conn:
+            migrate(conn, directory=folder)
+        yield url, folder
 
 
 def _old_trade(conn: psycopg.Connection[Any], state: str, updates: list[tuple[Any, ...]], **trade: Any) -> uuid.UUID:
