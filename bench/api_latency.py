@@ -1,5 +1,5 @@
 """API latency: `POST /api/trades/<id>/actions` (alert to one channel, delivery excluded) and
-`GET /api/trades` over 1,000 trades, beside the same SQL run bare, plus each handler's cold import.
+`GET /api/trades` over 1,000 trades, beside the same SQL run bare. (Cold imports: bench/cold_start.py.)
 
     .venv/bin/python bench/api_latency.py [--admin-url postgresql://postgres@127.0.0.1:5432/test] [--runs 300]
 
@@ -13,7 +13,6 @@ from __future__ import annotations
 import argparse
 import os
 import platform
-import re
 import statistics
 import subprocess
 import sys
@@ -32,15 +31,6 @@ from tests.scratch_database import scratch_database  # noqa: E402
 
 TRADES = 1000
 JWT_SECRET = "bench-secret-" + uuid.uuid4().hex
-HANDLER_MODULES = (
-    "functions.trades",
-    "functions.alerts",
-    "functions.openapi",
-    "functions.discord",
-    "functions.deliveries",
-    "functions.watchlist",
-    "functions.health",
-)
 
 
 def percentiles(samples_ms: list[float]) -> tuple[float, float]:
@@ -58,24 +48,6 @@ def timed(run: Callable[[], Any], runs: int, warmup: int = 20) -> list[float]:
         run()
         samples.append((time.perf_counter() - started) * 1000)
     return samples
-
-
-def cold_import_ms(module: str) -> float:
-    """Cumulative import time of `module` in a fresh interpreter (best of 3), from -X importtime."""
-    best = float("inf")
-    for _ in range(3):
-        result = subprocess.run(
-            [sys.executable, "-X", "importtime", "-c", f"import {module}"],
-            capture_output=True,
-            text=True,
-            cwd=REPO,
-            check=True,
-        )
-        for line in result.stderr.splitlines():
-            match = re.match(r"import time:\s+\d+ \|\s+(\d+) \|\s*(\S+)$", line)
-            if match and match.group(2) == module:
-                best = min(best, int(match.group(1)) / 1000)
-    return best
 
 
 def machine() -> str:
@@ -243,16 +215,11 @@ def report(url: str, runs: int) -> None:
         rows.append(
             f"| {label} | {api_p50:.2f} | {api_p99:.2f} | {sql_p50:.2f} | {sql_p99:.2f} | {api_p50 / sql_p50:.1f}× |"
         )
-    imports = [f"| `{m}` | {cold_import_ms(m):.0f} |" for m in HANDLER_MODULES]
     print(f"Command: `.venv/bin/python bench/api_latency.py --runs {runs}`\n")
     print(f"Machine: {machine()}\n")
     print("| Request | API p50 ms | API p99 ms | bare SQL p50 ms | bare SQL p99 ms | API / SQL (p50) |")
     print("|---|---:|---:|---:|---:|---:|")
     print("\n".join(rows))
-    print("\nCold import of each handler module (`python -X importtime`, cumulative, best of 3):\n")
-    print("| Module | ms |")
-    print("|---|---:|")
-    print("\n".join(imports))
 
 
 if __name__ == "__main__":
