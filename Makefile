@@ -7,7 +7,7 @@ STAMP  := $(VENV)/.installed
 # A server Postgres for the second pass of the database suites (this machine runs PostgreSQL 15 there).
 SERVER_DATABASE_URL ?= postgresql://postgres@127.0.0.1:5432/test
 
-.PHONY: install dev test lint pytest test-server-db bench migrate token clean node browser lambda package deploy lock image-test
+.PHONY: install dev test lint pytest test-server-db test-clocks bench migrate token clean node browser lambda package deploy lock image-test
 
 $(STAMP): pyproject.toml
 	@test -x $(BIN)/python || $(PYTHON) -m venv $(VENV)
@@ -87,6 +87,18 @@ test-server-db: install
 	else \
 		echo "test-server-db: no Postgres answers at $(SERVER_DATABASE_URL); the embedded pass in 'make test' stands"; \
 	fi
+
+# The suites that read the date, again at fixed instants: an evening after the close, a Saturday,
+# Thanksgiving, the day after (an early close, after 13:00), and the night clocks spring forward.
+# The process and the embedded Postgres travel together (tests/session_clock.py; libfaketime from Debian's faketime).
+CLOCKS ?= 2026-12-03T18:30:00-05:00 2026-12-05T12:00:00-05:00 2026-11-26T11:00:00-05:00 2026-11-27T13:30:00-05:00 2027-03-14T03:30:00-04:00
+CLOCK_SUITES ?= tests/jobs tests/market tests/signals tests/trades tests/alerts
+test-clocks: install
+	@command -v faketime >/dev/null 2>&1 || { echo "make: test-clocks needs libfaketime: apt-get install faketime" >&2; exit 1; }
+	@for instant in $(CLOCKS); do \
+		echo "test-clocks: $$instant"; \
+		env -u DATABASE_URL $(BIN)/pytest -q -p no:cacheprovider $(CLOCK_SUITES) --clock=$$instant || exit 1; \
+	done
 
 bench: install
 	$(BIN)/python bench/relay_fanout.py

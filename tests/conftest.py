@@ -28,23 +28,20 @@ from shared.db import reset_for_tests
 from shared.db.embedded import REPO_ROOT, start_embedded
 from shared.db.migrations import migrate
 from tests.scratch_database import scratch_database
+from tests.session_clock import database_clock
 
 TEST_JWT_SECRET = "test-jwt-secret-" + secrets.token_hex(32)
 MakeToken = Callable[..., tuple[str, VerifiedToken]]
 
 
-def _server_url() -> str:
-    """An admin connection to the Postgres server the tests use."""
+@pytest.fixture(scope="session")
+def postgres_admin_url(pytestconfig: pytest.Config) -> str:
+    """A superuser URL on the test server (DATABASE_URL's server, or the embedded one)."""
     configured = os.environ.get("DATABASE_URL")
     if configured:
         return configured
-    return start_embedded(REPO_ROOT / ".local" / "pgtest")
-
-
-@pytest.fixture(scope="session")
-def postgres_admin_url() -> str:
-    """A superuser URL on the test server (DATABASE_URL's server, or the embedded one)."""
-    return _server_url()
+    with database_clock(pytestconfig) as folder:
+        return start_embedded(folder or REPO_ROOT / ".local" / "pgtest")
 
 
 @pytest.fixture(scope="session")

@@ -10,6 +10,7 @@ import time
 from typing import Any
 
 import psycopg
+import pytest
 
 from shared.db.embedded import REPO_ROOT
 from shared.discord.dispatch import dispatch_after_commit
@@ -89,6 +90,8 @@ def test_a_failed_inline_attempt_is_recorded_and_never_raised(
     assert (row["status"], row["attempts"], row["last_status"]) == ("failed", 1, 503)
 
 
+# The sender is a subprocess on the real clock: it cannot travel with --clock.
+@pytest.mark.real_clock
 def test_a_sender_killed_mid_batch_loses_nothing_and_the_sweeper_finishes(
     admin: Admin, add_channel: AddChannel, enqueue: Enqueue, make_engine: MakeEngine, db: Any, database_url: str
 ) -> None:

@@ -12,6 +12,7 @@ import time
 from datetime import date, timedelta
 from pathlib import Path
 
+import pytest
 import requests
 from websockets.sync.client import connect
 
@@ -66,6 +67,8 @@ def an_index_value_arrives_from_the_simulator(relay_port: int, token: str) -> No
         raise AssertionError("no index value from the simulator")
 
 
+# `make dev` is a subprocess on the real clock: it cannot travel with --clock.
+@pytest.mark.real_clock
 def test_make_dev_runs_the_stack_and_stops_on_ctrl_c(tmp_path: Path, make_token: MakeToken) -> None:
     api_port, relay_port, sink_port = free_port(), free_port(), free_port()
     env = {

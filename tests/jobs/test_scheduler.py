@@ -10,6 +10,7 @@ import threading
 import time
 from datetime import UTC, datetime
 
+import pytest
 import requests
 
 from shared.jobs.scheduler import Scheduler
@@ -53,6 +54,8 @@ def test_a_market_hours_job_runs_once_after_the_close() -> None:
     assert calls == [True]
 
 
+# The stack runs in a subprocess on the real clock: it cannot travel with --clock.
+@pytest.mark.real_clock
 def test_serve_with_jobs_stops_cleanly_on_ctrl_c(database_url: str, massive: FakeMassiveRest) -> None:
     port = free_port()
     env = {
