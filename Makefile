@@ -88,17 +88,22 @@ test-server-db: install
 		echo "test-server-db: no Postgres answers at $(SERVER_DATABASE_URL); the embedded pass in 'make test' stands"; \
 	fi
 
-# The suites that read the date, again at fixed instants: an evening after the close, a Saturday,
-# Thanksgiving, the day after (an early close, after 13:00), and the night clocks spring forward.
-# The process and the embedded Postgres travel together (tests/session_clock.py; libfaketime from Debian's faketime).
-CLOCKS ?= 2026-12-03T18:30:00-05:00 2026-12-05T12:00:00-05:00 2026-11-26T11:00:00-05:00 2026-11-27T13:30:00-05:00 2027-03-14T03:30:00-04:00
+# The suites that read the date, again at fixed instants (tests/session_clock.py): this process and the
+# embedded Postgres travel together (libfaketime, from Debian's faketime). Two at a time, one per core.
+CLOCK_evening      := 2026-12-03T18:30:00-05:00
+CLOCK_saturday     := 2026-12-05T12:00:00-05:00
+CLOCK_thanksgiving := 2026-11-26T11:00:00-05:00
+CLOCK_early-close  := 2026-11-27T13:30:00-05:00
+CLOCK_dst-spring   := 2027-03-14T03:30:00-04:00
+CLOCKS ?= evening saturday thanksgiving early-close dst-spring
 CLOCK_SUITES ?= tests/jobs tests/market tests/signals tests/trades tests/alerts
 test-clocks: install
 	@command -v faketime >/dev/null 2>&1 || { echo "make: test-clocks needs libfaketime: apt-get install faketime" >&2; exit 1; }
-	@for instant in $(CLOCKS); do \
-		echo "test-clocks: $$instant"; \
-		env -u DATABASE_URL $(BIN)/pytest -q -p no:cacheprovider $(CLOCK_SUITES) --clock=$$instant || exit 1; \
-	done
+	@$(MAKE) --no-print-directory -j2 -Otarget $(addprefix clock-,$(CLOCKS))
+
+clock-%: install
+	@echo "test-clocks: $* ($(CLOCK_$*))"
+	@env -u DATABASE_URL $(BIN)/pytest -q -p no:cacheprovider $(CLOCK_SUITES) --clock=$(CLOCK_$*)
 
 bench: install
 	$(BIN)/python bench/relay_fanout.py

@@ -36,6 +36,8 @@ def run_command(database_url: str, massive: FakeMassiveRest, *args: str) -> subp
     )
 
 
+# The job runs in a subprocess on the real clock, and the bars are "an hour ago" on the session's.
+@pytest.mark.real_clock
 def test_run_ingest_forced_for_named_symbols_prints_its_summary(
     database_url: str, db: psycopg.Connection[Any], massive: FakeMassiveRest
 ) -> None:
