@@ -118,8 +118,9 @@ def test_make_dev_runs_the_stack_and_stops_on_ctrl_c(tmp_path: Path, make_token:
         os.killpg(process.pid, signal.SIGINT)
         rest, _ = process.communicate(timeout=45)
     finally:
+        # The whole group: a failed assertion must not leave the API, the relay and the sink running.
         if process.poll() is None:
-            process.kill()
+            os.killpg(process.pid, signal.SIGKILL)
             process.wait()
     assert process.returncode == 0, rest
     assert "devstack: stopped" in rest
