@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import contextlib
 import json
 import os
 import signal
@@ -119,9 +120,9 @@ def test_make_dev_runs_the_stack_and_stops_on_ctrl_c(tmp_path: Path, make_token:
         rest, _ = process.communicate(timeout=45)
     finally:
         # The whole group: a failed assertion must not leave the API, the relay and the sink running.
-        if process.poll() is None:
+        with contextlib.suppress(ProcessLookupError):
             os.killpg(process.pid, signal.SIGKILL)
-            process.wait()
+        process.wait()
     assert process.returncode == 0, rest
     assert "devstack: stopped" in rest
     assert "📊 LOADING: SPY $650 Call" in rest  # the alert, printed by the console sink
