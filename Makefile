@@ -76,7 +76,7 @@ lambda: install
 package: install node
 	SLS_TELEMETRY_DISABLED=1 npx serverless package --stage $(STAGE)
 
-# The same, deployed (AWS credentials in the environment; the SSM parameters first: README, Deploy).
+# The same, deployed (AWS credentials in the environment; the SSM parameters first: docs/deploy.md).
 deploy: install node
 	SLS_TELEMETRY_DISABLED=1 npx serverless deploy --stage $(STAGE)
 
