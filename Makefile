@@ -17,6 +17,36 @@ $(STAMP): pyproject.toml
 
 install: $(STAMP)
 
+# `make` alone prints this list.
+.DEFAULT_GOAL := help
+.PHONY: help
+help:
+	@echo "make dev             the whole local stack on embedded defaults (API, relay, Discord sink, jobs); Ctrl-C stops it"
+	@echo "make test            what CI runs: lint, then the whole pytest suite"
+	@echo "make lint            ruff check and mypy"
+	@echo "make fmt             ruff check --fix (formatting is kept by hand: docs/testing.md)"
+	@echo "make pytest          the whole suite on the embedded Postgres (pytest args: .venv/bin/pytest ...)"
+	@echo "make ci-deps         what a few tests need beyond the venv: the deploy tool (npm ci) and chromium"
+	@echo "make test-server-db  the database suites again on a server Postgres (SERVER_DATABASE_URL)"
+	@echo "make test-clocks     the date-sensitive suites at fixed instants (CLOCKS; needs faketime)"
+	@echo "make bench           every benchmark in bench/, or one: make bench BENCH=relay_fanout"
+	@echo "make install         the virtualenv (.venv) with the project and its dev extras"
+	@echo "make migrate         apply pending migrations (python -m shared.db migrate)"
+	@echo "make token           print an admin token for local use (python -m functions token)"
+	@echo "make lambda          the functions' zip (.local/lambda/honeydrip-backend.zip)"
+	@echo "make package         the zip and the CloudFormation template, no AWS call (STAGE=prod)"
+	@echo "make deploy          package and deploy the functions (AWS credentials; STAGE=prod)"
+	@echo "make lock            re-lock requirements.lambda.txt and requirements.relay.txt"
+	@echo "make image-test      build the relay image, run it on the simulator, check health and SIGTERM"
+	@echo "make node            the deploy tool (npm ci from package-lock.json)"
+	@echo "make browser         Debian's chromium, when root (the status page's test)"
+	@echo "make clean           remove the venv, .local, node_modules and caches"
+
+# Lint's fixes only: the project does not run `ruff format` (docs/testing.md, Formatting, says why).
+.PHONY: fmt
+fmt: install
+	$(BIN)/ruff check --fix .
+
 # The deploy tool (osls, pinned by package-lock.json), reinstalled only when the lock changes.
 NODE_STAMP := node_modules/.installed
 $(NODE_STAMP): package-lock.json
@@ -46,7 +76,7 @@ lambda: install
 package: install node
 	SLS_TELEMETRY_DISABLED=1 npx serverless package --stage $(STAGE)
 
-# The same, deployed (AWS credentials in the environment; the SSM parameters first: README, Deploy).
+# The same, deployed (AWS credentials in the environment; the SSM parameters first: docs/deploy.md).
 deploy: install node
 	SLS_TELEMETRY_DISABLED=1 npx serverless deploy --stage $(STAGE)
 
@@ -72,11 +102,17 @@ lint: install
 	$(BIN)/ruff check .
 	$(BIN)/mypy
 
-# The packaging test (tests/deploy) needs the deploy tool; without npm it fails saying what to install.
+# Installs nothing beyond the venv: without `make ci-deps`, tests/deploy fails saying what to install
+# and the status page's test skips saying why.
 pytest: install
+	$(BIN)/pytest
+
+# What a few tests need beyond the venv, installed where CI runs (.ci/run calls it before `make test`):
+# the deploy tool (npm ci) for tests/deploy, and Debian's chromium (when root) for the status page's test.
+.PHONY: ci-deps
+ci-deps:
 	@$(MAKE) --no-print-directory node || echo "make: the deploy tool is not installed; tests/deploy will say why"
 	@$(MAKE) --no-print-directory browser
-	$(BIN)/pytest
 
 test: lint pytest
 
@@ -105,15 +141,14 @@ clock-%: install
 	@echo "test-clocks: $* ($(CLOCK_$*))"
 	@env -u DATABASE_URL $(BIN)/pytest -q -p no:cacheprovider $(CLOCK_SUITES) --clock=$(CLOCK_$*)
 
+# Every benchmark in bench/ (numbers in docs/benchmarks.md), or one: make bench BENCH=relay_fanout
+BENCHES := relay_fanout discord_delivery api_latency ingest scanner gex gamma_job cold_start
+BENCH ?= $(BENCHES)
 bench: install
-	$(BIN)/python bench/relay_fanout.py
-	$(BIN)/python bench/discord_delivery.py
-	$(BIN)/python bench/api_latency.py
-	$(BIN)/python bench/ingest.py
-	$(BIN)/python bench/scanner.py
-	$(BIN)/python bench/gex.py
-	$(BIN)/python bench/gamma_job.py
-	$(BIN)/python bench/cold_start.py
+	@for name in $(BENCH); do \
+		test -f bench/$$name.py || { echo "make: no bench/$$name.py (one of: $(BENCHES))" >&2; exit 1; }; \
+		$(BIN)/python bench/$$name.py || exit 1; \
+	done
 
 migrate: install
 	$(BIN)/python -m shared.db migrate

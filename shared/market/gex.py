@@ -1,7 +1,7 @@
 """Gamma exposure of an option chain: per-strike GEX, walls, the zero-gamma level and max pain.
 
 Pure and vectorised with numpy over the whole chain at once (a full SPX chain is over 20,000
-contracts); no Python loop runs per contract. Conventions (`../shared/reference/gex.md`):
+contracts); no Python loop runs per contract. Conventions (`docs/reference/gex.md`):
 
 - Per contract, GEX = Γ × OI × 100 × S² × 0.01: dollars of delta per 1 % move of the underlying.
   Dealers are assumed long calls and short puts, so calls count positive and puts negative.

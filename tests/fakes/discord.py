@@ -1,4 +1,4 @@
-"""A fake Discord webhook API over real HTTP on 127.0.0.1, from the team's ../shared/reference/discord.md.
+"""A fake Discord webhook API over real HTTP on 127.0.0.1, from the team's docs/reference/discord.md.
 
 It answers `GET` and `POST` on `/api/v10/webhooks/<id>/<token>` like Discord's v10 does: the webhook
 object, `?wait=true` message objects, 404 code 10015 for a deleted webhook, 401 code 50027 for a

@@ -1,4 +1,4 @@
-"""A fake Massive WebSocket server on 127.0.0.1, written from the team's reference (../shared/reference/massive.md).
+"""A fake Massive WebSocket server on 127.0.0.1, written from the team's reference (docs/reference/massive.md).
 
 Like Massive it greets with `connected`, answers `auth` with `auth_success` (or `auth_failed`
 for an unknown key, then closes), acks subscribe/unsubscribe per channel, sends only events of

@@ -1,4 +1,4 @@
-"""A fake Massive REST server on 127.0.0.1, written from the team's reference (../shared/reference/massive.md, B).
+"""A fake Massive REST server on 127.0.0.1, written from the team's reference (docs/reference/massive.md, B).
 
 Real HTTP on loopback. It serves aggregates from bars a test stores (filtered by the `from`/`to`
 window, `page_size` per page, the rest behind a `next_url` cursor on its own host), option chain
