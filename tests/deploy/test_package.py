@@ -53,7 +53,7 @@ def service() -> Service:
 @pytest.fixture(scope="module")
 def packaged(tmp_path_factory: pytest.TempPathFactory) -> dict[str, Any]:
     """`make package` with fake AWS credentials and no route to AWS; returns the compiled template."""
-    _tool("npm", "install Node.js 18+ with npm (apt-get install nodejs npm); `make test` runs `npm ci`")
+    _tool("npm", "install Node.js 18+ with npm (apt-get install nodejs npm); `make ci-deps` runs `npm ci`")
     if not (ROOT / "node_modules" / ".bin" / "serverless").exists():
         pytest.fail("node_modules has no serverless: run `make node` (npm ci from package-lock.json)")
     env = {
