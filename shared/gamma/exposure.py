@@ -28,10 +28,12 @@ from __future__ import annotations
 
 import math
 from dataclasses import dataclass
-from typing import Literal
 
 import numpy as np
 import numpy.typing as npt
+from pydantic import ConfigDict
+
+from shared.gamma.figures import ChainFigures, View
 
 FloatArray = npt.NDArray[np.float64]
 BoolArray = npt.NDArray[np.bool_]
@@ -43,9 +45,6 @@ MIN_YEARS = 3600.0 / YEAR_SECONDS
 TRIAL_LEVELS = 60
 TRIAL_RANGE = (0.8, 1.2)
 _SQRT_2PI = math.sqrt(2.0 * math.pi)
-
-View = Literal["all", "nearest", "30d"]
-VIEWS: tuple[View, ...] = ("all", "nearest", "30d")
 
 
 @dataclass(frozen=True)
@@ -127,22 +126,12 @@ class StrikeRow:
     put_volume: float
 
 
-@dataclass(frozen=True)
-class Exposure:
-    """A view of a chain's gamma exposure at `spot`."""
+class Exposure(ChainFigures):
+    """A view of a chain's gamma exposure at `spot`: its figures and its per-strike rows."""
+
+    model_config = ConfigDict(frozen=True)
 
     view: View
-    spot: float
-    net_gex: float
-    call_gex: float
-    put_gex: float
-    call_wall: float | None
-    put_wall: float | None
-    zero_gamma: float | None
-    max_pain: float | None
-    contracts: int
-    contracts_without_greeks: int
-    contracts_without_open_interest: int
     strikes: list[StrikeRow]
 
 

@@ -12,12 +12,16 @@ import logging
 import time
 from collections.abc import Callable, Sequence
 from dataclasses import dataclass, field
-from datetime import UTC, date, datetime
+from datetime import UTC, date, datetime, timedelta
 from typing import Any
 from uuid import UUID
 
+import psycopg
+
 from shared.bars.store import datetime_to_ms, last_bar_times, upsert_bars
 from shared.bars.timeframes import AGGREGATE, DURATION_MS, Timeframe
+from shared.gamma.figures import GammaLevels
+from shared.gamma.store import latest_levels
 from shared.jobs.counts import RunCounts
 from shared.jobs.progress import Progress
 from shared.logs import redact
@@ -28,7 +32,7 @@ from shared.signals.assets import asset_class
 from shared.signals.confluence import Rules, Signal
 from shared.signals.embed import signal_payload
 from shared.signals.scan import signals_at
-from shared.signals.series import MINUTE_MS, Bars, GammaLevels, SymbolSeries, series_from_bars
+from shared.signals.series import MINUTE_MS, Bars, SymbolSeries, series_from_bars
 
 log = logging.getLogger(__name__)
 
@@ -38,10 +42,25 @@ HISTORY_SESSIONS: dict[Timeframe, int] = {"1m": 11, "5m": 6, "15m": 10, "1d": 60
 FETCHED: tuple[Timeframe, ...] = ("1m", "5m", "15m")
 # A last 1m bar older than this is stale data, not a setup (a halted or illiquid symbol).
 STALE_AFTER_MS = 3 * MINUTE_MS
+# A gamma snapshot older than this is no context for a setup.
+GAMMA_MAX_AGE = timedelta(hours=24)
 
 
 class ScanErrors(RuntimeError):
     """Some symbols could not be scanned; the message names them."""
+
+
+def gamma_context(conn: psycopg.Connection[Any], symbols: Sequence[str], now: datetime) -> dict[str, GammaLevels]:
+    """symbol → its latest whole-chain gamma levels of the last 24 hours, read through the gamma package.
+
+    Any error reading them leaves the scan without gamma context rather than failing it.
+    """
+    try:
+        with conn.transaction():
+            return latest_levels(conn, symbols, now - GAMMA_MAX_AGE)
+    except psycopg.Error:
+        log.exception("reading gamma_snapshots failed; no gamma context this run")
+        return {}
 
 
 def history_start(timeframe: Timeframe, today: date) -> datetime:
@@ -107,7 +126,7 @@ class Scanner:
             self.counts.expired = store.expire_signals(conn, now)
             by_symbol = store.watchers(conn, only)
             rules = store.load_rules(conn)
-            gamma = store.latest_gamma(conn, list(by_symbol), now)
+            gamma = gamma_context(conn, list(by_symbol), now)
         self.counts.symbols = len(by_symbol)
         order = list(by_symbol)
         if order:

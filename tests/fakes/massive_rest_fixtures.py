@@ -1,4 +1,7 @@
-"""Fixtures for the scheduled jobs: the fake Massive REST server and a client pointed at it."""
+"""Fixtures for the jobs that call Massive: the fake Massive REST server and a client pointed at it.
+
+`tests/conftest.py` imports them, so every suite can use them.
+"""
 
 from __future__ import annotations
 

@@ -8,7 +8,7 @@ from collections.abc import Sequence
 import numpy as np
 import pytest
 
-from shared.market.gex import (
+from shared.gamma.exposure import (
     Chain,
     bs_gamma,
     exposure,

@@ -11,10 +11,10 @@ from typing import Any
 import psycopg
 import pytest
 
+from shared.gamma.exposure import exposure
 from shared.gamma.job import GammaErrors, GammaRun
 from shared.gamma.snapshot import build_chain
 from shared.market import calendar
-from shared.market.gex import exposure
 from shared.massive.models import OptionSnapshot
 from shared.massive.rest import MassiveRest, RateLimitBudget, RetryPolicy
 from tests.fakes.massive_rest import FakeMassiveRest, option_contract, synthetic_chain

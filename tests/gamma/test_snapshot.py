@@ -9,10 +9,10 @@ from typing import Any
 import numpy as np
 import pytest
 
+from shared.gamma.exposure import YEAR_SECONDS, bs_gamma
 from shared.gamma.job import symbols_to_snapshot
 from shared.gamma.snapshot import build_chain, snapshot
 from shared.gamma.store import bucket_of
-from shared.market.gex import YEAR_SECONDS, bs_gamma
 from shared.massive.models import OptionSnapshot
 from tests.fakes.massive_rest import option_contract
 

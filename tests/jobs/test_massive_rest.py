@@ -19,7 +19,7 @@ from shared.massive.rest import (
     massive_ticker,
 )
 from tests.fakes.massive_rest import FakeMassiveRest, minute_bars
-from tests.jobs.conftest import Sleeps
+from tests.fakes.massive_rest_fixtures import Sleeps
 
 DAY_MS = 1_764_000_000_000  # 2025-11-24T16:00Z
 
