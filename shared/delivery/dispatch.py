@@ -9,9 +9,9 @@ from collections.abc import Sequence
 from concurrent.futures import ThreadPoolExecutor
 from uuid import UUID
 
-from shared.discord import delivery_store
-from shared.discord.engine import BUSY_POLL_S, DeliveryEngine, DrainResult
-from shared.discord.handoff import HandOff, configured_hand_off, follow_up
+from shared.delivery import store
+from shared.delivery.dispatch_queue import HandOff, configured_hand_off, follow_up
+from shared.delivery.engine import BUSY_POLL_S, DeliveryEngine, DrainResult
 
 log = logging.getLogger(__name__)
 
@@ -64,7 +64,7 @@ def deliver_now(
     if not ids:
         return
     with engine.tx() as conn:
-        channels = delivery_store.channels_of(conn, ids)
+        channels = store.channels_of(conn, ids)
     deadline = time.time() + budget_s
 
     def one(channel_id: UUID) -> None:

@@ -18,8 +18,8 @@ from uuid import UUID
 
 import psycopg
 
-from shared.discord import delivery_store, rate_store
-from shared.discord.delivery_store import ClaimedDelivery
+from shared.delivery import ratelimit_store, store
+from shared.delivery.store import ClaimedDelivery
 from shared.discord.outcome import DeliveryUpdate, Outcome, after_attempt, classify_response, network_failure
 from shared.discord.ratelimit import DISCORD_POLICY, RateLimitPolicy
 
@@ -104,7 +104,7 @@ class DeliveryEngine:
             if now + MIN_SEND_WINDOW_S >= deadline:
                 return DrainResult("deadline", self._next_open_at(channel_id), sent)
             with self.tx() as conn:
-                claim = delivery_store.claim_head(conn, channel_id, now=now, lease_s=self.lease_s)
+                claim = store.claim_head(conn, channel_id, now=now, lease_s=self.lease_s)
             if claim.kind == "empty":
                 return DrainResult("idle", None, sent)
             if claim.kind == "busy":
@@ -128,16 +128,16 @@ class DeliveryEngine:
 
     def _any_open(self, targets: Collection[UUID]) -> bool:
         with self.tx() as conn:
-            return bool(delivery_store.open_statuses(conn, list(targets)))
+            return bool(store.open_statuses(conn, list(targets)))
 
     def _next_open_at(self, channel_id: UUID) -> float | None:
         with self.tx() as conn:
-            return delivery_store.next_open_at(conn, channel_id)
+            return store.next_open_at(conn, channel_id)
 
     def _permits(self, delivery: ClaimedDelivery) -> tuple[str, str]:
         return (
-            rate_store.webhook_key(delivery.webhook.webhook_id),
-            rate_store.channel_key(delivery.discord_channel_id, delivery.webhook.webhook_id),
+            ratelimit_store.webhook_key(delivery.webhook.webhook_id),
+            ratelimit_store.channel_key(delivery.discord_channel_id, delivery.webhook.webhook_id),
         )
 
     def _wait_for_permit(self, delivery: ClaimedDelivery, deadline: float, max_wait_s: float | None) -> float | None:
@@ -147,13 +147,13 @@ class DeliveryEngine:
             now = self._clock()
             with self.tx() as conn:
                 # The permit is timed on the database's clock; only its wait is carried onto ours.
-                permit = rate_store.try_acquire(conn, webhook, channel, self.policy)
+                permit = ratelimit_store.try_acquire(conn, webhook, channel, self.policy)
                 at = now + permit.wait_s
                 # Waiting past the deadline, or past what the lease covers, is someone else's job.
                 longest = self.lease_s / 2 if max_wait_s is None else min(max_wait_s, self.lease_s / 2)
                 too_late = at + MIN_SEND_WINDOW_S >= deadline or permit.wait_s > longest
                 if not permit.granted and too_late:
-                    delivery_store.release(conn, delivery, retry_at=at)
+                    store.release(conn, delivery, retry_at=at)
                     return None
             if permit.granted:
                 return now
@@ -192,7 +192,7 @@ class DeliveryEngine:
         for attempt in range(1, RECORD_TRIES + 1):
             try:
                 with self.tx() as conn:
-                    rate_store.record_answer(
+                    ratelimit_store.record_answer(
                         conn,
                         webhook,
                         channel,
@@ -200,7 +200,7 @@ class DeliveryEngine:
                         outcome.retry_after_s if outcome.kind == "rate_limited" else None,
                         outcome.is_global,
                     )
-                    delivery_store.record_attempt(conn, delivery, update, now=now)
+                    store.record_attempt(conn, delivery, update, now=now)
                 return
             except psycopg.Error:
                 extra = {"delivery_id": str(delivery.id), "channel_id": str(delivery.channel_id), "try": attempt}
@@ -214,7 +214,7 @@ class DeliveryEngine:
         """Release a claimed delivery untried after an error, if the database lets us."""
         try:
             with self.tx() as conn:
-                delivery_store.release(conn, delivery, retry_at=self._clock())
+                store.release(conn, delivery, retry_at=self._clock())
         except Exception:
             log.warning(
                 "could not give a claimed delivery back; it is retried when its claim runs out",
@@ -252,5 +252,5 @@ def _log_attempt(delivery: ClaimedDelivery, outcome: Outcome, status: str, resul
 def iter_due_channels(engine: DeliveryEngine, *, now: float) -> Iterator[UUID]:
     """Channels with work past its time, or held by a sender whose lease expired."""
     with engine.tx() as conn:
-        channels = delivery_store.channels_needing_work(conn, now=now)
+        channels = store.channels_needing_work(conn, now=now)
     yield from channels

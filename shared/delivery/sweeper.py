@@ -8,8 +8,8 @@ from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass
 from uuid import UUID
 
-from shared.discord.engine import DeliveryEngine, iter_due_channels
-from shared.discord.handoff import HandOff, follow_up
+from shared.delivery.dispatch_queue import HandOff, follow_up
+from shared.delivery.engine import DeliveryEngine, iter_due_channels
 
 log = logging.getLogger(__name__)
 

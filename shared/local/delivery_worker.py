@@ -7,9 +7,9 @@ import threading
 import time
 from collections.abc import Callable
 
-from shared.discord.engine import DeliveryEngine
-from shared.discord.handoff import LocalQueue, follow_up, local_queue
-from shared.discord.sweeper import sweep
+from shared.delivery.dispatch_queue import LocalQueue, follow_up, local_queue
+from shared.delivery.engine import DeliveryEngine
+from shared.delivery.sweeper import sweep
 
 log = logging.getLogger(__name__)
 
@@ -29,7 +29,7 @@ def start_local_worker(
     sweep_every_s: float = SWEEP_EVERY_S,
 ) -> Callable[[], None]:
     """Start daemon threads draining the local queue and sweeping every minute; returns `stop()`."""
-    from shared.discord.dispatch import default_engine
+    from shared.delivery.dispatch import default_engine
 
     work = queue or local_queue()
     stopping = threading.Event()

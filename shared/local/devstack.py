@@ -26,7 +26,7 @@ import requests
 
 from shared.config import settings_or_exit
 
-REPO_ROOT = Path(__file__).resolve().parents[1]
+REPO_ROOT = Path(__file__).resolve().parents[2]
 DEV_ENV = REPO_ROOT / ".local" / "dev.env"
 DEV_USER = uuid.UUID("00000000-0000-4000-8000-00000000d0d0")
 STARTUP_TIMEOUT_S = 60.0
@@ -115,7 +115,7 @@ def parts(ports: DevPorts) -> list[Part]:
         stack.append(
             Part(
                 "discord-sink",
-                [sys.executable, "-m", "shared.discord.console_sink", "--host", DEV_HOST,
+                [sys.executable, "-m", "shared.local.console_sink", "--host", DEV_HOST,
                  "--port", str(ports.discord_sink)],
                 base,
                 # The sink answers Discord's validation GET for any numeric webhook id.

@@ -97,7 +97,7 @@ class ScanCounts(RunCounts):
 
 
 def _dispatch_default(delivery_ids: Sequence[UUID]) -> None:
-    from shared.discord.dispatch import dispatch_after_commit
+    from shared.delivery.dispatch import dispatch_after_commit
 
     dispatch_after_commit(delivery_ids)
 
@@ -206,7 +206,7 @@ class Scanner:
         self, symbol: str, users: list[UUID], signals: list[Signal], rules: Rules, now: datetime
     ) -> list[UUID]:
         from shared.db import service_tx
-        from shared.discord.outbox import channels_for_action, enqueue_deliveries
+        from shared.delivery.outbox import channels_for_action, enqueue_deliveries
 
         delivery_ids: list[UUID] = []
         fired_count = 0

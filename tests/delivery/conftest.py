@@ -1,4 +1,4 @@
-"""Fixtures for the Discord tests: admins, channels on the fake Discord, engines, deliveries."""
+"""Fixtures for the delivery tests: admins, channels on the fake Discord, engines, deliveries."""
 
 from __future__ import annotations
 
@@ -12,9 +12,9 @@ from psycopg_pool import ConnectionPool
 
 from shared.db import service_tx, user_tx
 from shared.db.pool import connect_kwargs
+from shared.delivery.engine import DeliveryEngine
+from shared.delivery.outbox import enqueue_deliveries
 from shared.discord.client import DiscordClient
-from shared.discord.engine import DeliveryEngine
-from shared.discord.outbox import enqueue_deliveries
 from shared.discord.ratelimit import RateLimitPolicy, WindowLimit
 from tests.conftest import Admin
 from tests.fakes.discord import FakeDiscord, FakeWebhook, fake_discord

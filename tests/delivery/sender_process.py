@@ -1,6 +1,6 @@
 """A delivery sender in its own process, for the test that kills one mid-batch.
 
-`python -m tests.discord.sender_process <channel id> <lease seconds>` drains the channel against
+`python -m tests.delivery.sender_process <channel id> <lease seconds>` drains the channel against
 DISCORD_API_BASE with the tests' fast limits, printing a line after each message it posts.
 """
 
@@ -11,9 +11,9 @@ import time
 import uuid
 
 from shared.config import get_settings
+from shared.delivery.engine import DeliveryEngine
 from shared.discord.client import DiscordClient
-from shared.discord.engine import DeliveryEngine
-from tests.discord.conftest import FAST_POLICY
+from tests.delivery.conftest import FAST_POLICY
 
 
 def main() -> None:

@@ -7,7 +7,7 @@ from typing import Any
 import psycopg
 from flask.testing import FlaskClient
 
-from tests.discord.conftest import AddChannel, Admin, Enqueue, delivery_rows
+from tests.delivery.conftest import AddChannel, Admin, Enqueue, delivery_rows
 from tests.fakes.discord import FakeDiscord
 
 

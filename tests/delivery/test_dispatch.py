@@ -13,11 +13,11 @@ import psycopg
 import pytest
 
 from shared.db.embedded import REPO_ROOT
-from shared.discord.dispatch import dispatch_after_commit
-from shared.discord.handoff import local_queue
-from shared.discord.local_worker import start_local_worker
-from shared.discord.sweeper import sweep
-from tests.discord.conftest import AddChannel, Admin, Enqueue, MakeEngine, delivery_rows
+from shared.delivery.dispatch import dispatch_after_commit
+from shared.delivery.dispatch_queue import local_queue
+from shared.delivery.sweeper import sweep
+from shared.local.delivery_worker import start_local_worker
+from tests.delivery.conftest import AddChannel, Admin, Enqueue, MakeEngine, delivery_rows
 from tests.fakes.discord import FakeDiscord
 
 
@@ -103,7 +103,7 @@ def test_a_sender_killed_mid_batch_loses_nothing_and_the_sweeper_finishes(
         ids = enqueue(admin, [channel], titles)
         env = {**os.environ, "DATABASE_URL": database_url, "DISCORD_API_BASE": fake.api_base}
         sender = subprocess.Popen(
-            [sys.executable, "-m", "tests.discord.sender_process", str(channel), "1.0"],
+            [sys.executable, "-m", "tests.delivery.sender_process", str(channel), "1.0"],
             cwd=REPO_ROOT,
             env=env,
             stdout=subprocess.PIPE,

@@ -13,14 +13,14 @@ import pytest
 from psycopg_pool import ConnectionPool
 
 from shared.db import service_tx
-from shared.discord import delivery_store
+from shared.delivery import store
+from shared.delivery.engine import DeliveryEngine
+from shared.delivery.sweeper import sweep
 from shared.discord.client import DiscordClient
-from shared.discord.engine import DeliveryEngine
 from shared.discord.errors import ChannelInactive
 from shared.discord.outcome import DeliveryUpdate
 from shared.discord.ratelimit import DISCORD_POLICY
-from shared.discord.sweeper import sweep
-from tests.discord.conftest import FAST_POLICY, AddChannel, Admin, Enqueue, MakeEngine, delivery_rows
+from tests.delivery.conftest import FAST_POLICY, AddChannel, Admin, Enqueue, MakeEngine, delivery_rows
 from tests.fakes.discord import FakeDiscord
 
 
@@ -312,13 +312,13 @@ def test_recording_an_attempt_twice_writes_it_once(
     engine = make_engine(fast_fake)
     now = time.time()
     with engine.tx() as conn:
-        claim = delivery_store.claim_head(conn, channel, now=now, lease_s=45)
+        claim = store.claim_head(conn, channel, now=now, lease_s=45)
     assert claim.delivery is not None
     sent = DeliveryUpdate("sent", last_status=200, message_id="1234567890123456789")
     written = []
     for _ in range(2):
         with engine.tx() as conn:
-            written.append(delivery_store.record_attempt(conn, claim.delivery, sent, now=now))
+            written.append(store.record_attempt(conn, claim.delivery, sent, now=now))
     [row] = delivery_rows(db, [delivery])
     assert written == [True, False]
     assert (row["status"], row["attempts"], row["discord_message_id"]) == ("sent", 1, "1234567890123456789")

@@ -18,12 +18,12 @@ import pytest
 from psycopg_pool import ConnectionPool
 
 from shared.db import service_tx
+from shared.delivery.dispatch_queue import LocalQueue
+from shared.delivery.engine import RECORD_TRIES, DeliveryEngine
 from shared.discord.client import DiscordClient, ExecuteResult
-from shared.discord.engine import RECORD_TRIES, DeliveryEngine
-from shared.discord.handoff import LocalQueue
-from shared.discord.local_worker import start_local_worker
 from shared.discord.webhook_url import WebhookRef
-from tests.discord.conftest import FAST_POLICY, AddChannel, Admin, Enqueue, MakeEngine, delivery_rows
+from shared.local.delivery_worker import start_local_worker
+from tests.delivery.conftest import FAST_POLICY, AddChannel, Admin, Enqueue, MakeEngine, delivery_rows
 from tests.fakes.discord import FakeDiscord
 
 CHANNELS = 4

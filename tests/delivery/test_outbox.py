@@ -9,14 +9,14 @@ import psycopg
 import pytest
 
 from shared.db import user_tx
-from shared.discord.errors import ChannelInactive, ChannelNotFound
-from shared.discord.outbox import (
+from shared.delivery.outbox import (
     channels_for_action,
     deliveries_for_alerts,
     enqueue_deliveries,
     global_default_channel,
 )
-from tests.discord.conftest import AddChannel, Admin, message
+from shared.discord.errors import ChannelInactive, ChannelNotFound
+from tests.delivery.conftest import AddChannel, Admin, message
 from tests.fakes.discord import FakeDiscord
 
 

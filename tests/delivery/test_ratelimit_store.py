@@ -10,7 +10,7 @@ import pytest
 from psycopg_pool import ConnectionPool
 
 from shared.db import service_tx
-from shared.discord import rate_store
+from shared.delivery import ratelimit_store
 from shared.discord.ratelimit import DISCORD_POLICY, RateLimitHeaders
 
 WEBHOOK, CHANNEL = "webhook:1", "channel:1"
@@ -29,7 +29,7 @@ def _db_now(db: psycopg.Connection[Any]) -> float:
 
 def test_send_times_are_the_databases_clock_whatever_the_senders_clock(tx: Any, db: psycopg.Connection[Any]) -> None:
     with tx() as conn:
-        permit = rate_store.try_acquire(conn, WEBHOOK, CHANNEL, DISCORD_POLICY)
+        permit = ratelimit_store.try_acquire(conn, WEBHOOK, CHANNEL, DISCORD_POLICY)
     assert permit.granted
     row = db.execute("select recent_sends from discord_rate_limits where key = %s", (WEBHOOK,)).fetchone()
     assert row is not None
@@ -39,16 +39,16 @@ def test_send_times_are_the_databases_clock_whatever_the_senders_clock(tx: Any, 
 def test_the_sixth_send_in_two_seconds_waits_out_the_window_on_the_databases_clock(tx: Any) -> None:
     for _ in range(5):
         with tx() as conn:
-            assert rate_store.try_acquire(conn, WEBHOOK, CHANNEL, DISCORD_POLICY).granted
+            assert ratelimit_store.try_acquire(conn, WEBHOOK, CHANNEL, DISCORD_POLICY).granted
     with tx() as conn:
-        refused = rate_store.try_acquire(conn, WEBHOOK, CHANNEL, DISCORD_POLICY)
+        refused = ratelimit_store.try_acquire(conn, WEBHOOK, CHANNEL, DISCORD_POLICY)
     assert not refused.granted
     assert 1.5 < refused.wait_s <= DISCORD_POLICY.webhook.window_s + DISCORD_POLICY.margin_s
 
 
 def test_a_429s_retry_after_blocks_from_the_databases_now(tx: Any, db: psycopg.Connection[Any]) -> None:
     with tx() as conn:
-        rate_store.record_answer(conn, WEBHOOK, CHANNEL, RateLimitHeaders(), retry_after_s=1.5, is_global=False)
+        ratelimit_store.record_answer(conn, WEBHOOK, CHANNEL, RateLimitHeaders(), retry_after_s=1.5, is_global=False)
     row = db.execute("select blocked_until from discord_rate_limits where key = %s", (WEBHOOK,)).fetchone()
     assert row is not None
     assert 1.0 < row[0] - _db_now(db) <= 1.5

@@ -14,9 +14,9 @@ from moto.server import ThreadedMotoServer
 
 from functions import discord_send, discord_sweeper
 from shared.config import get_settings
-from shared.discord.dispatch import dispatch_after_commit
-from shared.discord.handoff import ChannelMessage, configured_hand_off, forget_sqs_client, process_sqs_client
-from tests.discord.conftest import AddChannel, Admin, Enqueue, delivery_rows
+from shared.delivery.dispatch import dispatch_after_commit
+from shared.delivery.dispatch_queue import ChannelMessage, configured_hand_off, forget_sqs_client, process_sqs_client
+from tests.delivery.conftest import AddChannel, Admin, Enqueue, delivery_rows
 from tests.fakes.discord import FakeDiscord
 
 

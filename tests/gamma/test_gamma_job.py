@@ -182,7 +182,7 @@ def test_the_gamma_lambda_and_the_run_command_run_the_job(
 
 def test_gamma_interval_sets_the_dev_schedulers_interval(monkeypatch: pytest.MonkeyPatch) -> None:
     from shared.config import get_settings
-    from shared.jobs.scheduler import Scheduler
+    from shared.local.scheduler import Scheduler
 
     monkeypatch.setenv("GAMMA_INTERVAL", "600")
     get_settings.cache_clear()

@@ -20,7 +20,7 @@ from shared.massive.models import Bar
 from shared.massive.rest import MassiveRest
 from shared.signals.scanner import ScanErrors, Scanner
 from tests.conftest import Admin, MakeToken
-from tests.discord.conftest import insert_channel
+from tests.delivery.conftest import insert_channel
 from tests.fakes.discord import FakeDiscord, fake_discord
 from tests.fakes.massive_rest import FakeMassiveRest
 from tests.signals.synthetic import MINUTE, TODAY, bar, flat_sessions, open_ms, today_minutes
