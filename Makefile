@@ -92,7 +92,7 @@ test-server-db: install
 # Thanksgiving, the day after (an early close, after 13:00), and the night clocks spring forward.
 # The process and the embedded Postgres travel together (tests/session_clock.py; libfaketime from Debian's faketime).
 CLOCKS ?= 2026-12-03T18:30:00-05:00 2026-12-05T12:00:00-05:00 2026-11-26T11:00:00-05:00 2026-11-27T13:30:00-05:00 2027-03-14T03:30:00-04:00
-CLOCK_SUITES ?= tests/jobs tests/market tests/signals tests/trades tests/alerts
+CLOCK_SUITES ?= tests/jobs tests/market tests/gamma tests/bars tests/massive tests/signals tests/trades tests/alerts
 test-clocks: install
 	@command -v faketime >/dev/null 2>&1 || { echo "make: test-clocks needs libfaketime: apt-get install faketime" >&2; exit 1; }
 	@for instant in $(CLOCKS); do \

@@ -18,7 +18,7 @@ from uuid import UUID
 
 import psycopg
 
-from shared.bars.store import datetime_to_ms, last_bar_times, upsert_bars
+from shared.bars.store import datetime_to_ms, last_bar_times, read_bars, upsert_bars
 from shared.bars.timeframes import AGGREGATE, DURATION_MS, Timeframe
 from shared.gamma.figures import GammaLevels
 from shared.gamma.store import latest_levels
@@ -31,7 +31,7 @@ from shared.signals import store
 from shared.signals.assets import asset_class
 from shared.signals.confluence import Rules, Signal
 from shared.signals.embed import signal_payload
-from shared.signals.scan import signals_at
+from shared.signals.evaluate import signals_at
 from shared.signals.series import MINUTE_MS, Bars, SymbolSeries, series_from_bars
 
 log = logging.getLogger(__name__)
@@ -80,7 +80,7 @@ def load_series(
     end_ms = datetime_to_ms(end)
     by_tf: dict[str, Bars] = {}
     for timeframe in HISTORY_SESSIONS:
-        bars = store.stored_bars(conn, symbol, timeframe, history_start(timeframe, today), end)
+        bars = Bars.from_rows(read_bars(conn, symbol, timeframe, history_start(timeframe, today), end))
         by_tf[timeframe] = bars.completed_by(end_ms, DURATION_MS[timeframe]) if completed else bars
     return series_from_bars(symbol, asset_class(symbol), by_tf, gamma, store.saved_states(conn, symbol))
 

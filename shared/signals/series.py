@@ -17,7 +17,7 @@ from numpy.typing import NDArray
 from shared.gamma.figures import GammaLevels
 from shared.market import calendar
 from shared.signals import indicators as ind
-from shared.signals.warm_start import SavedState, warm_atr, warm_ema
+from shared.signals.warm_state import SavedState, warm_atr, warm_ema
 
 FloatArray = NDArray[np.float64]
 IntArray = NDArray[np.int64]

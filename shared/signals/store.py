@@ -16,10 +16,8 @@ import orjson
 import psycopg
 from pydantic import ValidationError
 
-from shared.bars.timeframes import Timeframe
 from shared.signals.confluence import DEFAULT_RULES, Rules, Signal
-from shared.signals.series import Bars
-from shared.signals.warm_start import SavedState
+from shared.signals.warm_state import SavedState
 
 log = logging.getLogger(__name__)
 Connection = psycopg.Connection[Any]
@@ -46,15 +44,6 @@ def watchers(conn: Connection, only: Sequence[str] | None = None) -> dict[str, l
         (list(only) if only else None, list(only) if only else None),
     ).fetchall()
     return {row["symbol"]: list(row["users"]) for row in rows}
-
-
-def stored_bars(conn: Connection, symbol: str, timeframe: Timeframe, start: datetime, end: datetime) -> Bars:
-    rows = conn.execute(
-        "select ts, o, h, l, c, v, vw from historical_bars"
-        " where symbol = %s and timeframe = %s and ts >= %s and ts <= %s order by ts",
-        (symbol, timeframe, start, end),
-    ).fetchall()
-    return Bars.from_rows(rows)
 
 
 def saved_states(conn: Connection, symbol: str) -> dict[str, SavedState]:

@@ -11,7 +11,7 @@ from shared.signals.candidates import Candidate
 from shared.signals.confluence import DEFAULT_RULES
 from shared.signals.detectors import breakout, mean_reversion, opening_range, trend, vwap
 from shared.signals.detectors.gamma import gamma_factor
-from shared.signals.scan import signals_at
+from shared.signals.evaluate import signals_at
 from shared.signals.series import SymbolSeries
 from tests.signals.synthetic import MINUTE, TODAY, bar, flat_sessions, last_view, open_ms, ramp, series, today_minutes
 

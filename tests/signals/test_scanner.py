@@ -264,7 +264,7 @@ def test_a_symbol_nobody_watches_is_not_scanned(
 
 
 def snapshot(db: psycopg.Connection[Any], view: str, taken_at: datetime, zero_gamma: float, call_wall: float) -> None:
-    """A gamma_snapshots row as the gamma job (issue 12) writes it; only the levels matter here."""
+    """A gamma_snapshots row as the gamma job writes it; only the levels matter here."""
     db.execute(
         "insert into gamma_snapshots (symbol, view, bucket, taken_at, spot, net_gex, call_gex, put_gex, call_wall,"
         " put_wall, zero_gamma, contracts, contracts_without_greeks, contracts_without_open_interest, strikes)"

@@ -10,8 +10,7 @@ import numpy as np
 import pytest
 
 from shared.signals.series import DAY_MS, Bars, Trend, trend
-from shared.signals.warm_start import SavedState
-from shared.signals.warmup import warm_state
+from shared.signals.warm_state import SavedState, warm_state
 
 FIVE = 300_000
 START = 1_790_000_000_000
