@@ -22,6 +22,7 @@ from shared.bars.store import datetime_to_ms, last_bar_times, read_bars, upsert_
 from shared.bars.timeframes import AGGREGATE, DURATION_MS, Timeframe
 from shared.gamma.figures import GammaLevels
 from shared.gamma.store import latest_levels
+from shared.jobs import PartialFailure
 from shared.jobs.counts import RunCounts
 from shared.jobs.progress import Progress
 from shared.logs import redact
@@ -44,10 +45,6 @@ FETCHED: tuple[Timeframe, ...] = ("1m", "5m", "15m")
 STALE_AFTER_MS = 3 * MINUTE_MS
 # A gamma snapshot older than this is no context for a setup.
 GAMMA_MAX_AGE = timedelta(hours=24)
-
-
-class ScanErrors(RuntimeError):
-    """Some symbols could not be scanned; the message names them."""
 
 
 def gamma_context(conn: psycopg.Connection[Any], symbols: Sequence[str], now: datetime) -> dict[str, GammaLevels]:
@@ -146,10 +143,7 @@ class Scanner:
             if self.progress is not None:
                 self.progress(symbol)
         if self.counts.errors:
-            raise ScanErrors(
-                f"{len(self.counts.errors)} of {len(by_symbol)} symbols not scanned: "
-                + "; ".join(self.counts.errors[:10])
-            )
+            raise PartialFailure(self.counts.errors, of=len(by_symbol), outcome="not scanned")
         return self.counts
 
     def _scan(self, symbol: str, users: list[UUID], rules: Rules, gamma: GammaLevels | None, now: datetime) -> None:

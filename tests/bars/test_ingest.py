@@ -10,8 +10,9 @@ from typing import Any
 import psycopg
 import pytest
 
-from shared.bars.ingest import IncrementalErrors, Ingestor
+from shared.bars.ingest import Ingestor
 from shared.bars.store import datetime_to_ms
+from shared.jobs import PartialFailure
 from shared.massive.rest import MassiveRest
 from tests.fakes.massive_rest import FakeMassiveRest, minute_bars
 
@@ -158,7 +159,7 @@ def test_an_incremental_failure_fails_the_run_naming_the_symbol(
     watch(db, "SPY")
     ingestor(rest).run()
     massive.forbidden_prefixes.add("/v2/aggs/ticker/SPY/")
-    with pytest.raises(IncrementalErrors, match="SPY: the Massive key lacks entitlement"):
+    with pytest.raises(PartialFailure, match="SPY: the Massive key lacks entitlement"):
         ingestor(rest).run()
 
 

@@ -12,8 +12,9 @@ import psycopg
 import pytest
 
 from shared.gamma.exposure import exposure
-from shared.gamma.job import GammaErrors, GammaRun
+from shared.gamma.job import GammaRun
 from shared.gamma.snapshot import build_chain
+from shared.jobs import PartialFailure
 from shared.market import calendar
 from shared.massive.models import OptionSnapshot
 from shared.massive.rest import MassiveRest, RateLimitBudget, RetryPolicy
@@ -130,7 +131,7 @@ def test_a_symbol_massive_refuses_fails_the_run_but_the_others_are_stored(
     massive.chains["QQQ"] = small_spy_chain()
     massive.forbidden_prefixes.add("/v3/snapshot/options/QQQ")
     client = client_for(massive)
-    with pytest.raises(GammaErrors, match="1 of 2 symbols got no snapshot: QQQ: the Massive key lacks entitlement"):
+    with pytest.raises(PartialFailure, match="1 of 2 symbols got no snapshot: QQQ: the Massive key lacks entitlement"):
         GammaRun(client, interval_s=300).run(["SPY", "QQQ"], "")
     client.close()
     assert db.execute("select distinct symbol from gamma_snapshots").fetchall() == [("SPY",)]
@@ -145,7 +146,7 @@ def test_an_index_without_a_value_gets_no_snapshot(
     ]
     massive.indices["I:NDX"] = {"ticker": "I:NDX", "error": "NOT_ENTITLED", "message": "Not entitled"}
     client = client_for(massive)
-    with pytest.raises(GammaErrors, match="no value for I:NDX in Massive's index snapshot"):
+    with pytest.raises(PartialFailure, match="no value for I:NDX in Massive's index snapshot"):
         GammaRun(client, interval_s=300).run(["NDX"], "")
     client.close()
     assert db.execute("select count(*) from gamma_snapshots").fetchone() == (0,)

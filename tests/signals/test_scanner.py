@@ -15,10 +15,11 @@ import pytest
 
 from shared.bars.store import upsert_bars
 from shared.config import Settings
+from shared.jobs import PartialFailure
 from shared.market import calendar
 from shared.massive.models import Bar
 from shared.massive.rest import MassiveRest
-from shared.signals.scanner import ScanErrors, Scanner
+from shared.signals.scanner import Scanner
 from tests.conftest import Admin, MakeToken
 from tests.delivery.conftest import insert_channel
 from tests.fakes.discord import FakeDiscord, fake_discord
@@ -315,7 +316,7 @@ def test_a_failing_symbol_fails_the_run_but_not_the_other_symbols(
     watch(db, setup["a"].user_id, "MSFT")
     db.execute("alter table composite_signals add constraint no_aapl check (symbol <> 'AAPL')")
     try:
-        with pytest.raises(ScanErrors, match="1 of 2 symbols"):
+        with pytest.raises(PartialFailure, match="1 of 2 symbols"):
             scanner(rest).run()
         assert [r[1] for r in signals(db)] == ["MSFT"]
     finally:
