@@ -96,7 +96,7 @@ lock: install
 		-o requirements.relay.txt
 
 dev: install
-	$(BIN)/python -m shared.devstack
+	$(BIN)/python -m shared.local.devstack
 
 lint: install
 	$(BIN)/ruff check .
@@ -119,7 +119,7 @@ test: lint pytest
 # The database suites once more against a server Postgres, when one answers at SERVER_DATABASE_URL.
 test-server-db: install
 	@if $(BIN)/python -c "import psycopg; psycopg.connect('$(SERVER_DATABASE_URL)', connect_timeout=3).close()" 2>/dev/null; then \
-		DATABASE_URL='$(SERVER_DATABASE_URL)' $(BIN)/pytest tests/foundation tests/discord tests/trades tests/alerts tests/jobs; \
+		DATABASE_URL='$(SERVER_DATABASE_URL)' $(BIN)/pytest tests/foundation tests/discord tests/delivery tests/trades tests/alerts tests/jobs tests/gamma tests/signals tests/bars tests/massive; \
 	else \
 		echo "test-server-db: no Postgres answers at $(SERVER_DATABASE_URL); the embedded pass in 'make test' stands"; \
 	fi
@@ -132,7 +132,7 @@ CLOCK_thanksgiving := 2026-11-26T11:00:00-05:00
 CLOCK_early-close  := 2026-11-27T13:30:00-05:00
 CLOCK_dst-spring   := 2027-03-14T03:30:00-04:00
 CLOCKS ?= evening saturday thanksgiving early-close dst-spring
-CLOCK_SUITES ?= tests/jobs tests/market tests/signals tests/trades tests/alerts
+CLOCK_SUITES ?= tests/jobs tests/market tests/gamma tests/bars tests/massive tests/signals tests/trades tests/alerts
 test-clocks: install
 	@command -v faketime >/dev/null 2>&1 || { echo "make: test-clocks needs libfaketime: apt-get install faketime" >&2; exit 1; }
 	@$(MAKE) --no-print-directory -j2 -Otarget $(addprefix clock-,$(CLOCKS))

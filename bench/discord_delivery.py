@@ -155,7 +155,7 @@ def _payload(text: str) -> dict[str, Any]:
 
 def _enqueue(user: Any, channels: list[uuid.UUID], text: str) -> list[uuid.UUID]:
     from shared.db import user_tx
-    from shared.discord.outbox import enqueue_deliveries
+    from shared.delivery.outbox import enqueue_deliveries
 
     with user_tx(user) as conn:
         return enqueue_deliveries(conn, user_id=user.user_id, channel_ids=channels, payload=_payload(text))
@@ -163,10 +163,10 @@ def _enqueue(user: Any, channels: list[uuid.UUID], text: str) -> list[uuid.UUID]
 
 def measure_throughput(fake: Any, channels: int, seconds: float, senders: int) -> dict[str, Any]:
     from shared.db import service_tx
-    from shared.discord.dispatch import default_engine
-    from shared.discord.handoff import LocalQueue
-    from shared.discord.local_worker import start_local_worker
+    from shared.delivery.dispatch import default_engine
+    from shared.delivery.dispatch_queue import LocalQueue
     from shared.discord.ratelimit import theoretical_max_per_minute
+    from shared.local.delivery_worker import start_local_worker
 
     user = _user()
     hooks = [fake.add_webhook() for _ in range(channels)]
@@ -225,7 +225,7 @@ def measure_throughput(fake: Any, channels: int, seconds: float, senders: int) -
 
 def measure_latency(fake: Any) -> dict[str, Any]:
     from shared.db import service_tx
-    from shared.discord.dispatch import dispatch_after_commit
+    from shared.delivery.dispatch import dispatch_after_commit
 
     user = _user()
     idle = [_channel(user, fake.add_webhook(), f"idle {i}") for i in range(20)]

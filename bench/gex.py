@@ -23,18 +23,18 @@ sys.path.insert(0, str(REPO))
 
 import numpy as np  # noqa: E402
 
-from shared.market.gex import (  # noqa: E402
+from shared.gamma.exposure import (  # noqa: E402
     CONTRACT_SIZE,
     MIN_YEARS,
     ONE_PERCENT,
     TRIAL_LEVELS,
     TRIAL_RANGE,
-    VIEWS,
     Chain,
     Exposure,
     exposure,
     view_mask,
 )
+from shared.gamma.figures import VIEWS  # noqa: E402
 
 SPOT = 6000.0
 

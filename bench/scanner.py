@@ -30,7 +30,7 @@ from shared.market import calendar  # noqa: E402
 from shared.signals import indicators as ind  # noqa: E402
 from shared.signals.assets import asset_class  # noqa: E402
 from shared.signals.confluence import DEFAULT_RULES  # noqa: E402
-from shared.signals.scan import signals_at  # noqa: E402
+from shared.signals.evaluate import signals_at  # noqa: E402
 from shared.signals.series import (  # noqa: E402
     BREAKOUT_BARS,
     MINUTE_MS,

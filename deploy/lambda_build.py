@@ -24,15 +24,11 @@ LOCK_FILE = ROOT / "requirements.lambda.txt"
 OUT_DIR = ROOT / ".local" / "lambda"
 ARTIFACT_NAME = "honeydrip-backend.zip"
 LAMBDA_TASK_ROOT = "/var/task"
-# Our packages that run in a Lambda. relay/ is the container's; these modules are the local stack's.
+# Our packages that run in a Lambda. relay/ is the container's.
 CODE_PACKAGES = ("functions", "shared")
-DEV_ONLY = {
-    "functions/__main__.py",  # `python -m functions`: the local CLI (tokens, jobs by hand)
-    "shared/devstack.py",
-    "shared/discord/console_sink.py",
-    "shared/discord/local_worker.py",
-    "shared/jobs/scheduler.py",
-}
+# What the zip leaves out, by rule: everything only the local stack runs lives in shared/local/, and
+# `python -m functions` is the local CLI (tokens, jobs by hand). A folder ends with "/".
+DEV_ONLY = ("shared/local/", "functions/__main__.py")
 # Test suites some wheels ship: never imported at run time.
 DEPENDENCY_TESTS = ("numpy/_core/tests", "numpy/tests", "numpy/*/tests", "numpy/_pyinstaller")
 # One fixed time for every zip entry, so two builds of the same tree give the same bytes.
@@ -84,6 +80,11 @@ def _project_version() -> str:
     return str(project["version"])
 
 
+def is_dev_only(relative: str) -> bool:
+    """Whether a file of our code (its path from the repository root, with "/") is the local stack's."""
+    return any(relative.startswith(rule) if rule.endswith("/") else relative == rule for rule in DEV_ONLY)
+
+
 def stage(service: Service, out_dir: Path) -> Path:
     """The artefact's tree: dependencies, our code, our distribution metadata, all compiled."""
     deps = install_dependencies(service, out_dir)
@@ -93,7 +94,7 @@ def stage(service: Service, out_dir: Path) -> Path:
     for package in CODE_PACKAGES:
         for source in sorted((ROOT / package).rglob("*")):
             relative = source.relative_to(ROOT).as_posix()
-            if not source.is_file() or "__pycache__" in relative or relative in DEV_ONLY:
+            if not source.is_file() or "__pycache__" in relative or is_dev_only(relative):
                 continue
             if source.suffix not in {".py", ".sql", ".json", ".html", ".css", ".js"}:
                 continue

@@ -22,7 +22,7 @@ log = logging.getLogger("functions")
 
 def start_scheduler() -> Callable[[], None]:
     """The scheduled jobs in this process (make dev); returns `stop()`."""
-    from shared.jobs.scheduler import Scheduler
+    from shared.local.scheduler import Scheduler
 
     if settings_or_exit().massive_api_key is None:
         log.warning("MASSIVE_API_KEY is not set: the scheduled jobs (they read Massive) are not scheduled")
@@ -42,7 +42,7 @@ def serve(host: str, port: int, *, jobs: bool = False) -> int:
     stop_discord_worker = None
     if not settings.alert_queue_url:
         # No SQS locally: the Discord sender and its sweeper run in this process instead.
-        from shared.discord.local_worker import start_local_worker
+        from shared.local.delivery_worker import start_local_worker
 
         stop_discord_worker = start_local_worker()
     stop_scheduler = start_scheduler() if jobs else None

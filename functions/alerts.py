@@ -22,8 +22,8 @@ from functions.trades import action_inputs, core_errors, creation_inputs, draft_
 from shared.alerts.compose import compose
 from shared.alerts.presets import AlertAction, presets_document
 from shared.db import user_tx
+from shared.delivery.outbox import deliveries_for_alerts
 from shared.discord.limits import limit_report
-from shared.discord.outbox import deliveries_for_alerts
 from shared.trades import store
 from shared.trades.answers import AlertOut
 from shared.trades.bodies import PreviewBody

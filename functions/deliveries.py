@@ -16,8 +16,8 @@ from functions.discord import DeliveryAnswer
 from functions.errors import Conflict, NotFound
 from functions.lambda_adapter import lambda_handler
 from shared.db import user_tx
-from shared.discord.dispatch import dispatch_after_commit
-from shared.discord.outbox import DELIVERY_COLUMNS, DeliveryOut, delivery_view, get_deliveries
+from shared.delivery.dispatch import dispatch_after_commit
+from shared.delivery.outbox import DELIVERY_COLUMNS, DeliveryOut, delivery_view, get_deliveries
 
 bp = Blueprint("deliveries", __name__)
 handler = lambda_handler(bp)

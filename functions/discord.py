@@ -22,10 +22,10 @@ from functions.errors import Conflict, NotFound, ServiceUnavailable, Unprocessab
 from functions.lambda_adapter import lambda_handler
 from shared.auth import VerifiedToken
 from shared.db import service_tx, user_tx
+from shared.delivery.dispatch import default_engine, dispatch_after_commit
+from shared.delivery.outbox import DeliveryOut, enqueue_deliveries, get_deliveries
 from shared.discord.check_message import check_payload
-from shared.discord.dispatch import default_engine, dispatch_after_commit
 from shared.discord.errors import DiscordUnavailable, InvalidWebhookUrl, WebhookRejected
-from shared.discord.outbox import DeliveryOut, enqueue_deliveries, get_deliveries
 from shared.discord.webhook_url import WebhookRef, mask_webhook, parse_webhook_url
 from shared.identifiers import IdentifierError, display_name
 

@@ -16,9 +16,9 @@ from uuid import UUID
 from pydantic import BaseModel, ConfigDict, ValidationError
 
 from functions.lambda_context import deadline_from, lambda_settings
+from shared.delivery.dispatch_queue import ChannelMessage, HandOff, configured_hand_off, follow_up
+from shared.delivery.engine import DeliveryEngine
 from shared.discord.client import CONNECT_TIMEOUT_S, READ_TIMEOUT_S
-from shared.discord.engine import DeliveryEngine
-from shared.discord.handoff import ChannelMessage, HandOff, configured_hand_off, follow_up
 
 log = logging.getLogger(__name__)
 
@@ -92,7 +92,7 @@ def process_batch(
 
 def handler(event: dict[str, Any], context: Any) -> dict[str, Any]:
     """The Lambda entry point (SQS event source with ReportBatchItemFailures)."""
-    from shared.discord.dispatch import default_engine
+    from shared.delivery.dispatch import default_engine
 
     lambda_settings()
     return process_batch(

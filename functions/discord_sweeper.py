@@ -13,9 +13,9 @@ from functions.lambda_context import deadline_from, lambda_settings
 
 def handler(event: dict[str, Any], context: Any) -> dict[str, Any]:
     """The Lambda entry point (EventBridge schedule)."""
-    from shared.discord.dispatch import default_engine
-    from shared.discord.handoff import configured_hand_off
-    from shared.discord.sweeper import sweep
+    from shared.delivery.dispatch import default_engine
+    from shared.delivery.dispatch_queue import configured_hand_off
+    from shared.delivery.sweeper import sweep
 
     lambda_settings()
     report = sweep(default_engine(), deadline=deadline_from(context, SAFETY_S), hand_off=configured_hand_off())

@@ -26,7 +26,8 @@ from functions.errors import NotFound, Unprocessable
 from functions.lambda_adapter import lambda_handler
 from functions.time_window import EARLIEST, TimeWindow
 from shared.db import user_tx
-from shared.gamma.store import STRIKE_FIELDS, GammaFigures, View, latest_snapshot, snapshot_history
+from shared.gamma.figures import GammaFigures, View
+from shared.gamma.store import STRIKE_FIELDS, latest_snapshot, snapshot_history
 from shared.symbols import SymbolError, normalize_symbol
 
 bp = Blueprint("gamma_snapshots", __name__)

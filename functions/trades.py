@@ -27,15 +27,15 @@ from shared.alerts.compose import Composition, compose
 from shared.alerts.models import AlertBlock
 from shared.auth import VerifiedToken
 from shared.db import Connection, user_tx
-from shared.discord.dispatch import dispatch_after_commit
-from shared.discord.errors import ChannelInactive, ChannelNotFound
-from shared.discord.outbox import (
+from shared.delivery.dispatch import dispatch_after_commit
+from shared.delivery.outbox import (
     channels_for_action,
     deliveries_for_alerts,
     enqueue_deliveries,
     get_deliveries,
     global_default_channel,
 )
+from shared.discord.errors import ChannelInactive, ChannelNotFound
 from shared.trades import idempotency, store
 from shared.trades.answers import TradeAnswer, TradeDetail, TradeEdited, TradeList
 from shared.trades.bodies import (

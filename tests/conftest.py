@@ -27,11 +27,14 @@ from shared.config import Settings, get_settings
 from shared.db import reset_for_tests
 from shared.db.embedded import REPO_ROOT, start_embedded
 from shared.db.migrations import migrate
+from tests.fakes.massive_rest_fixtures import massive, massive_env, rest, sleeps
 from tests.scratch_database import scratch_database
 from tests.session_clock import database_clock
 
 TEST_JWT_SECRET = "test-jwt-secret-" + secrets.token_hex(32)
 MakeToken = Callable[..., tuple[str, VerifiedToken]]
+# The fake Massive REST server and a client on it, for every suite that runs a job.
+__all__ = ["massive", "massive_env", "rest", "sleeps"]
 
 
 @pytest.fixture(scope="session")

@@ -17,6 +17,7 @@ from typing import Any
 
 from shared.bars.store import datetime_to_ms, last_bar_times, upsert_bars
 from shared.bars.timeframes import AGGREGATE, TIMEFRAMES, Timeframe
+from shared.jobs import PartialFailure
 from shared.jobs.counts import RunCounts
 from shared.logs import redact
 from shared.massive.rest import MassiveRest
@@ -35,10 +36,6 @@ Progress = Callable[[str], None]
 
 class BudgetSpent(Exception):
     """The run's time budget ran out between two fetches."""
-
-
-class IncrementalErrors(RuntimeError):
-    """Some symbols could not be brought up to date; the message names them."""
 
 
 def fetch_start(last: datetime | None, now: datetime, *, backfill_days: int = BACKFILL_DAYS) -> datetime:
@@ -97,9 +94,7 @@ class Ingestor:
         except BudgetSpent:
             log.info("ingest budget spent; the rest waits for the next run", extra=self.counts.as_counts())
         if self.counts.errors:
-            raise IncrementalErrors(
-                f"{len(self.counts.errors)} of {len(done)} symbols not updated: " + "; ".join(self.counts.errors[:10])
-            )
+            raise PartialFailure(self.counts.errors, of=len(done), outcome="not updated")
         return self.counts
 
     # ------------------------------------------------------------------ steps

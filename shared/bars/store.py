@@ -60,9 +60,20 @@ def last_bar_times(conn: psycopg.Connection[Any], symbol: str) -> dict[str, date
 
 
 def read_bars(
-    conn: psycopg.Connection[Any], symbol: str, timeframe: Timeframe, start: datetime, end: datetime, limit: int
+    conn: psycopg.Connection[Any],
+    symbol: str,
+    timeframe: Timeframe,
+    start: datetime,
+    end: datetime,
+    limit: int | None = None,
 ) -> list[dict[str, Any]]:
     """Stored bars in [start, end], oldest first; the most recent `limit` of them when there are more."""
+    if limit is None:
+        return conn.execute(
+            "select ts, o, h, l, c, v, vw, n from historical_bars"
+            " where symbol = %s and timeframe = %s and ts >= %s and ts <= %s order by ts",
+            (symbol, timeframe, start, end),
+        ).fetchall()
     return conn.execute(
         "select * from (select ts, o, h, l, c, v, vw, n from historical_bars"
         " where symbol = %s and timeframe = %s and ts >= %s and ts <= %s order by ts desc limit %s) newest"

@@ -7,8 +7,8 @@ requests and what Discord's headers said. A request may start when, for each key
 Before any header is known a webhook uses Discord's documented 5 per 2 s; once
 `X-RateLimit-Limit` is seen it uses that. The per-channel 30 per minute never shows in headers,
 so it always applies. Windows are measured on start times read from one clock every sender shares
-(the database's, see rate_store); `margin_s` covers the time between that clock starting a request
-and Discord's clock counting it.
+(the database's, see `shared.delivery.ratelimit_store`); `margin_s` covers the time between that
+clock starting a request and Discord's clock counting it.
 """
 
 from __future__ import annotations

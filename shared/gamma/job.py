@@ -20,16 +20,13 @@ import psycopg
 from shared.db import service_tx
 from shared.gamma.snapshot import build_chain, snapshot
 from shared.gamma.store import prune_strikes, upsert_snapshots
+from shared.jobs import PartialFailure
 from shared.jobs.counts import RunCounts
 from shared.jobs.progress import Progress
 from shared.massive.rest import MassiveError, MassiveRest
 from shared.symbols import SymbolError, normalize_symbol
 
 log = logging.getLogger(__name__)
-
-
-class GammaErrors(RuntimeError):
-    """Some symbols got no snapshot this run; the others were stored."""
 
 
 @dataclass
@@ -98,10 +95,7 @@ class GammaRun:
         with service_tx() as conn:
             self.counts.strikes_pruned = prune_strikes(conn, taken_at - self.strikes_retention)
         if self.counts.errors:
-            raise GammaErrors(
-                f"{len(self.counts.errors)} of {len(symbols)} symbols got no snapshot: "
-                + "; ".join(self.counts.errors[:10])
-            )
+            raise PartialFailure(self.counts.errors, of=len(symbols), outcome="got no snapshot")
         return self.counts
 
     def _spot(self, symbol: str, underlying_price: float | None) -> float:

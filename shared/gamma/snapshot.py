@@ -1,6 +1,6 @@
 """From Massive's chain snapshot to stored gamma snapshots: the Chain arrays, then one record per view.
 
-Pure (no I/O): the job fetches, this shapes, `shared/market/gex.py` computes. Building the arrays
+Pure (no I/O): the job fetches, this shapes, `exposure.py` computes. Building the arrays
 reads each contract once (that is parsing JSON, not maths); every figure is then computed over the
 whole chain at once.
 """
@@ -14,18 +14,10 @@ from datetime import UTC, date, datetime
 
 import numpy as np
 
+from shared.gamma.exposure import MIN_YEARS, YEAR_SECONDS, Chain, Exposure, exposure, gamma_scale, gamma_unit_ratio
+from shared.gamma.figures import VIEWS
 from shared.gamma.store import STRIKE_FIELDS, SnapshotRecord, bucket_of
 from shared.market import calendar
-from shared.market.gex import (
-    MIN_YEARS,
-    VIEWS,
-    YEAR_SECONDS,
-    Chain,
-    Exposure,
-    exposure,
-    gamma_scale,
-    gamma_unit_ratio,
-)
 from shared.massive.models import OptionSnapshot
 
 
@@ -119,22 +111,18 @@ def record(symbol: str, result: Exposure, *, taken_at: datetime, bucket: datetim
         columns["strike"].append(row.strike)
         for name in STRIKE_FIELDS[1:]:
             columns[name].append(_cents(getattr(row, name)))
+    rounded = {
+        "net_gex": _cents(result.net_gex),
+        "call_gex": _cents(result.call_gex),
+        "put_gex": _cents(result.put_gex),
+        "zero_gamma": _level(result.zero_gamma),
+    }
     return SnapshotRecord(
+        **(result.model_dump(exclude={"view", "strikes"}) | rounded),
         symbol=symbol,
         view=result.view,
         bucket=bucket,
         taken_at=taken_at,
-        spot=result.spot,
-        net_gex=_cents(result.net_gex),
-        call_gex=_cents(result.call_gex),
-        put_gex=_cents(result.put_gex),
-        call_wall=result.call_wall,
-        put_wall=result.put_wall,
-        zero_gamma=_level(result.zero_gamma),
-        max_pain=result.max_pain,
-        contracts=result.contracts,
-        contracts_without_greeks=result.contracts_without_greeks,
-        contracts_without_open_interest=result.contracts_without_open_interest,
         gamma_unit_ratio=None if ratio is None else round(ratio, 6),
         gamma_scale=scale,
         strikes=columns,

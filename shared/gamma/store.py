@@ -1,4 +1,4 @@
-"""`gamma_snapshots` rows: the job's upsert (a retried run overwrites its bucket) and the API's reads.
+"""`gamma_snapshots` rows: the job's upsert (a retried run overwrites its bucket), the API's and the scanner's reads.
 
 No numpy here: the routes that read snapshots must not pay for it at a cold start.
 """
@@ -7,38 +7,19 @@ from __future__ import annotations
 
 from collections.abc import Sequence
 from datetime import UTC, datetime
-from typing import Any, Literal
+from typing import Any
 
 import orjson
 import psycopg
-from pydantic import BaseModel, ConfigDict
 
-View = Literal["all", "nearest", "30d"]
+from shared.gamma.figures import GammaFigures, GammaLevels, View
+
 STRIKE_FIELDS = ("strike", "call_gex", "put_gex", "net_gex", "call_oi", "put_oi", "call_volume", "put_volume")
 _TOTALS = (
     "spot, net_gex, call_gex, put_gex, call_wall, put_wall, zero_gamma, max_pain,"
     " contracts, contracts_without_greeks, contracts_without_open_interest, gamma_unit_ratio, gamma_scale"
 )
 _COLUMNS = f"symbol, view, bucket, taken_at, {_TOTALS}, strikes"
-
-
-class GammaFigures(BaseModel):
-    """A snapshot's totals, levels and counts: what the row, the API's snapshot and its history share."""
-
-    model_config = ConfigDict(defer_build=True)
-
-    spot: float
-    net_gex: float
-    call_gex: float
-    put_gex: float
-    call_wall: float | None
-    put_wall: float | None
-    zero_gamma: float | None
-    max_pain: float | None
-    contracts: int
-    contracts_without_greeks: int
-    contracts_without_open_interest: int
-    gamma_unit_ratio: float | None
 
 
 class SnapshotRecord(GammaFigures):
@@ -109,3 +90,20 @@ def prune_strikes(conn: psycopg.Connection[Any], older_than: datetime) -> int:
         (older_than,),
     )
     return cursor.rowcount
+
+
+def latest_levels(conn: psycopg.Connection[Any], symbols: Sequence[str], since: datetime) -> dict[str, GammaLevels]:
+    """symbol → the levels of its newest whole-chain (`all`) snapshot taken at or after `since`.
+
+    A symbol without such a snapshot is absent. The other views (nearest, 30d) are not context.
+    """
+    if not symbols:
+        return {}
+    rows = conn.execute(
+        "select distinct on (symbol) symbol, spot, zero_gamma, call_wall, put_wall from gamma_snapshots"
+        " where symbol = any(%s) and view = 'all' and taken_at >= %s order by symbol, taken_at desc",
+        (list(symbols), since),
+    ).fetchall()
+    return {
+        row["symbol"]: GammaLevels(row["spot"], row["zero_gamma"], row["call_wall"], row["put_wall"]) for row in rows
+    }

@@ -1,1 +1,1 @@
-"""Market facts: US market hours and sessions (`calendar`), gamma exposure of option chains (`gex`)."""
+"""Market facts: US market hours, sessions and holidays (`calendar`, from the `xnys_*` tables)."""

@@ -1,1 +1,4 @@
-"""Trading signals: the indicators the scanner reads, and (later) its detectors."""
+"""Trading signals: the indicators and their saved state (`indicators`, `series`, `warm_state`), the
+detectors (`detectors/`) and their scoring (`confluence`), one symbol at one bar (`evaluate`), and the
+jobs that run them: the scan (`scanner`, with its SQL in `store`) and the weekend pre-warm (`prewarm`).
+"""

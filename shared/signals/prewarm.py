@@ -19,7 +19,7 @@ from shared.bars.timeframes import AGGREGATE, TIMEFRAMES, Timeframe
 from shared.jobs.progress import Progress
 from shared.market import calendar
 from shared.massive.rest import MassiveRest
-from shared.signals.warmup import WARMUP_BARS, warm_state
+from shared.signals.warm_state import WARMUP_BARS, warm_state
 from shared.symbols import normalize_symbol
 
 log = logging.getLogger(__name__)

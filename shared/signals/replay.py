@@ -14,7 +14,7 @@ import numpy as np
 
 from shared.market import calendar
 from shared.signals.confluence import Rules, Signal
-from shared.signals.scan import signals_at
+from shared.signals.evaluate import signals_at
 from shared.signals.series import SymbolSeries
 
 OUTCOME_MINUTES = 60

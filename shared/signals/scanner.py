@@ -12,12 +12,17 @@ import logging
 import time
 from collections.abc import Callable, Sequence
 from dataclasses import dataclass, field
-from datetime import UTC, date, datetime
+from datetime import UTC, date, datetime, timedelta
 from typing import Any
 from uuid import UUID
 
-from shared.bars.store import datetime_to_ms, last_bar_times, upsert_bars
+import psycopg
+
+from shared.bars.store import datetime_to_ms, last_bar_times, read_bars, upsert_bars
 from shared.bars.timeframes import AGGREGATE, DURATION_MS, Timeframe
+from shared.gamma.figures import GammaLevels
+from shared.gamma.store import latest_levels
+from shared.jobs import PartialFailure
 from shared.jobs.counts import RunCounts
 from shared.jobs.progress import Progress
 from shared.logs import redact
@@ -27,8 +32,8 @@ from shared.signals import store
 from shared.signals.assets import asset_class
 from shared.signals.confluence import Rules, Signal
 from shared.signals.embed import signal_payload
-from shared.signals.scan import signals_at
-from shared.signals.series import MINUTE_MS, Bars, GammaLevels, SymbolSeries, series_from_bars
+from shared.signals.evaluate import signals_at
+from shared.signals.series import MINUTE_MS, Bars, SymbolSeries, series_from_bars
 
 log = logging.getLogger(__name__)
 
@@ -38,10 +43,21 @@ HISTORY_SESSIONS: dict[Timeframe, int] = {"1m": 11, "5m": 6, "15m": 10, "1d": 60
 FETCHED: tuple[Timeframe, ...] = ("1m", "5m", "15m")
 # A last 1m bar older than this is stale data, not a setup (a halted or illiquid symbol).
 STALE_AFTER_MS = 3 * MINUTE_MS
+# A gamma snapshot older than this is no context for a setup.
+GAMMA_MAX_AGE = timedelta(hours=24)
 
 
-class ScanErrors(RuntimeError):
-    """Some symbols could not be scanned; the message names them."""
+def gamma_context(conn: psycopg.Connection[Any], symbols: Sequence[str], now: datetime) -> dict[str, GammaLevels]:
+    """symbol → its latest whole-chain gamma levels of the last 24 hours, read through the gamma package.
+
+    Any error reading them leaves the scan without gamma context rather than failing it.
+    """
+    try:
+        with conn.transaction():
+            return latest_levels(conn, symbols, now - GAMMA_MAX_AGE)
+    except psycopg.Error:
+        log.exception("reading gamma_snapshots failed; no gamma context this run")
+        return {}
 
 
 def history_start(timeframe: Timeframe, today: date) -> datetime:
@@ -61,7 +77,7 @@ def load_series(
     end_ms = datetime_to_ms(end)
     by_tf: dict[str, Bars] = {}
     for timeframe in HISTORY_SESSIONS:
-        bars = store.stored_bars(conn, symbol, timeframe, history_start(timeframe, today), end)
+        bars = Bars.from_rows(read_bars(conn, symbol, timeframe, history_start(timeframe, today), end))
         by_tf[timeframe] = bars.completed_by(end_ms, DURATION_MS[timeframe]) if completed else bars
     return series_from_bars(symbol, asset_class(symbol), by_tf, gamma, store.saved_states(conn, symbol))
 
@@ -78,7 +94,7 @@ class ScanCounts(RunCounts):
 
 
 def _dispatch_default(delivery_ids: Sequence[UUID]) -> None:
-    from shared.discord.dispatch import dispatch_after_commit
+    from shared.delivery.dispatch import dispatch_after_commit
 
     dispatch_after_commit(delivery_ids)
 
@@ -107,7 +123,7 @@ class Scanner:
             self.counts.expired = store.expire_signals(conn, now)
             by_symbol = store.watchers(conn, only)
             rules = store.load_rules(conn)
-            gamma = store.latest_gamma(conn, list(by_symbol), now)
+            gamma = gamma_context(conn, list(by_symbol), now)
         self.counts.symbols = len(by_symbol)
         order = list(by_symbol)
         if order:
@@ -127,10 +143,7 @@ class Scanner:
             if self.progress is not None:
                 self.progress(symbol)
         if self.counts.errors:
-            raise ScanErrors(
-                f"{len(self.counts.errors)} of {len(by_symbol)} symbols not scanned: "
-                + "; ".join(self.counts.errors[:10])
-            )
+            raise PartialFailure(self.counts.errors, of=len(by_symbol), outcome="not scanned")
         return self.counts
 
     def _scan(self, symbol: str, users: list[UUID], rules: Rules, gamma: GammaLevels | None, now: datetime) -> None:
@@ -187,7 +200,7 @@ class Scanner:
         self, symbol: str, users: list[UUID], signals: list[Signal], rules: Rules, now: datetime
     ) -> list[UUID]:
         from shared.db import service_tx
-        from shared.discord.outbox import channels_for_action, enqueue_deliveries
+        from shared.delivery.outbox import channels_for_action, enqueue_deliveries
 
         delivery_ids: list[UUID] = []
         fired_count = 0

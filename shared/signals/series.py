@@ -14,9 +14,10 @@ from typing import Any
 import numpy as np
 from numpy.typing import NDArray
 
+from shared.gamma.figures import GammaLevels
 from shared.market import calendar
 from shared.signals import indicators as ind
-from shared.signals.warm_start import SavedState, warm_atr, warm_ema
+from shared.signals.warm_state import SavedState, warm_atr, warm_ema
 
 FloatArray = NDArray[np.float64]
 IntArray = NDArray[np.int64]
@@ -177,16 +178,6 @@ def trend(bars: Bars, duration_ms: int, saved: SavedState | None = None) -> Tren
         bars, duration_ms, warm_ema(bars.c, 9, bars.t, saved), warm_ema(bars.c, 21, bars.t, saved),
         warm_ema(bars.c, 50, bars.t, saved), warm_atr(bars.h, bars.l, bars.c, bars.t, saved),
     )
-
-
-@dataclass(frozen=True)
-class GammaLevels:
-    """The latest gamma snapshot's levels (any may be missing)."""
-
-    spot: float | None
-    zero_gamma: float | None
-    call_wall: float | None
-    put_wall: float | None
 
 
 @dataclass(frozen=True)

@@ -1,4 +1,4 @@
-"""The scanner's reads and writes: thresholds, bars, the latest gamma levels, and signals fired once.
+"""The scanner's reads and writes: thresholds, watchlists, saved indicator state, and signals fired once.
 
 Everything runs on the caller's (service_role) connection and never commits.
 """
@@ -14,13 +14,10 @@ from uuid import UUID
 
 import orjson
 import psycopg
-from psycopg import sql
 from pydantic import ValidationError
 
-from shared.bars.timeframes import Timeframe
 from shared.signals.confluence import DEFAULT_RULES, Rules, Signal
-from shared.signals.series import Bars, GammaLevels
-from shared.signals.warm_start import SavedState
+from shared.signals.warm_state import SavedState
 
 log = logging.getLogger(__name__)
 Connection = psycopg.Connection[Any]
@@ -49,15 +46,6 @@ def watchers(conn: Connection, only: Sequence[str] | None = None) -> dict[str, l
     return {row["symbol"]: list(row["users"]) for row in rows}
 
 
-def stored_bars(conn: Connection, symbol: str, timeframe: Timeframe, start: datetime, end: datetime) -> Bars:
-    rows = conn.execute(
-        "select ts, o, h, l, c, v, vw from historical_bars"
-        " where symbol = %s and timeframe = %s and ts >= %s and ts <= %s order by ts",
-        (symbol, timeframe, start, end),
-    ).fetchall()
-    return Bars.from_rows(rows)
-
-
 def saved_states(conn: Connection, symbol: str) -> dict[str, SavedState]:
     """timeframe → the pre-warm's saved indicator state of `symbol` (a row that does not parse is skipped)."""
     states: dict[str, SavedState] = {}
@@ -73,58 +61,6 @@ def saved_states(conn: Connection, symbol: str) -> dict[str, SavedState]:
                 extra={"symbol": symbol, "timeframe": row["timeframe"], "errors": error.error_count()},
             )
     return states
-
-
-_SYMBOL_COLUMNS = ("symbol", "underlying", "ticker")
-_TIME_COLUMNS = ("as_of", "taken_at", "snapshot_at", "created_at", "ts")
-_LEVEL_COLUMNS = ("spot", "zero_gamma", "call_wall", "put_wall")
-
-
-GAMMA_MAX_AGE = timedelta(hours=24)
-
-
-def latest_gamma(conn: Connection, symbols: Sequence[str], now: datetime) -> dict[str, GammaLevels]:
-    """symbol → its latest gamma snapshot's levels (the whole-chain `all` view, taken in the last
-    24 hours); {} when the `gamma_snapshots` table does not exist.
-
-    The table is the gamma job's: its symbol and time columns are found, not assumed, and any
-    error reading it leaves the scan without gamma context rather than failing it.
-    """
-    row = conn.execute("select to_regclass('public.gamma_snapshots') is not null as present").fetchone()
-    if not row or not row["present"] or not symbols:
-        return {}
-    columns = {
-        r["column_name"]
-        for r in conn.execute(
-            "select column_name from information_schema.columns"
-            " where table_schema = 'public' and table_name = 'gamma_snapshots'"
-        ).fetchall()
-    }
-    symbol_col = next((c for c in _SYMBOL_COLUMNS if c in columns), None)
-    time_col = next((c for c in _TIME_COLUMNS if c in columns), None)
-    if symbol_col is None or time_col is None or "zero_gamma" not in columns:
-        log.warning("gamma_snapshots has no symbol, time or zero_gamma column; no gamma context")
-        return {}
-    levels = [sql.SQL("{}::float8 as {}").format(sql.Identifier(c), sql.Identifier(c)) if c in columns
-              else sql.SQL("null::float8 as {}").format(sql.Identifier(c)) for c in _LEVEL_COLUMNS]
-    # The gamma job writes one row per view (all, nearest, 30d); the whole chain's is the context.
-    only_all = sql.SQL(" and view = 'all'") if "view" in columns else sql.SQL("")
-    query = sql.SQL(
-        "select distinct on ({sym}) {sym} as symbol, {levels} from public.gamma_snapshots"
-        " where {sym} = any(%s) and {at} >= %s{only_all} order by {sym}, {at} desc"
-    ).format(
-        sym=sql.Identifier(symbol_col), levels=sql.SQL(", ").join(levels), at=sql.Identifier(time_col),
-        only_all=only_all,
-    )
-    try:
-        with conn.transaction():
-            rows = conn.execute(query, (list(symbols), now - GAMMA_MAX_AGE)).fetchall()
-    except psycopg.Error:
-        log.exception("reading gamma_snapshots failed; no gamma context this run")
-        return {}
-    return {
-        r["symbol"]: GammaLevels(r["spot"], r["zero_gamma"], r["call_wall"], r["put_wall"]) for r in rows
-    }
 
 
 def factors_json(signal: Signal) -> list[dict[str, Any]]:

@@ -13,7 +13,7 @@ from uuid import UUID
 
 from pydantic import BaseModel, ConfigDict
 
-from shared.discord.outbox import DeliveryOut
+from shared.delivery.outbox import DeliveryOut
 
 Money = str
 

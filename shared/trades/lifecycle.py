@@ -137,7 +137,7 @@ class Step:
 
     def pnl(self) -> PositionPnl:
         """The whole position's P&L at the trade's mark."""
-        return position_pnl(self.trade, self.ledger)
+        return trade_pnl(self.trade, self.ledger)
 
 
 def mark_of(trade: Trade) -> Decimal | None:
@@ -145,7 +145,7 @@ def mark_of(trade: Trade) -> Decimal | None:
     return trade.exit_price if trade.state == "exited" else trade.current_price
 
 
-def position_pnl(trade: Trade, fills: Sequence[Fill]) -> PositionPnl:
+def trade_pnl(trade: Trade, fills: Sequence[Fill]) -> PositionPnl:
     """The P&L of `fills` at `trade`'s mark."""
     return ledger.position_pnl(ledger.replay(fills), mark_of(trade))
 
@@ -373,5 +373,5 @@ def edit(trade: Trade, fills: Sequence[Fill], changes: dict[str, Any], now: date
         ledger.replay(result)
     except ledger.LedgerError as error:
         raise InputError(sorted(changes)[0], str(error)) from None
-    _recordable_percent(position_pnl(after, result).position_percent if result else None)
+    _recordable_percent(trade_pnl(after, result).position_percent if result else None)
     return Step(trade=after, update=None, ledger=result, corrected=corrected)

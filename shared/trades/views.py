@@ -14,7 +14,7 @@ from uuid import UUID
 from shared.trades import pnl
 from shared.trades.dte import is_expired, live_dte
 from shared.trades.ledger import Fill
-from shared.trades.lifecycle import mark_of, position_pnl, trade_risk_reward
+from shared.trades.lifecycle import mark_of, trade_pnl, trade_risk_reward
 from shared.trades.models import Trade
 
 # The figures of `trade.pnl`, each a decimal string (null before the trade is entered).
@@ -43,7 +43,7 @@ def pnl_summary(trade: Trade, fills: Sequence[Fill]) -> dict[str, Any]:
     summary: dict[str, Any] = {"mark": decimal_text(mark), **dict.fromkeys(PNL_FIGURES), "result": None}
     if not fills:
         return summary
-    figures = position_pnl(trade, fills)
+    figures = trade_pnl(trade, fills)
     summary.update({name: decimal_text(getattr(figures, name)) for name in PNL_FIGURES})
     summary["result"] = figures.result
     return summary

@@ -12,7 +12,7 @@ from flask.testing import FlaskClient
 
 from shared.config import get_settings
 from shared.logs import JsonFormatter
-from tests.discord.conftest import Admin
+from tests.conftest import Admin
 from tests.fakes.discord import FakeDiscord, FakeWebhook
 
 API = "/api/discord/channels"

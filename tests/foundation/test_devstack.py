@@ -86,7 +86,7 @@ def test_make_dev_runs_the_stack_and_stops_on_ctrl_c(tmp_path: Path, make_token:
     token, _ = make_token(email="dev@localhost")
     # In a session of its own, like a terminal's foreground job: Ctrl-C signals the whole group.
     process = subprocess.Popen(
-        [sys.executable, "-m", "shared.devstack"],
+        [sys.executable, "-m", "shared.local.devstack"],
         cwd=repo_path(),
         env=env,
         stdout=subprocess.PIPE,
@@ -139,7 +139,8 @@ def test_make_dev_runs_the_stack_and_stops_on_ctrl_c(tmp_path: Path, make_token:
 def run_devstack(env_overrides: dict[str, str]) -> subprocess.CompletedProcess[str]:
     env = {**os.environ, **env_overrides}
     return subprocess.run(
-        [sys.executable, "-m", "shared.devstack"], cwd=repo_path(), env=env, capture_output=True, text=True, timeout=30
+        [sys.executable, "-m", "shared.local.devstack"],
+        cwd=repo_path(), env=env, capture_output=True, text=True, timeout=30,
     )
 
 

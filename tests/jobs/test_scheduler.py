@@ -13,8 +13,8 @@ from datetime import UTC, datetime
 import pytest
 import requests
 
-from shared.jobs.scheduler import Scheduler
 from shared.jobs.specs import JobSpec
+from shared.local.scheduler import Scheduler
 from tests.conftest import repo_path
 from tests.fakes.massive_rest import FakeMassiveRest
 from tests.foundation.test_devstack import free_port

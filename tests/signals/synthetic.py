@@ -6,9 +6,10 @@ from collections.abc import Sequence
 from datetime import date
 from typing import Any
 
+from shared.gamma.figures import GammaLevels
 from shared.market import calendar
 from shared.signals.assets import asset_class
-from shared.signals.series import Bars, GammaLevels, SymbolSeries, series_from_bars
+from shared.signals.series import Bars, SymbolSeries, series_from_bars
 
 TODAY = date(2026, 11, 24)  # a Tuesday; Thanksgiving is the 26th
 MINUTE = 60_000

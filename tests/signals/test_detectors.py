@@ -6,12 +6,13 @@ from typing import Any
 
 import pytest
 
+from shared.gamma.figures import GammaLevels
 from shared.signals.candidates import Candidate
 from shared.signals.confluence import DEFAULT_RULES
 from shared.signals.detectors import breakout, mean_reversion, opening_range, trend, vwap
 from shared.signals.detectors.gamma import gamma_factor
-from shared.signals.scan import signals_at
-from shared.signals.series import GammaLevels, SymbolSeries
+from shared.signals.evaluate import signals_at
+from shared.signals.series import SymbolSeries
 from tests.signals.synthetic import MINUTE, TODAY, bar, flat_sessions, last_view, open_ms, ramp, series, today_minutes
 
 HISTORY = flat_sessions(10)  # 10 sessions of 1,000 shares a minute: relative volume's baseline

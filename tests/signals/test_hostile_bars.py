@@ -6,8 +6,8 @@ import numpy as np
 import pytest
 
 from shared.signals.confluence import DEFAULT_RULES
+from shared.signals.evaluate import signals_at
 from shared.signals.replay import replay
-from shared.signals.scan import signals_at
 from shared.signals.series import Bars, series_from_bars
 from tests.signals.synthetic import MINUTE, TODAY, bar, flat_sessions, last_view, series, today_minutes
 

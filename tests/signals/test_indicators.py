@@ -19,7 +19,7 @@ from shared.signals.indicators import (
     rsi_step,
     session_vwap,
 )
-from shared.signals.warmup import warm_state
+from shared.signals.warm_state import warm_state
 
 
 def test_ema_is_seeded_with_the_mean_then_smoothed() -> None:

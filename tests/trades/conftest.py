@@ -15,7 +15,7 @@ from flask.testing import FlaskClient
 
 from functions.trades import CLOCK_KEY
 from tests.conftest import Admin
-from tests.discord.conftest import insert_channel
+from tests.delivery.conftest import insert_channel
 from tests.fakes.discord import FakeDiscord, FakeWebhook, fake_discord
 
 __all__ = ["Admin", "fake_discord"]
