@@ -20,14 +20,14 @@ from gevent.event import Event
 from gevent.greenlet import Greenlet
 from websocket import ABNF
 
-from relay.channels import Cluster
-from relay.frames import Status, status
-from relay.health import ClusterCounters
-from relay.hub import ClusterHub
-from relay.upstream import ConnectionBudget, LinkState, Step, UpstreamMachine
+from relay.core.channels import Cluster
+from relay.core.frames import Status, status
+from relay.core.health import ClusterCounters
+from relay.core.hub import ClusterHub
+from relay.core.upstream import ConnectionBudget, LinkState, Step, UpstreamMachine
 
 if TYPE_CHECKING:
-    from relay.node import Relay
+    from relay.node import RelayNode
 
 CONNECT_TIMEOUT_S = 10.0
 FLUSH_TICK_S = 0.05
@@ -55,7 +55,7 @@ class UpstreamLink:
         hub: ClusterHub,
         budget: ConnectionBudget,
         counters: ClusterCounters,
-        relay: Relay,
+        relay: RelayNode,
         idle_close_s: float,
         silence_s: float,
         gate: Callable[[], bool] | None = None,

@@ -15,19 +15,19 @@ import gevent
 from gevent.greenlet import Greenlet
 
 from relay.admission import Gatekeeper
-from relay.channels import Channel, ChannelError, Cluster
-from relay.client import CLOSE_NO_PONG, CLOSE_POLICY, CLOSE_TRY_AGAIN_LATER, ClientSession
-from relay.frames import Status, StatusEvent, status
-from relay.health import ClusterCounters, ClusterReport, prometheus, ws_health
-from relay.hub import ClusterHub, Refusal, RoutedFrame
+from relay.core.channels import Channel, ChannelError, Cluster
+from relay.core.frames import Status, StatusEvent, status
+from relay.core.health import ClusterCounters, ClusterReport, prometheus, ws_health
+from relay.core.hub import ClusterHub, Refusal, RoutedFrame
+from relay.core.liveness import Verdict
+from relay.core.subscriptions import TooManyNames, name_problems, parse_request, refusals
+from relay.core.upstream import ConnectionBudget, LinkState, UpstreamMachine
+from relay.core.waiting import MAX_UNAUTHENTICATED, WaitingRoom
 from relay.link import UpstreamLink
-from relay.liveness import Verdict
-from relay.subscriptions import TooManyNames, name_problems, parse_request, refusals
-from relay.upstream import ConnectionBudget, LinkState, UpstreamMachine
-from relay.waiting import MAX_UNAUTHENTICATED, WaitingRoom
+from relay.session import CLOSE_NO_PONG, CLOSE_POLICY, CLOSE_TRY_AGAIN_LATER, ClientSession
 
 if TYPE_CHECKING:
-    from relay.cluster import ClusterCoordinator
+    from relay.coordination.redis import RedisCoordinator
 
 log = logging.getLogger("relay.node")
 
@@ -68,7 +68,7 @@ class ClusterRuntime:
     sessions: dict[int, ClientSession] = field(default_factory=dict)
 
 
-class Relay:
+class RelayNode:
     """Owns every hub, link and session of this process."""
 
     def __init__(self, config: RelayConfig, gatekeeper: Gatekeeper) -> None:
@@ -83,7 +83,7 @@ class Relay:
         self._unauthenticated: WaitingRoom[ClientSession] = WaitingRoom(config.max_unauthenticated)
         self._reaper: Greenlet | None = None
         # Set when REDIS_URL is: this process is one member of a cluster of relays.
-        self.coordinator: ClusterCoordinator | None = None
+        self.coordinator: RedisCoordinator | None = None
         self.clusters: dict[Cluster, ClusterRuntime] = {}
         for cluster in Cluster:
             hub = ClusterHub(cluster, max_channels_per_client=config.max_channels_per_client)

@@ -1,5 +1,5 @@
 """Several relay processes behind one Massive key, coordinated through Redis (the shell around
-`relay.lease`, `relay.leadership` and `relay.fanout`).
+`relay.coordination.lease`, `relay.coordination.leadership` and `relay.coordination.fanout`).
 
 Every instance (a *member*) serves its own clients with its own hubs, reports the channels they
 hold (a snapshot key refreshed every second, and an intent on the `intents` channel at each
@@ -29,17 +29,17 @@ from gevent.lock import Semaphore
 from redis.backoff import NoBackoff
 from redis.retry import Retry
 
-from relay.channels import ChannelError, Cluster
-from relay.fanout import Fanout, Wanted
-from relay.frames import Status, StatusEvent, status
-from relay.hub import Refusal, RoutedFrame
-from relay.leadership import GlobalSubscriptions
-from relay.lease import Holder, LeaseClock, RedisLease
+from relay.coordination.fanout import Fanout, Wanted
+from relay.coordination.leadership import GlobalSubscriptions
+from relay.coordination.lease import Holder, LeaseClock, RedisLease
+from relay.core.channels import ChannelError, Cluster
+from relay.core.frames import Status, StatusEvent, status
+from relay.core.hub import Refusal, RoutedFrame
+from relay.core.upstream import LinkState, UpstreamMachine
 from relay.link import UpstreamLink
-from relay.upstream import LinkState, UpstreamMachine
 
 if TYPE_CHECKING:
-    from relay.node import Relay
+    from relay.node import RelayNode
 
 log = logging.getLogger("relay.cluster")
 
@@ -106,11 +106,11 @@ def _snapshot(raw: bytes | None, member: str) -> Snapshot | None:
 class LeaderTerm:
     """One term of leadership: the global subscription set and the upstream links it drives.
 
-    It stands in for the `Relay` its links report to: what they would tell local clients is
+    It stands in for the `RelayNode` its links report to: what they would tell local clients is
     published to every member instead.
     """
 
-    def __init__(self, coordinator: ClusterCoordinator, holder: Holder) -> None:
+    def __init__(self, coordinator: RedisCoordinator, holder: Holder) -> None:
         self.coordinator = coordinator
         self.holder = holder
         self.subs = GlobalSubscriptions()
@@ -188,12 +188,12 @@ class LeaderTerm:
         self.wake_links()
 
 
-class ClusterCoordinator:
+class RedisCoordinator:
     """This member's part in the cluster: lease, reports, the Redis subscriptions, and a term when leading."""
 
     def __init__(
         self,
-        relay: Relay,
+        relay: RelayNode,
         client: Any,
         *,
         prefix: str,

@@ -24,13 +24,13 @@ from gevent.event import Event
 from gevent.greenlet import Greenlet
 
 from relay.admission import Principal
-from relay.channels import Cluster
-from relay.frames import FrameError, Status, StatusEvent, parse_client_frame, status, status_frame
-from relay.hub import Delivery
-from relay.liveness import Liveness
-from relay.outbound import OutboundQueue
-from relay.ratelimit import FRAMES_PER_SECOND, TOLERATED_FRAMES_PER_SECOND, Admission, FrameRate
-from relay.wire import (
+from relay.core.channels import Cluster
+from relay.core.frames import FrameError, Status, StatusEvent, parse_client_frame, status, status_frame
+from relay.core.hub import Delivery
+from relay.core.liveness import Liveness
+from relay.core.outbound import OutboundQueue
+from relay.core.ratelimit import FRAMES_PER_SECOND, TOLERATED_FRAMES_PER_SECOND, Admission, FrameRate
+from relay.core.wire import (
     MAX_MESSAGE_BYTES,
     OP_CLOSE,
     OP_PING,
@@ -47,7 +47,7 @@ from relay.wire import (
 from shared.auth import AuthError
 
 if TYPE_CHECKING:
-    from relay.node import Relay
+    from relay.node import RelayNode
 
 log = logging.getLogger("relay.client")
 
@@ -75,7 +75,7 @@ class ClientSession:
         cluster: Cluster,
         sock: socket.socket,
         read: Callable[[int], bytes],
-        relay: Relay,
+        relay: RelayNode,
         principal: Principal | None,
         remote: str,
     ) -> None:
