@@ -18,11 +18,14 @@ from urllib.parse import urlsplit
 import orjson
 
 from relay.admission import Gatekeeper, request_token
+from relay.coordination import Coordinator, MemberHost
 from relay.coordination.redis import RedisCoordinator, connect_redis, default_node_id
+from relay.coordination.standalone import Standalone
 from relay.core.channels import Cluster
 from relay.core.health import basic_health
 from relay.core.wire import close_frame
-from relay.node import RelayConfig, RelayNode
+from relay.link import NewLink
+from relay.node import Coordination, RelayConfig, RelayNode
 from relay.session import CLOSE_POLICY, ClientSession
 from shared.auth import AuthError, TokenVerifier
 from shared.config import Settings
@@ -218,17 +221,24 @@ def create_app(settings: Settings) -> RelayApp:
         log.info("relay: no MASSIVE_API_KEY or RELAY_SIMULATE=1: streaming from the built-in simulator",
                  extra={"upstream": upstream_url})
     gatekeeper = Gatekeeper(TokenVerifier.from_settings(settings), proxy_token, settings.allowed_relay_origins)
-    relay = RelayNode(relay_config(settings, upstream_url, simulated=upstream_url is not None), gatekeeper)
+    config = relay_config(settings, upstream_url, simulated=upstream_url is not None)
+    coordination: Coordination = Standalone
     if settings.redis_url:
         register_secret(urlsplit(settings.redis_url).password)
-        relay.coordinator = RedisCoordinator(
-            relay,
-            connect_redis(settings.redis_url),
-            prefix=settings.relay_redis_prefix,
-            node_id=relay.config.node_id,
-            ttl_s=settings.relay_lease_ttl_s,
-            shards=settings.relay_fanout_shards,
-        )
-        log.info("relay: a member of a cluster of relays (REDIS_URL set)", extra={"node": relay.config.node_id})
+        client = connect_redis(settings.redis_url)
+
+        def coordination(host: MemberHost, new_link: NewLink) -> Coordinator:
+            return RedisCoordinator(
+                host,
+                new_link,
+                client,
+                prefix=settings.relay_redis_prefix,
+                node_id=config.node_id,
+                ttl_s=settings.relay_lease_ttl_s,
+                shards=settings.relay_fanout_shards,
+            )
+
+        log.info("relay: a member of a cluster of relays (REDIS_URL set)", extra={"node": config.node_id})
+    relay = RelayNode(config, gatekeeper, coordination)
     relay.start()
     return RelayApp(relay)

@@ -18,7 +18,7 @@ import secrets
 import socket
 import time
 from dataclasses import dataclass, field
-from typing import TYPE_CHECKING, Any
+from typing import Any
 
 import gevent
 import orjson
@@ -27,19 +27,18 @@ from gevent.event import AsyncResult, Event
 from gevent.greenlet import Greenlet
 from gevent.lock import Semaphore
 from redis.backoff import NoBackoff
+from redis.client import Pipeline, PubSub
 from redis.retry import Retry
 
+from relay.coordination import NO_VERDICT, MemberHost, Role, UpstreamReport, Verdict
 from relay.coordination.fanout import Fanout, Wanted
 from relay.coordination.leadership import GlobalSubscriptions
 from relay.coordination.lease import Holder, LeaseClock, RedisLease
 from relay.core.channels import ChannelError, Cluster
 from relay.core.frames import Status, StatusEvent, status
-from relay.core.hub import Refusal, RoutedFrame
-from relay.core.upstream import LinkState, UpstreamMachine
-from relay.link import UpstreamLink
-
-if TYPE_CHECKING:
-    from relay.node import RelayNode
+from relay.core.hub import RoutedFrame
+from relay.core.upstream import LinkState
+from relay.link import NewLink, UpstreamLink
 
 log = logging.getLogger("relay.cluster")
 
@@ -87,7 +86,7 @@ class Snapshot:
     clients: dict[Cluster, int] = field(default_factory=dict)
 
 
-def _snapshot(raw: bytes | None, member: str) -> Snapshot | None:
+def _snapshot(raw: bytes | str | None, member: str) -> Snapshot | None:
     if raw is None:
         return None
     try:
@@ -106,30 +105,18 @@ def _snapshot(raw: bytes | None, member: str) -> Snapshot | None:
 class LeaderTerm:
     """One term of leadership: the global subscription set and the upstream links it drives.
 
-    It stands in for the `RelayNode` its links report to: what they would tell local clients is
-    published to every member instead.
+    It is the `UpstreamSink` its links report to: what they would tell local clients is published
+    to every member instead.
     """
 
     def __init__(self, coordinator: RedisCoordinator, holder: Holder) -> None:
         self.coordinator = coordinator
         self.holder = holder
         self.subs = GlobalSubscriptions()
-        relay = coordinator.relay
-        config = relay.config
-        self.links: dict[Cluster, UpstreamLink] = {}
-        for cluster in Cluster:
-            self.links[cluster] = UpstreamLink(
-                cluster,
-                url=f"{config.upstream_url.rstrip('/')}/{cluster}",
-                api_key=config.api_key,
-                hub=self.subs.hubs[cluster],
-                budget=relay.budget,
-                counters=relay.clusters[cluster].counters,
-                relay=self,  # type: ignore[arg-type]
-                idle_close_s=config.idle_close_s,
-                silence_s=config.upstream_silence_s,
-                gate=coordinator.may_connect,
-            )
+        self.links: dict[Cluster, UpstreamLink] = {
+            cluster: coordinator.new_link(cluster, self.subs.hubs[cluster], self, coordinator.may_connect)
+            for cluster in Cluster
+        }
 
     def start(self) -> None:
         for link in self.links.values():
@@ -139,10 +126,10 @@ class LeaderTerm:
         """Close every upstream socket, the clusters side by side (the lease's margin is short)."""
         gevent.joinall([gevent.spawn(link.halt) for link in self.links.values()])
 
-    # --- what the links call on their relay ------------------------------------------------
+    # --- what the links call on their sink ------------------------------------------------
 
     def upstream_name(self, cluster: Cluster) -> str:
-        return self.coordinator.relay.upstream_name(cluster)
+        return self.coordinator.host.upstream_name(cluster)
 
     def broadcast(self, cluster: Cluster, event: StatusEvent) -> None:
         self.coordinator.publish_status(self.holder.token, cluster, event, str(self.links[cluster].machine.state))
@@ -193,15 +180,17 @@ class RedisCoordinator:
 
     def __init__(
         self,
-        relay: RelayNode,
-        client: Any,
+        host: MemberHost,
+        new_link: NewLink,
+        client: redis.Redis,
         *,
         prefix: str,
         node_id: str,
         ttl_s: float,
         shards: int,
     ) -> None:
-        self.relay = relay
+        self.host = host
+        self.new_link = new_link
         self.redis = client
         self.prefix = prefix
         self.node_id = node_id
@@ -235,8 +224,8 @@ class RedisCoordinator:
         for loop in (self._lease_loop, self._watchdog, self._listen_loop, self._heartbeat_loop, self._flush_loop):
             self._greenlets.append(gevent.spawn(loop))
 
-    def hand_over(self) -> None:
-        """A planned stop: close the upstream sockets, then free the lease at once for a follower."""
+    def stop(self) -> None:
+        """A planned stop (SIGTERM): close the upstream sockets, then free the lease at once for a follower."""
         self._stopping = True
         holder = self.term.holder if self.term is not None else None
         self._stand_down("shutting down")
@@ -255,7 +244,7 @@ class RedisCoordinator:
             return
 
     @property
-    def role(self) -> str:
+    def role(self) -> Role:
         return "leader" if self.term is not None else "follower"
 
     def ready(self) -> bool:
@@ -356,9 +345,14 @@ class RedisCoordinator:
                 view.state = "connecting"
                 view.message = "the relay's leader changed; reconnecting to the upstream"
                 view.down_since = time.monotonic()
-                self.relay.broadcast(cluster, status(Status.UPSTREAM_DISCONNECTED, view.message))
+                self.host.broadcast(cluster, status(Status.UPSTREAM_DISCONNECTED, view.message))
 
     # --- reports -----------------------------------------------------------------------------
+
+    def wake_links(self) -> None:
+        term = self.term
+        if term is not None:
+            term.wake_links()
 
     def changed(self, cluster: Cluster) -> None:
         """Local holdings of `cluster` changed: report them soon."""
@@ -379,14 +373,14 @@ class RedisCoordinator:
                     gevent.sleep(REDIS_RETRY_S)
                     self._dirty_event.set()
 
-    def sync(self, cluster: Cluster, *, wait: bool = True) -> tuple[list[ChannelError], Refusal | None]:
+    def sync(self, cluster: Cluster, *, wait: bool = True) -> Verdict:
         """Send this member's change of `cluster` to the leader; with `wait`, the channels it refused
         (already released here) and who held them."""
-        hub = self.relay.clusters[cluster].hub
+        hub = self.host.hub(cluster)
         with self._flush_lock:
             diff = hub.take_upstream_diff()
             if not diff:
-                return [], None
+                return NO_VERDICT
             self._seq += 1
             self._want(cluster, hub.upstream_channels())
             if diff.subscribe:
@@ -411,21 +405,21 @@ class RedisCoordinator:
                 log.warning("[cluster] could not report a subscription change (%s)", type(error).__name__)
                 if rid is not None:
                     self._verdicts.pop(rid, None)
-                return [], None
+                return NO_VERDICT
         if result is None or rid is None:
-            return [], None
+            return NO_VERDICT
         try:
-            verdict: tuple[list[ChannelError], Refusal] = result.get(timeout=VERDICT_WAIT_S)
+            verdict: Verdict = result.get(timeout=VERDICT_WAIT_S)
             return verdict
         except gevent.Timeout:
             # No leader just now (a takeover): the next one applies the caps to our snapshot.
-            return [], None
+            return NO_VERDICT
         finally:
             self._verdicts.pop(rid, None)
 
-    def _write_snapshot(self, pipe: Any) -> None:
-        held = {str(c): rt.hub.upstream_channels() for c, rt in self.relay.clusters.items()}
-        clients = {str(c): len(rt.sessions) for c, rt in self.relay.clusters.items()}
+    def _write_snapshot(self, pipe: Pipeline) -> None:
+        held = {str(c): self.host.hub(c).upstream_channels() for c in Cluster}
+        clients = {str(c): self.host.clients(c) for c in Cluster}
         body = {"node": self.node_id, "seq": self._seq, "held": held, "clients": clients}
         pipe.set(self._member_key(self.member), orjson.dumps(body), px=int(MEMBER_TTL_S * 1000))
         pipe.sadd(self.nodes_key, self.member)
@@ -450,7 +444,7 @@ class RedisCoordinator:
             gevent.sleep(HEARTBEAT_S)
 
     def snapshots(self) -> list[Snapshot]:
-        members = sorted(m.decode() for m in self.redis.smembers(self.nodes_key))
+        members = sorted(_text(m) for m in self.redis.smembers(self.nodes_key))
         if not members:
             return []
         raws = self.redis.mget([self._member_key(m) for m in members])
@@ -505,7 +499,7 @@ class RedisCoordinator:
                     pubsub.close()
             gevent.sleep(REDIS_RETRY_S)
 
-    def _apply_wanted(self, pubsub: Any) -> None:
+    def _apply_wanted(self, pubsub: PubSub) -> None:
         subscribed = self._subscribed
         assert subscribed is not None
         for cluster, wanted in self._wanted.items():
@@ -530,7 +524,7 @@ class RedisCoordinator:
         data: bytes = message["data"]
         for base, cluster in self._event_prefixes.items():
             if channel.startswith(base):
-                self.relay.from_fanout(cluster, data)
+                self.host.from_fanout(cluster, data)
                 return
         text = channel.decode()
         payload = orjson.loads(data)
@@ -546,15 +540,14 @@ class RedisCoordinator:
     def _on_verdict(self, payload: dict[str, Any]) -> None:
         cluster = Cluster(payload["cluster"])
         refused = [ChannelError(str(name), str(reason)) for name, reason in payload.get("refused", [])]
-        hub = self.relay.clusters[cluster].hub
-        refusal = hub.refuse(error.channel for error in refused)
+        refusal = self.host.hub(cluster).refuse(error.channel for error in refused)
         rid = payload.get("rid")
         waiting = self._verdicts.get(rid) if rid else None
         if waiting is not None:
             # The subscriber waiting for it answers its client and tells the other holders.
-            waiting.set((refused, refusal))
+            waiting.set(Verdict(refused, refusal))
         elif refused:
-            self.relay.leader_refused(cluster, refusal, refused)
+            self.host.leader_refused(cluster, refusal, refused)
 
     def _on_control(self, payload: dict[str, Any]) -> None:
         kind = payload.get("t")
@@ -570,7 +563,7 @@ class RedisCoordinator:
         elif kind == "state":
             self._on_state(payload, token)
         elif kind == "refused":
-            self.relay.upstream_refused(Cluster(payload["cluster"]), str(payload["message"]))
+            self.host.upstream_refused(Cluster(payload["cluster"]), str(payload["message"]))
 
     def _current_view(self, payload: dict[str, Any], token: int) -> UpstreamView | None:
         """The cluster's view, updated to the leader's state, unless `token` is an earlier leader's."""
@@ -599,7 +592,7 @@ class RedisCoordinator:
             if view.down_since is None:
                 view.down_since = time.monotonic()
             view.connected = False
-        self.relay.broadcast(cluster, status(kind, message))
+        self.host.broadcast(cluster, status(kind, message))
 
     def _on_state(self, payload: dict[str, Any], token: int) -> None:
         """The leader's periodic word on each upstream: repairs a member that joined late or missed news."""
@@ -611,8 +604,8 @@ class RedisCoordinator:
             view.connected = True
             view.message = None
             view.down_since = None
-            self.relay.broadcast(
-                cluster, status(Status.UPSTREAM_CONNECTED, f"connected to {self.relay.upstream_name(cluster)}")
+            self.host.broadcast(
+                cluster, status(Status.UPSTREAM_CONNECTED, f"connected to {self.host.upstream_name(cluster)}")
             )
 
     # --- the leader's publishing -------------------------------------------------------------
@@ -650,35 +643,42 @@ class RedisCoordinator:
 
     # --- health ------------------------------------------------------------------------------
 
-    def cluster_report(
-        self, cluster: Cluster, wanted: bool
-    ) -> tuple[str, int, bool, str | None, UpstreamMachine | None]:
-        """(connection state, upstream sockets here, healthy, problem, the link's machine if leading)."""
+    def report(self, cluster: Cluster, wanted: bool, now: float) -> UpstreamReport:
+        """The leader's link as it stands; a follower's view of it, healthy unless clients here wait long."""
         term = self.term
-        now = time.monotonic()
         if term is not None:
             link = term.links[cluster]
-            healthy, problem = link.machine.healthy(now, wanted or term.subs.hubs[cluster].has_channels())
-            return str(link.machine.state), int(link.socket_open), healthy, problem, link.machine
+            machine = link.machine
+            healthy, problem = machine.healthy(now, wanted or term.subs.hubs[cluster].has_channels())
+            return UpstreamReport(str(machine.state), int(link.socket_open), healthy, problem,
+                                  machine.reconnect_attempts, machine.last_error)
         view = self.views[cluster]
         if not self.ready():
-            return view.state, 0, False, f"{cluster}: this relay cannot reach Redis", None
+            return UpstreamReport(view.state, 0, False, f"{cluster}: this relay cannot reach Redis")
         if wanted and not view.connected and view.down_since is not None:
             down_for = now - view.down_since
             if down_for >= UNHEALTHY_AFTER_S:
-                return view.state, 0, False, (
-                    f"{cluster}: clients are waiting and the upstream has been down {down_for:.0f} s"
-                ), None
-        return view.state, 0, True, None, None
+                problem = f"{cluster}: clients are waiting and the upstream has been down {down_for:.0f} s"
+                return UpstreamReport(view.state, 0, False, problem)
+        return UpstreamReport(view.state, 0, True, None)
 
     def upstream_events(self, cluster: Cluster) -> list[StatusEvent]:
         """What a client just authenticated is told about the upstream."""
         view = self.views[cluster]
         if view.connected:
-            return [status(Status.UPSTREAM_CONNECTED, f"connected to {self.relay.upstream_name(cluster)}")]
+            return [status(Status.UPSTREAM_CONNECTED, f"connected to {self.host.upstream_name(cluster)}")]
         if view.message:
             return [status(Status.UPSTREAM_DISCONNECTED, view.message)]
         return []
+
+    def membership(self) -> dict[str, Any]:
+        holder = self.holder
+        return {
+            "role": self.role,
+            "leader": holder.node if holder is not None else None,
+            "node": self.node_id,
+            "clusterWide": self.cluster_wide(),
+        }
 
     def cluster_wide(self) -> dict[str, Any]:
         """Counts over every live member, from their snapshots."""
@@ -704,7 +704,11 @@ class RedisCoordinator:
         return term.links[cluster].machine.state if term is not None else None
 
 
-def connect_redis(url: str) -> Any:
+def _text(value: bytes | str) -> str:
+    return value.decode() if isinstance(value, bytes) else value
+
+
+def connect_redis(url: str) -> redis.Redis:
     """A Redis client whose calls fail fast (the lease cannot wait on a stuck socket)."""
     return redis.Redis.from_url(
         url,
