@@ -1,4 +1,5 @@
-"""The relay node: clusters (hub + upstream link + counters), client sessions, and the reaper.
+"""The relay node: each Massive cluster's hub and counters, client sessions, the reaper, and the coordinator
+that keeps the upstream links (alone, or as one member of several relays).
 
 Everything here runs in one gevent hub, so no locks: greenlets only switch on I/O.
 """

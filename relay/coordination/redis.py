@@ -152,7 +152,7 @@ class LeaderTerm:
 
 
 class RedisCoordinator:
-    """This member's part in the cluster: lease, reports, the Redis subscriptions, and a term when leading."""
+    """This member's part among the relays sharing a key: lease, reports, Redis subscriptions, a term when leading."""
 
     def __init__(
         self,
@@ -599,10 +599,10 @@ class RedisCoordinator:
             "role": self.role,
             "leader": holder.node if holder is not None else None,
             "node": self.node_id,
-            "clusterWide": self.cluster_wide(),
+            "clusterWide": self.member_totals(),
         }
 
-    def cluster_wide(self) -> dict[str, Any]:
+    def member_totals(self) -> dict[str, Any]:
         """Counts over every live member, from their snapshots."""
         try:
             snapshots = self.snapshots()
