@@ -334,7 +334,7 @@ class RelayNode:
             self._tell_refused(runtime, refusal, errors, skip=session.sid)
 
     def leader_refused(self, cluster: Cluster, refusal: Refusal, errors: list[ChannelError]) -> None:
-        """The cluster's leader refused channels held here (its caps are global): tell their holders."""
+        """The leader refused channels held here (its caps count every member's): tell their holders."""
         self._tell_refused(self.clusters[cluster], refusal, errors)
 
     def _tell_refused(
