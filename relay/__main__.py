@@ -8,7 +8,7 @@ from typing import Any
 
 from gunicorn.app.base import BaseApplication
 
-from relay.waiting import MAX_HANDSHAKES, MAX_UNAUTHENTICATED
+from relay.core.waiting import MAX_HANDSHAKES, MAX_UNAUTHENTICATED
 from shared.config import Settings, settings_or_exit
 
 DEFAULT_PORT = 8080

@@ -18,12 +18,15 @@ from urllib.parse import urlsplit
 import orjson
 
 from relay.admission import Gatekeeper, request_token
-from relay.channels import Cluster
-from relay.client import CLOSE_POLICY, ClientSession
-from relay.cluster import ClusterCoordinator, connect_redis, default_node_id
-from relay.health import basic_health
-from relay.node import Relay, RelayConfig
-from relay.wire import close_frame
+from relay.coordination import Coordinator, MemberHost
+from relay.coordination.redis import RedisCoordinator, connect_redis, default_node_id
+from relay.coordination.standalone import Standalone
+from relay.core.channels import Cluster
+from relay.core.health import basic_health
+from relay.core.wire import close_frame
+from relay.link import NewLink
+from relay.node import Coordination, RelayConfig, RelayNode
+from relay.session import CLOSE_POLICY, ClientSession
 from shared.auth import AuthError, TokenVerifier
 from shared.config import Settings
 from shared.logs import register_secret
@@ -40,7 +43,7 @@ Environ = dict[str, Any]
 
 
 @dataclass(frozen=True, slots=True)
-class Refusal:
+class HandshakeRefusal:
     """Why a handshake is refused, as an HTTP error."""
 
     status: int
@@ -82,7 +85,7 @@ def _status_page(start_response: StartResponse) -> list[bytes]:
     return [STATUS_PAGE]
 
 
-def _error(start_response: StartResponse, refusal: Refusal) -> list[bytes]:
+def _error(start_response: StartResponse, refusal: HandshakeRefusal) -> list[bytes]:
     body = {"error": {"code": refusal.code, "message": refusal.message, "field": refusal.field}}
     return _json(start_response, refusal.status, body)
 
@@ -90,7 +93,7 @@ def _error(start_response: StartResponse, refusal: Refusal) -> list[bytes]:
 class RelayApp:
     """WSGI callable serving `/ws/options`, `/ws/indices`, `/api/health`, `/api/ws-health`, `/metrics`."""
 
-    def __init__(self, relay: Relay) -> None:
+    def __init__(self, relay: RelayNode) -> None:
         self.relay = relay
 
     def shutdown(self) -> None:
@@ -101,28 +104,28 @@ class RelayApp:
         """Check a WebSocket handshake before upgrading; True means answer it over plain HTTP."""
         return self._admit(environ) is not None
 
-    def _admit(self, environ: Environ) -> Refusal | None:
+    def _admit(self, environ: Environ) -> HandshakeRefusal | None:
         if REFUSAL_KEY in environ or PRINCIPAL_KEY in environ:
-            refusal: Refusal | None = environ.get(REFUSAL_KEY)
+            refusal: HandshakeRefusal | None = environ.get(REFUSAL_KEY)
             return refusal
         refusal = self._check(environ)
         if refusal is not None:
             environ[REFUSAL_KEY] = refusal
         return refusal
 
-    def _check(self, environ: Environ) -> Refusal | None:
+    def _check(self, environ: Environ) -> HandshakeRefusal | None:
         if environ.get("PATH_INFO") not in WS_PATHS:
-            return Refusal(404, "not_found", "WebSocket paths are /ws/options and /ws/indices")
+            return HandshakeRefusal(404, "not_found", "WebSocket paths are /ws/options and /ws/indices")
         origin = environ.get("HTTP_ORIGIN")
         if not self.relay.gatekeeper.origin_allowed(origin):
-            return Refusal(403, "origin_not_allowed", f"origin {origin!r} is not in RELAY_ALLOWED_ORIGINS",
+            return HandshakeRefusal(403, "origin_not_allowed", f"origin {origin!r} is not in RELAY_ALLOWED_ORIGINS",
                            "Origin")
         try:
             token = request_token(environ)
             principal = self.relay.gatekeeper.authenticate(token) if token else None
         except AuthError as error:
             log.info("[ConnectionPool] handshake refused: %s", error.reason, extra={"reason": error.reason})
-            return Refusal(401, "unauthorized", error.message, "token")
+            return HandshakeRefusal(401, "unauthorized", error.message, "token")
         environ[PRINCIPAL_KEY] = principal
         return None
 
@@ -133,10 +136,12 @@ class RelayApp:
             return []
         path = environ.get("PATH_INFO", "")
         if path in WS_PATHS:
-            refusal = self._admit(environ) or Refusal(426, "upgrade_required", "connect with a WebSocket client")
+            refusal = self._admit(environ) or HandshakeRefusal(
+                426, "upgrade_required", "connect with a WebSocket client"
+            )
             return _error(start_response, refusal)
         if environ.get("REQUEST_METHOD") not in ("GET", "HEAD"):
-            return _error(start_response, Refusal(405, "method_not_allowed", "only GET is served"))
+            return _error(start_response, HandshakeRefusal(405, "method_not_allowed", "only GET is served"))
         if path == "/":
             return _status_page(start_response)
         if path == "/api/health":
@@ -153,7 +158,7 @@ class RelayApp:
             start_response("200 OK", [("Content-Type", "text/plain; version=0.0.4; charset=utf-8"),
                                       ("Content-Length", str(len(text)))])
             return [text]
-        return _error(start_response, Refusal(404, "not_found", f"no route {path}"))
+        return _error(start_response, HandshakeRefusal(404, "not_found", f"no route {path}"))
 
     def _serve_socket(self, environ: Environ, websocket: Any) -> None:
         handler = websocket.handler
@@ -216,17 +221,24 @@ def create_app(settings: Settings) -> RelayApp:
         log.info("relay: no MASSIVE_API_KEY or RELAY_SIMULATE=1: streaming from the built-in simulator",
                  extra={"upstream": upstream_url})
     gatekeeper = Gatekeeper(TokenVerifier.from_settings(settings), proxy_token, settings.allowed_relay_origins)
-    relay = Relay(relay_config(settings, upstream_url, simulated=upstream_url is not None), gatekeeper)
+    config = relay_config(settings, upstream_url, simulated=upstream_url is not None)
+    coordination: Coordination = Standalone
     if settings.redis_url:
         register_secret(urlsplit(settings.redis_url).password)
-        relay.coordinator = ClusterCoordinator(
-            relay,
-            connect_redis(settings.redis_url),
-            prefix=settings.relay_redis_prefix,
-            node_id=relay.config.node_id,
-            ttl_s=settings.relay_lease_ttl_s,
-            shards=settings.relay_fanout_shards,
-        )
-        log.info("relay: a member of a cluster of relays (REDIS_URL set)", extra={"node": relay.config.node_id})
+        client = connect_redis(settings.redis_url)
+
+        def coordination(host: MemberHost, new_link: NewLink) -> Coordinator:
+            return RedisCoordinator(
+                host,
+                new_link,
+                client,
+                prefix=settings.relay_redis_prefix,
+                node_id=config.node_id,
+                ttl_s=settings.relay_lease_ttl_s,
+                shards=settings.relay_fanout_shards,
+            )
+
+        log.info("relay: a member of a cluster of relays (REDIS_URL set)", extra={"node": config.node_id})
+    relay = RelayNode(config, gatekeeper, coordination)
     relay.start()
     return RelayApp(relay)

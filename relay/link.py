@@ -11,7 +11,7 @@ import contextlib
 import logging
 import time
 from collections.abc import Callable
-from typing import TYPE_CHECKING, Any
+from typing import Any, Protocol
 
 import gevent
 import orjson
@@ -20,14 +20,12 @@ from gevent.event import Event
 from gevent.greenlet import Greenlet
 from websocket import ABNF
 
-from relay.channels import Cluster
-from relay.frames import Status, status
-from relay.health import ClusterCounters
-from relay.hub import ClusterHub
-from relay.upstream import ConnectionBudget, LinkState, Step, UpstreamMachine
-
-if TYPE_CHECKING:
-    from relay.node import Relay
+from relay.core.channels import Cluster
+from relay.core.frames import Status, status
+from relay.core.health import ClusterCounters
+from relay.core.hub import ClusterHub
+from relay.core.ports import UpstreamSink
+from relay.core.upstream import ConnectionBudget, LinkState, Step, UpstreamMachine
 
 CONNECT_TIMEOUT_S = 10.0
 FLUSH_TICK_S = 0.05
@@ -43,6 +41,14 @@ class UpstreamError(Exception):
     """The upstream answered in a way that ends this connection attempt."""
 
 
+class NewLink(Protocol):
+    """Builds the link of one cluster (the node knows the URL, the key, the budget and the counters)."""
+
+    def __call__(
+        self, cluster: Cluster, hub: ClusterHub, sink: UpstreamSink, gate: Callable[[], bool] | None = None
+    ) -> UpstreamLink: ...
+
+
 class UpstreamLink:
     """Keeps zero or one socket to Massive for one cluster, as the machine decides."""
 
@@ -55,7 +61,7 @@ class UpstreamLink:
         hub: ClusterHub,
         budget: ConnectionBudget,
         counters: ClusterCounters,
-        relay: Relay,
+        sink: UpstreamSink,
         idle_close_s: float,
         silence_s: float,
         gate: Callable[[], bool] | None = None,
@@ -69,7 +75,7 @@ class UpstreamLink:
         self._hub = hub
         self._budget = budget
         self._counters = counters
-        self._relay = relay
+        self._sink = sink
         self._wake = Event()
         self._greenlet: Greenlet | None = None
         self._end: tuple[str, str] | None = None
@@ -146,7 +152,7 @@ class UpstreamLink:
                 self.waiting_for_capacity = True
                 self._marker("no socket slot: MAX_WS_CONNECTIONS=%s reached", self._budget.limit,
                              level=logging.WARNING)
-                self._relay.broadcast(self.cluster, status(Status.ERROR, self.capacity_message()))
+                self._sink.broadcast(self.cluster, status(Status.ERROR, self.capacity_message()))
             self._wait(None)
             return
         self.waiting_for_capacity = False
@@ -159,7 +165,7 @@ class UpstreamLink:
         finally:
             self.socket_open = False
             self._budget.release(self.cluster)
-            self._relay.wake_links()
+            self._sink.wake_links()
 
     def _wait(self, seconds: float | None) -> None:
         self._wake.wait(timeout=seconds)
@@ -182,9 +188,9 @@ class UpstreamLink:
             self._counters.last_connected_at = time.time()
             self._hub.upstream_reset()
             self._marker("connected")
-            self._relay.broadcast(
+            self._sink.broadcast(
                 self.cluster,
-                status(Status.UPSTREAM_CONNECTED, f"connected to {self._relay.upstream_name(self.cluster)}"),
+                status(Status.UPSTREAM_CONNECTED, f"connected to {self._sink.upstream_name(self.cluster)}"),
             )
             ws.settimeout(machine.silence_s)
             reader = gevent.spawn(self._read_loop, ws)
@@ -298,7 +304,7 @@ class UpstreamLink:
         self._counters.last_message_at = time.time()
         routed = self._hub.route(data)
         if routed.deliveries:
-            self._relay.deliver(self.cluster, routed)
+            self._sink.deliver(self.cluster, routed)
         for event in routed.statuses:
             kind = event.get("status")
             message = str(event.get("message") or kind)
@@ -312,7 +318,7 @@ class UpstreamLink:
                 self._marker("upstream %s status: %s", kind, message, level=logging.WARNING)
                 self._counters.upstream_errors += 1
                 self.machine.refused(f"{kind}: {message}"[:200])
-                self._relay.upstream_refused(self.cluster, message)
+                self._sink.upstream_refused(self.cluster, message)
         return False
 
     def _close(self, ws: websocket.WebSocket, reader: Greenlet | None) -> None:
@@ -361,7 +367,7 @@ class UpstreamLink:
                 level=logging.WARNING,
             )
         if was_connected or kind != "drop" or machine.reconnect_attempts == 1:
-            self._relay.broadcast(self.cluster, status(Status.UPSTREAM_DISCONNECTED, self.down_message()))
+            self._sink.broadcast(self.cluster, status(Status.UPSTREAM_DISCONNECTED, self.down_message()))
 
 
 def _close_code(data: bytes) -> str:

@@ -1,4 +1,5 @@
-"""The relay node: clusters (hub + upstream link + counters), client sessions, and the reaper.
+"""The relay node: each Massive cluster's hub and counters, client sessions, the reaper, and the coordinator
+that keeps the upstream links (alone, or as one member of several relays).
 
 Everything here runs in one gevent hub, so no locks: greenlets only switch on I/O.
 """
@@ -8,26 +9,27 @@ from __future__ import annotations
 import itertools
 import logging
 import time
+from collections.abc import Callable
 from dataclasses import dataclass, field
-from typing import TYPE_CHECKING, Any, Literal
+from typing import Any, Literal
 
 import gevent
 from gevent.greenlet import Greenlet
 
 from relay.admission import Gatekeeper
-from relay.channels import Channel, ChannelError, Cluster
-from relay.client import CLOSE_NO_PONG, CLOSE_POLICY, CLOSE_TRY_AGAIN_LATER, ClientSession
-from relay.frames import Status, StatusEvent, status
-from relay.health import ClusterCounters, ClusterReport, prometheus, ws_health
-from relay.hub import ClusterHub, Refusal, RoutedFrame
-from relay.link import UpstreamLink
-from relay.liveness import Verdict
-from relay.subscriptions import TooManyNames, name_problems, parse_request, refusals
-from relay.upstream import ConnectionBudget, LinkState, UpstreamMachine
-from relay.waiting import MAX_UNAUTHENTICATED, WaitingRoom
-
-if TYPE_CHECKING:
-    from relay.cluster import ClusterCoordinator
+from relay.coordination import Coordinator, MemberHost, Verdict
+from relay.coordination.standalone import Standalone
+from relay.core.channels import Channel, ChannelError, Cluster
+from relay.core.frames import Status, StatusEvent, status
+from relay.core.health import ClusterCounters, ClusterReport, prometheus, ws_health
+from relay.core.hub import ClusterHub, Refusal, RoutedFrame
+from relay.core.liveness import Verdict as Liveness
+from relay.core.ports import UpstreamSink
+from relay.core.subscriptions import TooManyNames, name_problems, parse_request, refusals
+from relay.core.upstream import ConnectionBudget
+from relay.core.waiting import MAX_UNAUTHENTICATED, WaitingRoom
+from relay.link import NewLink, UpstreamLink
+from relay.session import CLOSE_NO_PONG, CLOSE_POLICY, CLOSE_TRY_AGAIN_LATER, ClientSession
 
 log = logging.getLogger("relay.node")
 
@@ -37,6 +39,8 @@ REAP_INTERVAL_S = 0.5
 MAX_QUOTED_UPSTREAM_MESSAGE = 300
 DEFAULT_CHANNELS_PER_CLIENT = 200
 Source = Literal["massive", "simulator"]
+# How the node gets its coordinator: given the node and the way to build an upstream link.
+Coordination = Callable[[MemberHost, NewLink], Coordinator]
 
 
 @dataclass(frozen=True, slots=True)
@@ -59,19 +63,20 @@ class RelayConfig:
 
 @dataclass(slots=True)
 class ClusterRuntime:
-    """One cluster's hub, upstream link, counters and sessions."""
+    """One cluster's hub, counters and sessions (its upstream is the coordinator's)."""
 
     cluster: Cluster
     hub: ClusterHub
-    link: UpstreamLink
     counters: ClusterCounters
     sessions: dict[int, ClientSession] = field(default_factory=dict)
 
 
-class Relay:
-    """Owns every hub, link and session of this process."""
+class RelayNode:
+    """Owns every hub and session of this process, and the coordinator that keeps its upstreams."""
 
-    def __init__(self, config: RelayConfig, gatekeeper: Gatekeeper) -> None:
+    def __init__(
+        self, config: RelayConfig, gatekeeper: Gatekeeper, coordination: Coordination = Standalone
+    ) -> None:
         self.config = config
         self.gatekeeper = gatekeeper
         self.ping_interval_s = config.ping_interval_s
@@ -82,40 +87,40 @@ class Relay:
         self._sessions: dict[int, ClientSession] = {}
         self._unauthenticated: WaitingRoom[ClientSession] = WaitingRoom(config.max_unauthenticated)
         self._reaper: Greenlet | None = None
-        # Set when REDIS_URL is: this process is one member of a cluster of relays.
-        self.coordinator: ClusterCoordinator | None = None
-        self.clusters: dict[Cluster, ClusterRuntime] = {}
-        for cluster in Cluster:
-            hub = ClusterHub(cluster, max_channels_per_client=config.max_channels_per_client)
-            counters = ClusterCounters()
-            link = UpstreamLink(
+        self.clusters: dict[Cluster, ClusterRuntime] = {
+            cluster: ClusterRuntime(
                 cluster,
-                url=f"{config.upstream_url.rstrip('/')}/{cluster}",
-                api_key=config.api_key,
-                hub=hub,
-                budget=self.budget,
-                counters=counters,
-                relay=self,
-                idle_close_s=config.idle_close_s,
-                silence_s=config.upstream_silence_s,
+                ClusterHub(cluster, max_channels_per_client=config.max_channels_per_client),
+                ClusterCounters(),
             )
-            self.clusters[cluster] = ClusterRuntime(cluster, hub, link, counters)
+            for cluster in Cluster
+        }
+        # `Standalone`, or one member of several relays behind one key (`RedisCoordinator`).
+        self.coordinator: Coordinator = coordination(self, self.new_link)
+
+    def new_link(
+        self, cluster: Cluster, hub: ClusterHub, sink: UpstreamSink, gate: Callable[[], bool] | None = None
+    ) -> UpstreamLink:
+        """The upstream link of `cluster`, reporting to `sink` and counted in this node's counters."""
+        config = self.config
+        return UpstreamLink(
+            cluster,
+            url=f"{config.upstream_url.rstrip('/')}/{cluster}",
+            api_key=config.api_key,
+            hub=hub,
+            budget=self.budget,
+            counters=self.clusters[cluster].counters,
+            sink=sink,
+            idle_close_s=config.idle_close_s,
+            silence_s=config.upstream_silence_s,
+            gate=gate,
+        )
 
     # --- life ------------------------------------------------------------------------------
 
     def start(self) -> None:
-        if self.coordinator is not None:
-            # The upstream sockets belong to the cluster's leader (`relay.cluster.LeaderTerm`).
-            self.coordinator.start()
-        else:
-            for runtime in self.clusters.values():
-                runtime.link.start()
+        self.coordinator.start()
         self._reaper = gevent.spawn(self._reap_forever)
-
-    def hand_over_leadership(self) -> None:
-        """SIGTERM's part in a cluster: close the upstream sockets and free the lease for a follower now."""
-        if self.coordinator is not None:
-            self.coordinator.hand_over()
 
     def shutdown(self) -> None:
         """The relay's one way to stop (SIGTERM): clients get 1001, the lease goes to a follower, then
@@ -128,9 +133,17 @@ class Relay:
             self._reaper.kill(block=False)
         for session in list(self._sessions.values()) + self._unauthenticated.waiters():
             session.close(1001, "relay shutting down")
-        self.hand_over_leadership()
-        for runtime in self.clusters.values():
-            runtime.link.stop()
+        self.coordinator.stop()
+
+    @property
+    def node_id(self) -> str:
+        return self.config.node_id
+
+    def hub(self, cluster: Cluster) -> ClusterHub:
+        return self.clusters[cluster].hub
+
+    def clients(self, cluster: Cluster) -> int:
+        return len(self.clusters[cluster].sessions)
 
     def next_session_id(self) -> int:
         return next(self._ids)
@@ -228,10 +241,7 @@ class Relay:
             return [status(Status.ERROR, str(error))]
         outcome = runtime.hub.subscribe(session.sid, channels)
         if runtime.hub.has_pending():
-            if self.coordinator is None:
-                runtime.link.poke()
-            else:
-                self._leader_verdict(runtime, session, outcome.held, outcome.refused)
+            self._leader_verdict(runtime, session, outcome.held, outcome.refused)
         events = [status(Status.SUCCESS, f"subscribed to: {channel.name}") for channel in outcome.held]
         events += name_problems(errors, repeats) + refusals(outcome.refused)
         if outcome.held:
@@ -306,18 +316,15 @@ class Relay:
                 session.send(status(Status.ERROR, f"upstream refused {_names(channels)}: {quoted}"))
 
     def _changed(self, runtime: ClusterRuntime) -> None:
-        """The channels held here changed: tell the upstream link, or the cluster's leader."""
-        if self.coordinator is None:
-            runtime.link.poke()
-        else:
-            self.coordinator.changed(runtime.cluster)
+        """The channels held here changed: tell the upstream link, or the leader."""
+        self.coordinator.changed(runtime.cluster)
 
     def _leader_verdict(
         self, runtime: ClusterRuntime, session: ClientSession, held: list[Channel], refused: list[ChannelError]
     ) -> None:
-        """Ask the leader about channels new to this instance; move what it refuses from `held` to `refused`."""
-        assert self.coordinator is not None
-        errors, refusal = self.coordinator.sync(runtime.cluster)
+        """Send channels new to this instance upstream; move what the leader refuses from `held` to `refused`."""
+        verdict: Verdict = self.coordinator.sync(runtime.cluster)
+        errors, refusal = verdict.errors, verdict.refusal
         if not errors:
             return
         reasons = {error.channel: error for error in errors}
@@ -327,7 +334,7 @@ class Relay:
             self._tell_refused(runtime, refusal, errors, skip=session.sid)
 
     def leader_refused(self, cluster: Cluster, refusal: Refusal, errors: list[ChannelError]) -> None:
-        """The cluster's leader refused channels held here (its caps are global): tell their holders."""
+        """The leader refused channels held here (its caps count every member's): tell their holders."""
         self._tell_refused(self.clusters[cluster], refusal, errors)
 
     def _tell_refused(
@@ -347,28 +354,14 @@ class Relay:
 
     def wake_links(self) -> None:
         """A socket slot was freed: let every link reconsider."""
-        for runtime in self.clusters.values():
-            runtime.link.poke()
+        self.coordinator.wake_links()
 
     def _upstream_warning(self, runtime: ClusterRuntime) -> list[StatusEvent]:
-        if self.coordinator is not None:
-            events = self.coordinator.upstream_events(runtime.cluster)
-            return [event for event in events if event.status is not Status.UPSTREAM_CONNECTED]
-        link = runtime.link
-        if link.waiting_for_capacity:
-            return [status(Status.ERROR, link.capacity_message())]
-        if link.machine.state in (LinkState.BACKOFF, LinkState.AUTH_FAILED, LinkState.EVICTED):
-            return [status(Status.UPSTREAM_DISCONNECTED, link.down_message())]
-        return []
+        events = self.coordinator.upstream_events(runtime.cluster)
+        return [event for event in events if event.status is not Status.UPSTREAM_CONNECTED]
 
     def _tell_upstream_state(self, session: ClientSession) -> None:
-        runtime = self.clusters[session.cluster]
-        if self.coordinator is not None:
-            session.send(*self.coordinator.upstream_events(session.cluster))
-        elif runtime.link.machine.state is LinkState.CONNECTED:
-            session.send(status(Status.UPSTREAM_CONNECTED, f"connected to {self.upstream_name(session.cluster)}"))
-        else:
-            session.send(*self._upstream_warning(runtime))
+        session.send(*self.coordinator.upstream_events(session.cluster))
 
     # --- the reaper ------------------------------------------------------------------------
 
@@ -384,14 +377,14 @@ class Relay:
         """Ping, expire and drop sessions whose clocks say so."""
         for session in list(self._sessions.values()) + self._unauthenticated.waiters():
             verdict = session.liveness.check(now, wall)
-            if verdict is Verdict.PING:
+            if verdict is Liveness.PING:
                 session.ping(now)
-            elif verdict is Verdict.AUTH_TIMEOUT:
+            elif verdict is Liveness.AUTH_TIMEOUT:
                 session.send(status(Status.AUTH_FAILED, "no auth frame within 5 s"))
                 session.close(CLOSE_POLICY, "unauthorized")
-            elif verdict is Verdict.TOKEN_EXPIRED:
+            elif verdict is Liveness.TOKEN_EXPIRED:
                 session.close(CLOSE_POLICY, "token expired")
-            elif verdict is Verdict.NO_PONG:
+            elif verdict is Liveness.NO_PONG:
                 log.info(
                     "[ConnectionPool] client %s reaped: no pong",
                     session.sid,
@@ -405,58 +398,29 @@ class Relay:
         now = time.monotonic()
         reports: dict[Cluster, ClusterReport] = {}
         for cluster, runtime in self.clusters.items():
-            machine = runtime.link.machine
-            wanted = runtime.hub.has_channels()
-            healthy, problem = machine.healthy(now, wanted)
-            state, sockets = str(machine.state), 1 if runtime.link.socket_open else 0
-            if self.coordinator is not None:
-                state, sockets, healthy, problem, leading = self.coordinator.cluster_report(cluster, wanted)
-                machine = leading or UpstreamMachine(cluster, idle_close_s=self.config.idle_close_s)
+            upstream = self.coordinator.report(cluster, runtime.hub.has_channels(), now)
             reports[cluster] = ClusterReport(
                 total_clients=len(runtime.sessions),
-                upstream_connections=sockets,
+                upstream_connections=upstream.sockets,
                 active_subscriptions=runtime.hub.active_channels,
-                connection_state=state,
-                reconnect_attempts=machine.reconnect_attempts,
-                last_error=machine.last_error,
+                connection_state=upstream.state,
+                reconnect_attempts=upstream.reconnect_attempts,
+                last_error=upstream.last_error,
                 counters=runtime.counters,
-                healthy=healthy,
-                problem=problem,
-                waiting_for_capacity=runtime.link.waiting_for_capacity,
+                healthy=upstream.healthy,
+                problem=upstream.problem,
+                waiting_for_capacity=upstream.waiting_for_capacity,
             )
         return reports
 
     def ready(self) -> bool:
         """Whether this instance can serve clients (`/api/ready`): in a cluster, only while it reaches Redis."""
-        return self.coordinator is None or self.coordinator.ready()
+        return self.coordinator.ready()
 
     def ws_health(self) -> tuple[int, dict[str, object]]:
         code, body = self._ws_health()
-        body.update(self._membership())
+        body.update(self.coordinator.membership())
         return code, body
-
-    def _membership(self) -> dict[str, Any]:
-        """`role`, `leader`, `node` and the counts over every instance of the cluster."""
-        coordinator = self.coordinator
-        if coordinator is None:
-            return {
-                "role": "standalone",
-                "leader": self.config.node_id,
-                "node": self.config.node_id,
-                "clusterWide": {
-                    "instances": 1,
-                    "totalClients": self.client_count,
-                    "clients": {str(c): len(rt.sessions) for c, rt in self.clusters.items()},
-                    "activeSubscriptions": {str(c): rt.hub.active_channels for c, rt in self.clusters.items()},
-                },
-            }
-        holder = coordinator.holder
-        return {
-            "role": coordinator.role,
-            "leader": holder.node if holder is not None else None,
-            "node": self.config.node_id,
-            "clusterWide": coordinator.cluster_wide(),
-        }
 
     def _ws_health(self) -> tuple[int, dict[str, Any]]:
         return ws_health(

@@ -21,7 +21,7 @@ from gevent.pywsgi import WSGIHandler
 from geventwebsocket.gunicorn.workers import GeventWebSocketWorker
 from geventwebsocket.handler import WebSocketHandler
 
-from relay.waiting import MAX_HANDSHAKES, WaitingRoom
+from relay.core.waiting import MAX_HANDSHAKES, WaitingRoom
 
 log = logging.getLogger("relay.worker")
 

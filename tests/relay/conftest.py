@@ -200,7 +200,8 @@ def start_relay(massive: FakeMassive, tmp_path: Path) -> Iterator[StartRelay]:
             try:
                 if requests.get(f"{relay.http}/api/health", timeout=1).status_code == 200:
                     return relay
-            except requests.ConnectionError:
+            except (requests.ConnectionError, requests.Timeout):
+                # Bound but still booting its worker (slow on a loaded machine): not up yet.
                 pass
             time.sleep(0.05)
         raise AssertionError(f"relay did not start: {relay.logs()}")

@@ -17,7 +17,7 @@ from typing import Any
 
 
 def client_frame(opcode: int, payload: bytes, *, fin: bool = True) -> bytes:
-    """One masked client-to-server frame (RFC 6455 5.2), encoded here rather than by relay.wire."""
+    """One masked client-to-server frame (RFC 6455 5.2), encoded here rather than by relay.core.wire."""
     mask = os.urandom(4)
     length = len(payload)
     first = (0x80 if fin else 0) | opcode

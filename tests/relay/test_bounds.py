@@ -2,9 +2,9 @@
 
 import pytest
 
-from relay.channels import Cluster
-from relay.subscriptions import TooManyNames, count_names, name_problems, parse_request, refusals
-from relay.waiting import WaitingRoom
+from relay.core.channels import Cluster
+from relay.core.subscriptions import TooManyNames, count_names, name_problems, parse_request, refusals
+from relay.core.waiting import WaitingRoom
 
 
 def test_a_full_waiting_room_turns_out_its_oldest_for_a_newcomer() -> None:
@@ -44,7 +44,7 @@ def test_repeats_are_counted_once_and_reported_in_the_same_error_as_invalid_name
 
 
 def test_refusals_for_one_reason_are_one_error_naming_three() -> None:
-    from relay.channels import ChannelError
+    from relay.core.channels import ChannelError
 
     events = refusals(ChannelError(f"T.{n}", "full") for n in "abcde")
     assert [e.message for e in events] == ["5 channels refused (full): T.a, T.b, T.c and 2 more"]

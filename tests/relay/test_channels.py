@@ -2,7 +2,15 @@
 
 import pytest
 
-from relay.channels import Channel, ChannelError, Cluster, event_symbol, parse_channel, parse_channels, split_params
+from relay.core.channels import (
+    Channel,
+    ChannelError,
+    Cluster,
+    event_symbol,
+    parse_channel,
+    parse_channels,
+    split_params,
+)
 
 OPTIONS, INDICES = Cluster.OPTIONS, Cluster.INDICES
 

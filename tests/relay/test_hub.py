@@ -2,8 +2,8 @@
 
 import json
 
-from relay.channels import Cluster, parse_channels
-from relay.hub import ClusterHub
+from relay.core.channels import Cluster, parse_channels
+from relay.core.hub import ClusterHub
 
 X = "Q.O:SPY251219C00650000"
 Y = "Q.O:SPY251219P00640000"

@@ -2,8 +2,8 @@
 
 import json
 
-from relay.hub import Delivery
-from relay.outbound import OutboundQueue
+from relay.core.hub import Delivery
+from relay.core.outbound import OutboundQueue
 
 
 def quote(sym: str, bid: float) -> tuple[str, bytes]:

@@ -4,11 +4,11 @@ import pytest
 
 from relay.__main__ import relay_port
 from relay.admission import Gatekeeper
-from relay.channels import Cluster
-from relay.frames import FrameError, Status, parse_client_frame, status, status_frame
-from relay.health import ClusterCounters, ClusterReport, prometheus, ws_health
-from relay.liveness import Liveness, Verdict
-from relay.ratelimit import Admission, FrameRate, TokenBucket
+from relay.core.channels import Cluster
+from relay.core.frames import FrameError, Status, parse_client_frame, status, status_frame
+from relay.core.health import ClusterCounters, ClusterReport, prometheus, ws_health
+from relay.core.liveness import Liveness, Verdict
+from relay.core.ratelimit import Admission, FrameRate, TokenBucket
 from shared.auth import AuthError, TokenVerifier, mint_token
 
 SECRET = "unit-test-secret-0123456789abcdef0123"

@@ -4,8 +4,8 @@ import random
 
 import pytest
 
-from relay.channels import Cluster
-from relay.upstream import (
+from relay.core.channels import Cluster
+from relay.core.upstream import (
     AUTH_RETRY_S,
     EVICTED_MIN_S,
     ConnectionBudget,

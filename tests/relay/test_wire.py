@@ -6,7 +6,7 @@ import struct
 
 import pytest
 
-from relay.wire import (
+from relay.core.wire import (
     OP_CLOSE,
     OP_CONTINUATION,
     OP_TEXT,

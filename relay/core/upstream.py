@@ -10,7 +10,7 @@ import random
 from dataclasses import dataclass
 from enum import StrEnum
 
-from relay.channels import Cluster
+from relay.core.channels import Cluster
 
 BACKOFF_BASE_S = 1.0
 BACKOFF_CAP_S = 30.0

@@ -2,8 +2,8 @@
 
 from __future__ import annotations
 
-from relay.channels import Cluster
-from relay.fanout import Fanout
+from relay.coordination.fanout import Fanout
+from relay.core.channels import Cluster
 
 OPT = Cluster.OPTIONS
 X = "Q.O:SPY251219C00650000"

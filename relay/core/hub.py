@@ -14,7 +14,7 @@ from typing import Any
 
 import orjson
 
-from relay.channels import (
+from relay.core.channels import (
     CONFLATED_EVENTS,
     QUOTE_EVENT,
     Channel,

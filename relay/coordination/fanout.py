@@ -14,7 +14,7 @@ import zlib
 from collections.abc import Iterable, Sequence
 from dataclasses import dataclass
 
-from relay.channels import WILDCARD, Cluster
+from relay.core.channels import WILDCARD, Cluster
 
 
 @dataclass(frozen=True, slots=True)

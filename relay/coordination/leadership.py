@@ -12,8 +12,8 @@ from __future__ import annotations
 import itertools
 from collections.abc import Iterable, Mapping
 
-from relay.channels import Channel, ChannelError, Cluster, parse_channel
-from relay.hub import ClusterHub
+from relay.core.channels import Channel, ChannelError, Cluster, parse_channel
+from relay.core.hub import ClusterHub
 
 # A member's channels are already bounded by its clients' limits; the global caps are the hub's.
 MEMBER_CHANNEL_LIMIT = 10**9

@@ -8,7 +8,7 @@ from collections.abc import Iterator
 import pytest
 import redis
 
-from relay.lease import Holder, LeaseClock, RedisLease
+from relay.coordination.lease import Holder, LeaseClock, RedisLease
 
 REDIS_URL = "redis://127.0.0.1:6379/0"
 

@@ -2,9 +2,9 @@
 
 from __future__ import annotations
 
-from relay.channels import Cluster
-from relay.hub import MAX_QUOTE_CONTRACTS
-from relay.leadership import GlobalSubscriptions
+from relay.coordination.leadership import GlobalSubscriptions
+from relay.core.channels import Cluster
+from relay.core.hub import MAX_QUOTE_CONTRACTS
 
 OPT = Cluster.OPTIONS
 X = "Q.O:SPY251219C00650000"

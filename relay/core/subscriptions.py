@@ -9,8 +9,8 @@ from __future__ import annotations
 
 from collections.abc import Iterable, Sequence
 
-from relay.channels import Channel, ChannelError, Cluster, parse_channels, split_params
-from relay.frames import Status, StatusEvent, status
+from relay.core.channels import Channel, ChannelError, Cluster, parse_channels, split_params
+from relay.core.frames import Status, StatusEvent, status
 
 EXAMPLES = 3
 

@@ -7,7 +7,7 @@ from collections.abc import Mapping
 from dataclasses import dataclass
 from typing import Any
 
-from relay.channels import Cluster
+from relay.core.channels import Cluster
 
 
 @dataclass(slots=True)

@@ -1,5 +1,5 @@
-"""Several relay processes behind one Massive key, coordinated through Redis (the shell around
-`relay.lease`, `relay.leadership` and `relay.fanout`).
+"""Several relay processes behind one Massive key, coordinated through Redis: the I/O around the pure
+`lease`, `leadership`, `fanout`, `messages` and `views` of `relay.coordination`.
 
 Every instance (a *member*) serves its own clients with its own hubs, reports the channels they
 hold (a snapshot key refreshed every second, and an intent on the `intents` channel at each
@@ -17,29 +17,29 @@ import os
 import secrets
 import socket
 import time
-from dataclasses import dataclass, field
-from typing import TYPE_CHECKING, Any
+from dataclasses import dataclass
+from typing import Any
 
 import gevent
-import orjson
 import redis
 from gevent.event import AsyncResult, Event
 from gevent.greenlet import Greenlet
 from gevent.lock import Semaphore
 from redis.backoff import NoBackoff
+from redis.client import Pipeline, PubSub
 from redis.retry import Retry
 
-from relay.channels import ChannelError, Cluster
-from relay.fanout import Fanout, Wanted
-from relay.frames import Status, StatusEvent, status
-from relay.hub import Refusal, RoutedFrame
-from relay.leadership import GlobalSubscriptions
-from relay.lease import Holder, LeaseClock, RedisLease
-from relay.link import UpstreamLink
-from relay.upstream import LinkState, UpstreamMachine
-
-if TYPE_CHECKING:
-    from relay.node import Relay
+from relay.coordination import NO_VERDICT, MemberHost, Role, UpstreamReport, Verdict, messages
+from relay.coordination.fanout import Fanout, Wanted
+from relay.coordination.leadership import GlobalSubscriptions
+from relay.coordination.lease import Holder, LeaseClock, RedisLease
+from relay.coordination.messages import MessageError
+from relay.coordination.views import News, UpstreamViews
+from relay.core.channels import ChannelError, Cluster
+from relay.core.frames import StatusEvent
+from relay.core.hub import RoutedFrame
+from relay.core.upstream import LinkState
+from relay.link import NewLink, UpstreamLink
 
 log = logging.getLogger("relay.cluster")
 
@@ -58,78 +58,45 @@ VERDICT_WAIT_S = 1.0
 REDIS_RETRY_S = 0.5
 # A member not heard from (Redis) for this long cannot serve events: /api/ready says so.
 READY_REDIS_S = 3.0
-UNHEALTHY_AFTER_S = 10.0
 
 
 def default_node_id() -> str:
     return f"{socket.gethostname()}-{os.getpid()}"
 
 
-@dataclass(slots=True)
-class UpstreamView:
-    """A cluster's upstream as the leader last described it to this member."""
-
-    state: str = "idle"
-    connected: bool = False
-    token: int = 0
-    message: str | None = None
-    down_since: float | None = None
-
-
-@dataclass(slots=True)
-class Snapshot:
+@dataclass(frozen=True, slots=True)
+class MemberSnapshot:
     """What one member reported in its key."""
 
     member: str
-    node: str
-    seq: int
-    held: dict[Cluster, list[str]] = field(default_factory=dict)
-    clients: dict[Cluster, int] = field(default_factory=dict)
+    report: messages.Snapshot
 
 
-def _snapshot(raw: bytes | None, member: str) -> Snapshot | None:
+def _snapshot(raw: bytes | str | None, member: str) -> MemberSnapshot | None:
     if raw is None:
         return None
     try:
-        data = orjson.loads(raw)
-        return Snapshot(
-            member,
-            str(data["node"]),
-            int(data["seq"]),
-            {Cluster(c): [str(n) for n in names] for c, names in data["held"].items()},
-            {Cluster(c): int(n) for c, n in data.get("clients", {}).items()},
-        )
-    except (orjson.JSONDecodeError, KeyError, ValueError, TypeError, AttributeError):
+        report = messages.decode(raw, "snapshot")
+    except MessageError:
         return None
+    return MemberSnapshot(member, report) if isinstance(report, messages.Snapshot) else None
 
 
 class LeaderTerm:
     """One term of leadership: the global subscription set and the upstream links it drives.
 
-    It stands in for the `Relay` its links report to: what they would tell local clients is
-    published to every member instead.
+    It is the `UpstreamSink` its links report to: what they would tell local clients is published
+    to every member instead.
     """
 
-    def __init__(self, coordinator: ClusterCoordinator, holder: Holder) -> None:
+    def __init__(self, coordinator: RedisCoordinator, holder: Holder) -> None:
         self.coordinator = coordinator
         self.holder = holder
         self.subs = GlobalSubscriptions()
-        relay = coordinator.relay
-        config = relay.config
-        self.links: dict[Cluster, UpstreamLink] = {}
-        for cluster in Cluster:
-            self.links[cluster] = UpstreamLink(
-                cluster,
-                url=f"{config.upstream_url.rstrip('/')}/{cluster}",
-                api_key=config.api_key,
-                hub=self.subs.hubs[cluster],
-                budget=relay.budget,
-                counters=relay.clusters[cluster].counters,
-                relay=self,  # type: ignore[arg-type]
-                idle_close_s=config.idle_close_s,
-                silence_s=config.upstream_silence_s,
-                gate=coordinator.may_connect,
-            )
+        self.links: dict[Cluster, UpstreamLink] = {
+            cluster: coordinator.new_link(cluster, self.subs.hubs[cluster], self, coordinator.may_connect)
+            for cluster in Cluster
+        }
 
     def start(self) -> None:
         for link in self.links.values():
@@ -139,10 +106,10 @@ class LeaderTerm:
         """Close every upstream socket, the clusters side by side (the lease's margin is short)."""
         gevent.joinall([gevent.spawn(link.halt) for link in self.links.values()])
 
-    # --- what the links call on their relay ------------------------------------------------
+    # --- what the links call on their sink ------------------------------------------------
 
     def upstream_name(self, cluster: Cluster) -> str:
-        return self.coordinator.relay.upstream_name(cluster)
+        return self.coordinator.host.upstream_name(cluster)
 
     def broadcast(self, cluster: Cluster, event: StatusEvent) -> None:
         self.coordinator.publish_status(self.holder.token, cluster, event, str(self.links[cluster].machine.state))
@@ -153,8 +120,7 @@ class LeaderTerm:
     def upstream_refused(self, cluster: Cluster, message: str) -> None:
         self.subs.hubs[cluster].refusal(message)
         self.links[cluster].poke()
-        self.coordinator.publish_control({"t": "refused", "token": self.holder.token, "cluster": str(cluster),
-                                          "message": message})
+        self.coordinator.publish_control(messages.UpstreamRefused(self.holder.token, cluster, message))
 
     def wake_links(self) -> None:
         for link in self.links.values():
@@ -162,20 +128,17 @@ class LeaderTerm:
 
     # --- members ---------------------------------------------------------------------------
 
-    def apply_snapshot(self, snapshot: Snapshot) -> None:
-        refused = self.subs.snapshot(snapshot.member, snapshot.seq, snapshot.held)
+    def apply_snapshot(self, snapshot: MemberSnapshot) -> None:
+        refused = self.subs.snapshot(snapshot.member, snapshot.report.seq, snapshot.report.held)
         if refused is None:
             return
         for cluster, errors in refused.items():
             self.coordinator.send_verdict(snapshot.member, None, cluster, errors)
         self.wake_links()
 
-    def apply_intent(self, message: dict[str, Any]) -> None:
-        member = str(message["member"])
-        cluster = Cluster(message["cluster"])
-        refused = self.subs.intent(member, int(message["seq"]), cluster, message.get("sub", []),
-                                   message.get("unsub", []))
-        rid = message.get("rid")
+    def apply_intent(self, intent: messages.Intent) -> None:
+        member, cluster, rid = intent.member, intent.cluster, intent.rid
+        refused = self.subs.intent(member, intent.seq, cluster, intent.sub, intent.unsub)
         if refused is None:
             # Already applied from the member's snapshot; its refusals went out then.
             refused = []
@@ -188,20 +151,22 @@ class LeaderTerm:
         self.wake_links()
 
 
-class ClusterCoordinator:
-    """This member's part in the cluster: lease, reports, the Redis subscriptions, and a term when leading."""
+class RedisCoordinator:
+    """This member's part among the relays sharing a key: lease, reports, Redis subscriptions, a term when leading."""
 
     def __init__(
         self,
-        relay: Relay,
-        client: Any,
+        host: MemberHost,
+        new_link: NewLink,
+        client: redis.Redis,
         *,
         prefix: str,
         node_id: str,
         ttl_s: float,
         shards: int,
     ) -> None:
-        self.relay = relay
+        self.host = host
+        self.new_link = new_link
         self.redis = client
         self.prefix = prefix
         self.node_id = node_id
@@ -213,9 +178,8 @@ class ClusterCoordinator:
         self.intents_channel = f"{prefix}:intents"
         self.inbox_channel = f"{prefix}:inbox:{self.member}"
         self.nodes_key = f"{prefix}:nodes"
-        self.holder: Holder | None = None
         self.term: LeaderTerm | None = None
-        self.views = {cluster: UpstreamView() for cluster in Cluster}
+        self.views = UpstreamViews()
         self.redis_ok_at: float | None = None
         self._seq = 0
         self._flush_lock = Semaphore()
@@ -235,15 +199,15 @@ class ClusterCoordinator:
         for loop in (self._lease_loop, self._watchdog, self._listen_loop, self._heartbeat_loop, self._flush_loop):
             self._greenlets.append(gevent.spawn(loop))
 
-    def hand_over(self) -> None:
-        """A planned stop: close the upstream sockets, then free the lease at once for a follower."""
+    def stop(self) -> None:
+        """A planned stop (SIGTERM): close the upstream sockets, then free the lease at once for a follower."""
         self._stopping = True
         holder = self.term.holder if self.term is not None else None
         self._stand_down("shutting down")
         if holder is not None:
             try:
                 self.lease.release(holder)
-                self.publish_control({"t": "released", "token": holder.token})
+                self.publish_control(messages.Released(holder.token))
             except redis.RedisError:
                 log.warning("[cluster] could not release the lease; it expires on its own")
         for greenlet in self._greenlets:
@@ -255,7 +219,7 @@ class ClusterCoordinator:
             return
 
     @property
-    def role(self) -> str:
+    def role(self) -> Role:
         return "leader" if self.term is not None else "follower"
 
     def ready(self) -> bool:
@@ -320,7 +284,7 @@ class ClusterCoordinator:
         log.info("[cluster] leading (token %s)", holder.token, extra={"node": self.node_id})
         term = LeaderTerm(self, holder)
         self.term = term
-        self.publish_control({"t": "leader", "token": holder.token, "member": holder.member})
+        self.publish_control(messages.Leader(holder.token, holder.member))
         # The global set comes from what the members report now, never from a former leader.
         self._reconcile(term)
         if self.term is term:
@@ -334,31 +298,31 @@ class ClusterCoordinator:
         self.clock.lost()
         log.warning("[cluster] standing down: %s", why, extra={"node": self.node_id, "token": term.holder.token})
         term.halt()
-        self._leader_gone(term.holder.token)
+        self._tell(self.views.leader_gone(term.holder.token, time.monotonic()))
         try:
-            self.publish_control({"t": "released", "token": term.holder.token})
+            self.publish_control(messages.Released(term.holder.token))
         except redis.RedisError:
             return
 
-    def _observe(self, holder: Holder | None) -> None:
-        """Note who leads; a change of leader means the upstream of the former one is gone."""
-        previous = self.holder
-        if holder == previous:
-            return
-        self.holder = holder
-        if previous is not None and (holder is None or holder.token > previous.token):
-            self._leader_gone(previous.token)
+    @property
+    def holder(self) -> Holder | None:
+        """Who leads, as far as this member knows."""
+        return self.views.holder
 
-    def _leader_gone(self, token: int) -> None:
-        for cluster, view in self.views.items():
-            if view.connected and view.token <= token:
-                view.connected = False
-                view.state = "connecting"
-                view.message = "the relay's leader changed; reconnecting to the upstream"
-                view.down_since = time.monotonic()
-                self.relay.broadcast(cluster, status(Status.UPSTREAM_DISCONNECTED, view.message))
+    def _observe(self, holder: Holder | None) -> None:
+        self._tell(self.views.observe(holder, time.monotonic()))
+
+    def _tell(self, news: list[News]) -> None:
+        """What the views say this member's clients must hear."""
+        for cluster, event in news:
+            self.host.broadcast(cluster, event)
 
     # --- reports -----------------------------------------------------------------------------
+
+    def wake_links(self) -> None:
+        term = self.term
+        if term is not None:
+            term.wake_links()
 
     def changed(self, cluster: Cluster) -> None:
         """Local holdings of `cluster` changed: report them soon."""
@@ -379,14 +343,14 @@ class ClusterCoordinator:
                     gevent.sleep(REDIS_RETRY_S)
                     self._dirty_event.set()
 
-    def sync(self, cluster: Cluster, *, wait: bool = True) -> tuple[list[ChannelError], Refusal | None]:
+    def sync(self, cluster: Cluster, *, wait: bool = True) -> Verdict:
         """Send this member's change of `cluster` to the leader; with `wait`, the channels it refused
         (already released here) and who held them."""
-        hub = self.relay.clusters[cluster].hub
+        hub = self.host.hub(cluster)
         with self._flush_lock:
             diff = hub.take_upstream_diff()
             if not diff:
-                return [], None
+                return NO_VERDICT
             self._seq += 1
             self._want(cluster, hub.upstream_channels())
             if diff.subscribe:
@@ -397,12 +361,12 @@ class ClusterCoordinator:
             result: AsyncResult | None = None
             if rid is not None:
                 result = self._verdicts[rid] = AsyncResult()
-            intent = {"member": self.member, "seq": self._seq, "cluster": str(cluster), "sub": list(diff.subscribe),
-                      "unsub": list(diff.unsubscribe), "rid": rid}
+            intent = messages.Intent(self.member, self._seq, cluster, tuple(diff.subscribe),
+                                     tuple(diff.unsubscribe), rid)
             try:
                 pipe = self.redis.pipeline(transaction=True)
                 self._write_snapshot(pipe)
-                pipe.publish(self.intents_channel, orjson.dumps(intent))
+                pipe.publish(self.intents_channel, messages.encode(intent))
                 pipe.execute()
                 self._ok()
             except redis.RedisError as error:
@@ -411,23 +375,23 @@ class ClusterCoordinator:
                 log.warning("[cluster] could not report a subscription change (%s)", type(error).__name__)
                 if rid is not None:
                     self._verdicts.pop(rid, None)
-                return [], None
+                return NO_VERDICT
         if result is None or rid is None:
-            return [], None
+            return NO_VERDICT
         try:
-            verdict: tuple[list[ChannelError], Refusal] = result.get(timeout=VERDICT_WAIT_S)
+            verdict: Verdict = result.get(timeout=VERDICT_WAIT_S)
             return verdict
         except gevent.Timeout:
             # No leader just now (a takeover): the next one applies the caps to our snapshot.
-            return [], None
+            return NO_VERDICT
         finally:
             self._verdicts.pop(rid, None)
 
-    def _write_snapshot(self, pipe: Any) -> None:
-        held = {str(c): rt.hub.upstream_channels() for c, rt in self.relay.clusters.items()}
-        clients = {str(c): len(rt.sessions) for c, rt in self.relay.clusters.items()}
-        body = {"node": self.node_id, "seq": self._seq, "held": held, "clients": clients}
-        pipe.set(self._member_key(self.member), orjson.dumps(body), px=int(MEMBER_TTL_S * 1000))
+    def _write_snapshot(self, pipe: Pipeline) -> None:
+        held = {c: tuple(self.host.hub(c).upstream_channels()) for c in Cluster}
+        clients = {c: self.host.clients(c) for c in Cluster}
+        report = messages.Snapshot(self.node_id, self._seq, held, clients)
+        pipe.set(self._member_key(self.member), messages.encode(report), px=int(MEMBER_TTL_S * 1000))
         pipe.sadd(self.nodes_key, self.member)
 
     def _heartbeat_loop(self) -> None:
@@ -442,19 +406,19 @@ class ClusterCoordinator:
                 if term is not None:
                     self._reconcile(term)
                     for cluster, link in term.links.items():
-                        self.publish_control({"t": "state", "token": term.holder.token, "cluster": str(cluster),
-                                              "connected": link.machine.state is LinkState.CONNECTED,
-                                              "state": str(link.machine.state)})
+                        state = link.machine.state
+                        self.publish_control(messages.UpstreamState(term.holder.token, cluster,
+                                                                    state is LinkState.CONNECTED, str(state)))
             except redis.RedisError as error:
                 log.warning("[cluster] heartbeat: Redis unreachable (%s)", type(error).__name__)
             gevent.sleep(HEARTBEAT_S)
 
-    def snapshots(self) -> list[Snapshot]:
-        members = sorted(m.decode() for m in self.redis.smembers(self.nodes_key))
+    def snapshots(self) -> list[MemberSnapshot]:
+        members = sorted(_text(m) for m in self.redis.smembers(self.nodes_key))
         if not members:
             return []
         raws = self.redis.mget([self._member_key(m) for m in members])
-        found: list[Snapshot] = []
+        found: list[MemberSnapshot] = []
         gone: list[str] = []
         for member, raw in zip(members, raws, strict=True):
             snapshot = _snapshot(raw, member)
@@ -505,7 +469,7 @@ class ClusterCoordinator:
                     pubsub.close()
             gevent.sleep(REDIS_RETRY_S)
 
-    def _apply_wanted(self, pubsub: Any) -> None:
+    def _apply_wanted(self, pubsub: PubSub) -> None:
         subscribed = self._subscribed
         assert subscribed is not None
         for cluster, wanted in self._wanted.items():
@@ -530,100 +494,64 @@ class ClusterCoordinator:
         data: bytes = message["data"]
         for base, cluster in self._event_prefixes.items():
             if channel.startswith(base):
-                self.relay.from_fanout(cluster, data)
+                self.host.from_fanout(cluster, data)
                 return
         text = channel.decode()
-        payload = orjson.loads(data)
-        if text == self.intents_channel:
-            term = self.term
-            if term is not None:
-                term.apply_intent(payload)
-        elif text == self.inbox_channel:
-            self._on_verdict(payload)
-        elif text == self.ctl_channel:
-            self._on_control(payload)
+        try:
+            if text == self.intents_channel:
+                intent = messages.decode(data, "intent")
+                term = self.term
+                if term is not None and isinstance(intent, messages.Intent):
+                    term.apply_intent(intent)
+            elif text == self.inbox_channel:
+                verdict = messages.decode(data, "verdict")
+                if isinstance(verdict, messages.Verdict):
+                    self._on_verdict(verdict)
+            elif text == self.ctl_channel:
+                self._on_control(messages.decode(data))
+        except MessageError as error:
+            log.warning("[cluster] ignored a message on %s: %s", text, error)
 
-    def _on_verdict(self, payload: dict[str, Any]) -> None:
-        cluster = Cluster(payload["cluster"])
-        refused = [ChannelError(str(name), str(reason)) for name, reason in payload.get("refused", [])]
-        hub = self.relay.clusters[cluster].hub
-        refusal = hub.refuse(error.channel for error in refused)
-        rid = payload.get("rid")
+    def _on_verdict(self, verdict: messages.Verdict) -> None:
+        cluster = verdict.cluster
+        refused = verdict.errors
+        refusal = self.host.hub(cluster).refuse(error.channel for error in refused)
+        rid = verdict.rid
         waiting = self._verdicts.get(rid) if rid else None
         if waiting is not None:
             # The subscriber waiting for it answers its client and tells the other holders.
-            waiting.set((refused, refusal))
+            waiting.set(Verdict(refused, refusal))
         elif refused:
-            self.relay.leader_refused(cluster, refusal, refused)
+            self.host.leader_refused(cluster, refusal, refused)
 
-    def _on_control(self, payload: dict[str, Any]) -> None:
-        kind = payload.get("t")
-        token = int(payload.get("token", 0))
-        if kind == "leader":
-            self._observe(Holder(str(payload["member"]), token))
-        elif kind == "released":
-            if self.holder is not None and self.holder.token == token:
-                self.holder = None
-            self._leader_gone(token)
-        elif kind == "status":
-            self._on_status(payload, token)
-        elif kind == "state":
-            self._on_state(payload, token)
-        elif kind == "refused":
-            self.relay.upstream_refused(Cluster(payload["cluster"]), str(payload["message"]))
+    def _on_control(self, message: messages.Message) -> None:
+        now = time.monotonic()
+        match message:
+            case messages.Leader(token=token, member=member):
+                self._observe(Holder(member, token))
+            case messages.Released(token=token):
+                self._tell(self.views.released(token, now))
+            case messages.UpstreamStatus():
+                self._tell_one(self.views.on_status(message, now))
+            case messages.UpstreamState(cluster=cluster):
+                self._tell_one(self.views.on_state(message, self.host.upstream_name(cluster)))
+            case messages.UpstreamRefused(cluster=cluster, message=text):
+                self.host.upstream_refused(cluster, text)
+            case _:
+                log.warning("[cluster] ignored a %s message on the control channel", message.t)
 
-    def _current_view(self, payload: dict[str, Any], token: int) -> UpstreamView | None:
-        """The cluster's view, updated to the leader's state, unless `token` is an earlier leader's."""
-        view = self.views[Cluster(payload["cluster"])]
-        if token < view.token or (self.holder is not None and token < self.holder.token):
-            return None
-        view.token = token
-        view.state = str(payload.get("state") or view.state)
-        return view
-
-    def _on_status(self, payload: dict[str, Any], token: int) -> None:
-        cluster = Cluster(payload["cluster"])
-        view = self._current_view(payload, token)
-        if view is None:
-            return
-        kind = Status(payload["status"])
-        message = payload.get("message")
-        if kind is Status.UPSTREAM_CONNECTED:
-            view.message = None
-            view.down_since = None
-            if view.connected:
-                return
-            view.connected = True
-        elif kind is Status.UPSTREAM_DISCONNECTED:
-            view.message = message
-            if view.down_since is None:
-                view.down_since = time.monotonic()
-            view.connected = False
-        self.relay.broadcast(cluster, status(kind, message))
-
-    def _on_state(self, payload: dict[str, Any], token: int) -> None:
-        """The leader's periodic word on each upstream: repairs a member that joined late or missed news."""
-        cluster = Cluster(payload["cluster"])
-        view = self._current_view(payload, token)
-        if view is None:
-            return
-        if payload.get("connected") and not view.connected:
-            view.connected = True
-            view.message = None
-            view.down_since = None
-            self.relay.broadcast(
-                cluster, status(Status.UPSTREAM_CONNECTED, f"connected to {self.relay.upstream_name(cluster)}")
-            )
+    def _tell_one(self, news: News | None) -> None:
+        if news is not None:
+            self.host.broadcast(*news)
 
     # --- the leader's publishing -------------------------------------------------------------
 
-    def publish_control(self, payload: dict[str, Any]) -> None:
-        self.redis.publish(self.ctl_channel, orjson.dumps(payload))
+    def publish_control(self, message: messages.Control) -> None:
+        self.redis.publish(self.ctl_channel, messages.encode(message))
 
     def publish_status(self, token: int, cluster: Cluster, event: StatusEvent, state: str) -> None:
         try:
-            self.publish_control({"t": "status", "token": token, "cluster": str(cluster), "status": str(event.status),
-                                  "message": event.message, "state": state})
+            self.publish_control(messages.UpstreamStatus(token, cluster, event.status, event.message, state))
         except redis.RedisError:
             log.warning("[cluster] could not publish an upstream status")
 
@@ -642,45 +570,39 @@ class ClusterCoordinator:
             log.warning("[cluster] could not publish events")
 
     def send_verdict(self, member: str, rid: str | None, cluster: Cluster, refused: list[ChannelError]) -> None:
-        payload = {"rid": rid, "cluster": str(cluster), "refused": [[e.channel, e.reason] for e in refused]}
+        verdict = messages.Verdict(rid, cluster, tuple((e.channel, e.reason) for e in refused))
         try:
-            self.redis.publish(f"{self.prefix}:inbox:{member}", orjson.dumps(payload))
+            self.redis.publish(f"{self.prefix}:inbox:{member}", messages.encode(verdict))
         except redis.RedisError:
             log.warning("[cluster] could not answer a member")
 
     # --- health ------------------------------------------------------------------------------
 
-    def cluster_report(
-        self, cluster: Cluster, wanted: bool
-    ) -> tuple[str, int, bool, str | None, UpstreamMachine | None]:
-        """(connection state, upstream sockets here, healthy, problem, the link's machine if leading)."""
+    def report(self, cluster: Cluster, wanted: bool, now: float) -> UpstreamReport:
+        """The leader's link as it stands; a follower's view of it, healthy unless clients here wait long."""
         term = self.term
-        now = time.monotonic()
         if term is not None:
             link = term.links[cluster]
-            healthy, problem = link.machine.healthy(now, wanted or term.subs.hubs[cluster].has_channels())
-            return str(link.machine.state), int(link.socket_open), healthy, problem, link.machine
-        view = self.views[cluster]
-        if not self.ready():
-            return view.state, 0, False, f"{cluster}: this relay cannot reach Redis", None
-        if wanted and not view.connected and view.down_since is not None:
-            down_for = now - view.down_since
-            if down_for >= UNHEALTHY_AFTER_S:
-                return view.state, 0, False, (
-                    f"{cluster}: clients are waiting and the upstream has been down {down_for:.0f} s"
-                ), None
-        return view.state, 0, True, None, None
+            machine = link.machine
+            healthy, problem = machine.healthy(now, wanted or term.subs.hubs[cluster].has_channels())
+            return UpstreamReport(str(machine.state), int(link.socket_open), healthy, problem,
+                                  machine.reconnect_attempts, machine.last_error)
+        return self.views.report(cluster, wanted, self.ready(), now)
 
     def upstream_events(self, cluster: Cluster) -> list[StatusEvent]:
         """What a client just authenticated is told about the upstream."""
-        view = self.views[cluster]
-        if view.connected:
-            return [status(Status.UPSTREAM_CONNECTED, f"connected to {self.relay.upstream_name(cluster)}")]
-        if view.message:
-            return [status(Status.UPSTREAM_DISCONNECTED, view.message)]
-        return []
+        return self.views.events(cluster, self.host.upstream_name(cluster))
 
-    def cluster_wide(self) -> dict[str, Any]:
+    def membership(self) -> dict[str, Any]:
+        holder = self.holder
+        return {
+            "role": self.role,
+            "leader": holder.node if holder is not None else None,
+            "node": self.node_id,
+            "clusterWide": self.member_totals(),
+        }
+
+    def member_totals(self) -> dict[str, Any]:
         """Counts over every live member, from their snapshots."""
         try:
             snapshots = self.snapshots()
@@ -689,22 +611,19 @@ class ClusterCoordinator:
             return {"instances": None, "totalClients": None, "activeSubscriptions": None}
         return {
             "instances": len(snapshots),
-            "totalClients": sum(sum(s.clients.values()) for s in snapshots),
-            "clients": {str(c): sum(s.clients.get(c, 0) for s in snapshots) for c in Cluster},
+            "totalClients": sum(sum(s.report.clients.values()) for s in snapshots),
+            "clients": {str(c): sum(s.report.clients.get(c, 0) for s in snapshots) for c in Cluster},
             "activeSubscriptions": {
-                str(c): len({name for s in snapshots for name in s.held.get(c, [])}) for c in Cluster
+                str(c): len({name for s in snapshots for name in s.report.held.get(c, ())}) for c in Cluster
             },
         }
 
-    def connected_state(self, cluster: Cluster) -> bool:
-        return self.views[cluster].connected
 
-    def link_state(self, cluster: Cluster) -> LinkState | None:
-        term = self.term
-        return term.links[cluster].machine.state if term is not None else None
+def _text(value: bytes | str) -> str:
+    return value.decode() if isinstance(value, bytes) else value
 
 
-def connect_redis(url: str) -> Any:
+def connect_redis(url: str) -> redis.Redis:
     """A Redis client whose calls fail fast (the lease cannot wait on a stuck socket)."""
     return redis.Redis.from_url(
         url,

@@ -16,7 +16,7 @@ import time
 from collections import deque
 from collections.abc import Callable
 from functools import partial
-from typing import TYPE_CHECKING
+from typing import TypeAlias
 
 import gevent
 import gevent.socket
@@ -24,13 +24,14 @@ from gevent.event import Event
 from gevent.greenlet import Greenlet
 
 from relay.admission import Principal
-from relay.channels import Cluster
-from relay.frames import FrameError, Status, StatusEvent, parse_client_frame, status, status_frame
-from relay.hub import Delivery
-from relay.liveness import Liveness
-from relay.outbound import OutboundQueue
-from relay.ratelimit import FRAMES_PER_SECOND, TOLERATED_FRAMES_PER_SECOND, Admission, FrameRate
-from relay.wire import (
+from relay.core.channels import Cluster
+from relay.core.frames import FrameError, Status, StatusEvent, parse_client_frame, status, status_frame
+from relay.core.hub import Delivery
+from relay.core.liveness import Liveness
+from relay.core.outbound import OutboundQueue
+from relay.core.ports import SessionHost
+from relay.core.ratelimit import FRAMES_PER_SECOND, TOLERATED_FRAMES_PER_SECOND, Admission, FrameRate
+from relay.core.wire import (
     MAX_MESSAGE_BYTES,
     OP_CLOSE,
     OP_PING,
@@ -45,9 +46,6 @@ from relay.wire import (
     read_frame,
 )
 from shared.auth import AuthError
-
-if TYPE_CHECKING:
-    from relay.node import Relay
 
 log = logging.getLogger("relay.client")
 
@@ -65,6 +63,8 @@ YIELD_EVERY_FRAMES = 8
 # A sender that fell behind writes its queued frames together, up to this many bytes a write.
 COALESCE_BYTES = 64 * 1024
 
+Host: TypeAlias = "SessionHost[ClientSession, Principal]"
+
 
 class ClientSession:
     """A connected client of one cluster."""
@@ -75,7 +75,7 @@ class ClientSession:
         cluster: Cluster,
         sock: socket.socket,
         read: Callable[[int], bytes],
-        relay: Relay,
+        host: Host,
         principal: Principal | None,
         remote: str,
     ) -> None:
@@ -88,8 +88,8 @@ class ClientSession:
         self.rate = FrameRate(now=now)
         self.liveness = Liveness(
             opened_at=now,
-            ping_interval_s=relay.ping_interval_s,
-            pong_timeout_s=relay.pong_timeout_s,
+            ping_interval_s=host.ping_interval_s,
+            pong_timeout_s=host.pong_timeout_s,
         )
         if principal is not None:
             self.liveness.authenticate(principal.expires_at)
@@ -103,7 +103,7 @@ class ClientSession:
         with contextlib.suppress(OSError):
             sock.setsockopt(socket.SOL_SOCKET, socket.SO_SNDBUF, SEND_BUFFER_BYTES)
         self._read = read
-        self._relay = relay
+        self._host = host
         self._control: deque[bytes] = deque()
         self._pong: bytes | None = None
         self._ready = Event()
@@ -125,13 +125,13 @@ class ClientSession:
         A client that authenticated in its handshake takes a client slot at once; one that has not
         waits among the unauthenticated (their own bound, 5 s) and takes a slot only once it has.
         """
-        if self.principal is not None and not self._relay.register(self):
+        if self.principal is not None and not self._host.register(self):
             self._write_directly(close_frame(CLOSE_TRY_AGAIN_LATER, "server full"))
             return
         self._sender = gevent.spawn(self._send_loop)
         if self.principal is None:
-            self._relay.await_auth(self)
-        self.send(status(Status.CONNECTED, self._relay.greeting))
+            self._host.await_auth(self)
+        self.send(status(Status.CONNECTED, self._host.greeting))
         assembler = MessageAssembler(MAX_MESSAGE_BYTES)
         frames = 0
         try:
@@ -200,14 +200,14 @@ class ClientSession:
         elif frame.params is None or frame.params == "" or frame.params == []:
             self.send_error(f"params: {frame.action} needs channels, e.g. Q.O:SPY251219C00650000")
         elif frame.action == "subscribe":
-            self.send(*self._relay.subscribe(self, frame.params))
+            self.send(*self._host.subscribe(self, frame.params))
         else:
-            self.send(*self._relay.unsubscribe(self, frame.params))
+            self.send(*self._host.unsubscribe(self, frame.params))
 
     def _authenticate(self, params: str | list[str] | None) -> None:
         token = params if isinstance(params, str) else ""
         try:
-            principal = self._relay.gatekeeper.authenticate(token)
+            principal = self._host.gatekeeper.authenticate(token)
         except AuthError as error:
             log.info(
                 "[ConnectionPool] client %s refused: %s",
@@ -219,14 +219,14 @@ class ClientSession:
             self.close(CLOSE_POLICY, "unauthorized")
             return
         was_authenticated = self.liveness.authenticated
-        if not was_authenticated and not self._relay.register(self):
+        if not was_authenticated and not self._host.register(self):
             self.close(CLOSE_TRY_AGAIN_LATER, "server full")
             return
         self.principal = principal
         self.liveness.authenticate(principal.expires_at)
         self.send(status(Status.AUTH_SUCCESS, "authenticated"))
         if not was_authenticated:
-            self._relay.authenticated(self)
+            self._host.authenticated(self)
 
     # --- writing ---------------------------------------------------------------------------
 
@@ -235,7 +235,7 @@ class ClientSession:
         if self.closing or not events:
             return
         if not self.queue.push_frame(status_frame(*events)):
-            self._relay.slow_consumer(self)
+            self._host.slow_consumer(self)
             return
         self._ready.set()
 
@@ -255,7 +255,7 @@ class ClientSession:
             return 0
         outcome = self.queue.push(delivery)
         if outcome.overflow:
-            self._relay.slow_consumer(self)
+            self._host.slow_consumer(self)
             return outcome.conflated
         if outcome.started_conflating:
             self.queue.push_frame(
@@ -289,7 +289,7 @@ class ClientSession:
         if self._closing is not None:
             return
         self._closing = (code, reason)
-        self._relay.unregister(self)
+        self._host.unregister(self)
         self._ready.set()
         self._abort_timer = gevent.spawn_later(CLOSE_GRACE_S, self._abort)
 
@@ -398,7 +398,7 @@ class ClientSession:
             return
 
     def _finish(self) -> None:
-        self._relay.unregister(self)
+        self._host.unregister(self)
         if self._closing is None:
             self._closing = (1000, "")
         self._ready.set()
