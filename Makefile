@@ -101,6 +101,7 @@ dev: install
 lint: install
 	$(BIN)/ruff check .
 	$(BIN)/mypy
+	$(BIN)/lint-imports
 
 # Installs nothing beyond the venv: without `make ci-deps`, tests/deploy fails saying what to install
 # and the status page's test skips saying why.
