@@ -70,13 +70,15 @@ def serve(host: str, port: int, *, jobs: bool = False) -> int:
     return 0
 
 
-def token(user: uuid.UUID, email: str | None, ttl: int) -> int:
-    """Print an admin access token signed with SUPABASE_JWT_SECRET."""
+def token(user: uuid.UUID, email: str | None, ttl: int, *, member: bool = False) -> int:
+    """Print an access token signed with SUPABASE_JWT_SECRET: an admin's, or a member's with `member`."""
     settings = settings_or_exit()
     if settings.supabase_jwt_secret is None:
         print("SUPABASE_JWT_SECRET is not set (make dev generates one in .local/dev.env)", file=sys.stderr)
         return 2
-    print(mint_token(settings.supabase_jwt_secret.get_secret_value(), user, email=email, ttl_s=ttl))
+    role = None if member else min(settings.admin_role_set)
+    secret = settings.supabase_jwt_secret.get_secret_value()
+    print(mint_token(secret, user, email=email, ttl_s=ttl, app_role=role))
     return 0
 
 
@@ -142,10 +144,11 @@ def main(argv: list[str] | None = None) -> int:
     serve_cmd.add_argument("--host", default="127.0.0.1")
     serve_cmd.add_argument("--port", type=int, default=None, help="default: PORT or 8000")
     serve_cmd.add_argument("--jobs", action="store_true", help="also run the scheduled jobs on their intervals")
-    token_cmd = commands.add_parser("token", help="print a local admin token")
+    token_cmd = commands.add_parser("token", help="print a local admin token (--member: a non-admin's)")
     token_cmd.add_argument("--user", type=uuid.UUID, default=None, help="user id (default: a new one)")
     token_cmd.add_argument("--email", default=None)
     token_cmd.add_argument("--ttl", type=int, default=3600, help="seconds until it expires")
+    token_cmd.add_argument("--member", action="store_true", help="a signed-in non-admin (no admin app_metadata.role)")
     from shared.jobs.specs import JOBS
 
     run_cmd = commands.add_parser("run", help="run a scheduled job now")
@@ -167,7 +170,7 @@ def main(argv: list[str] | None = None) -> int:
         return run_job_now(args.job, force=args.force, after_close=args.after_close, symbols=args.symbols)
     if args.command == "serve":
         return serve(args.host, args.port or settings_or_exit().port, jobs=args.jobs)
-    return token(args.user or uuid.uuid4(), args.email, args.ttl)
+    return token(args.user or uuid.uuid4(), args.email, args.ttl, member=args.member)
 
 
 if __name__ == "__main__":

@@ -1,4 +1,4 @@
-"""`@requires_user`: the admin's bearer token verified locally before the handler runs."""
+"""`@requires_user`: the bearer token verified locally, and its holder an admin, before the handler runs."""
 
 from __future__ import annotations
 
@@ -8,7 +8,8 @@ from typing import ParamSpec, TypeVar
 
 from flask import g, request
 
-from functions.errors import Unauthorized
+from functions.errors import Forbidden, Unauthorized
+from shared.admins import NOT_AN_ADMIN, NOT_AN_ADMIN_MESSAGE, is_admin
 from shared.auth import AuthError, TokenVerifier, VerifiedToken, bearer_token
 from shared.config import get_settings
 
@@ -23,13 +24,17 @@ def verifier() -> TokenVerifier:
 
 
 def authenticate() -> VerifiedToken:
-    """Verify the request's bearer token or raise 401 naming the reason."""
+    """Verify the request's bearer token or raise 401 naming the reason; 403 when not an admin's."""
     try:
-        return verifier().verify(bearer_token(request.headers.get("Authorization")))
+        token = verifier().verify(bearer_token(request.headers.get("Authorization")))
     except AuthError as error:
         raise Unauthorized(
             error.message, code=error.reason, headers={"WWW-Authenticate": 'Bearer error="invalid_token"'}
         ) from None
+    # Read per request, not cached with the verifier: tests and ops change ADMIN_ROLES.
+    if not is_admin(token, get_settings().admin_role_set):
+        raise Forbidden(NOT_AN_ADMIN_MESSAGE, code=NOT_AN_ADMIN)
+    return token
 
 
 def requires_user(view: Callable[P, R]) -> Callable[P, R]:

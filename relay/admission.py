@@ -1,4 +1,4 @@
-"""Who may use the relay: admin JWTs or the shared proxy token, and allowed browser origins."""
+"""Who may use the relay: admins' JWTs (shared/admins.py) or the shared proxy token, and allowed browser origins."""
 
 from __future__ import annotations
 
@@ -7,6 +7,7 @@ from dataclasses import dataclass
 from typing import Literal
 from urllib.parse import parse_qs
 
+from shared.admins import DEFAULT_ADMIN_ROLES, require_admin
 from shared.auth import AuthError, TokenVerifier, bearer_token
 
 ANY_ORIGIN = "*"
@@ -25,19 +26,24 @@ class Gatekeeper:
     """Checks tokens and origins; never logs or keeps a token."""
 
     def __init__(
-        self, verifier: TokenVerifier, proxy_token: str | None, allowed_origins: frozenset[str]
+        self,
+        verifier: TokenVerifier,
+        proxy_token: str | None,
+        allowed_origins: frozenset[str],
+        admin_roles: frozenset[str] = DEFAULT_ADMIN_ROLES,
     ) -> None:
         self._verifier = verifier
+        self._admin_roles = admin_roles
         self._proxy_token = proxy_token.encode() if proxy_token else None
         self._origins = allowed_origins
 
     def authenticate(self, token: str) -> Principal:
-        """The principal `token` stands for, or AuthError."""
+        """The principal `token` stands for, or AuthError (NotAnAdmin for a valid member's token)."""
         if not token:
             raise AuthError("missing_token", "a token is required")
         if self._proxy_token is not None and hmac.compare_digest(token.encode(), self._proxy_token):
             return Principal("service", "proxy-token", None)
-        verified = self._verifier.verify(token)
+        verified = require_admin(self._verifier.verify(token), self._admin_roles)
         return Principal("admin", str(verified.user_id), verified.expires_at)
 
     def origin_allowed(self, origin: str | None) -> bool:

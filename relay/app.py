@@ -27,6 +27,7 @@ from relay.core.wire import close_frame
 from relay.link import NewLink
 from relay.node import Coordination, RelayConfig, RelayNode
 from relay.session import CLOSE_POLICY, ClientSession
+from shared.admins import NotAnAdmin
 from shared.auth import AuthError, TokenVerifier
 from shared.config import Settings
 from shared.logs import register_secret
@@ -123,6 +124,9 @@ class RelayApp:
         try:
             token = request_token(environ)
             principal = self.relay.gatekeeper.authenticate(token) if token else None
+        except NotAnAdmin as error:
+            log.info("[ConnectionPool] handshake refused: %s", error.reason, extra={"reason": error.reason})
+            return HandshakeRefusal(403, error.reason, error.message, "token")
         except AuthError as error:
             log.info("[ConnectionPool] handshake refused: %s", error.reason, extra={"reason": error.reason})
             return HandshakeRefusal(401, "unauthorized", error.message, "token")
@@ -220,7 +224,9 @@ def create_app(settings: Settings) -> RelayApp:
         upstream_url = Simulator().start()
         log.info("relay: no MASSIVE_API_KEY or RELAY_SIMULATE=1: streaming from the built-in simulator",
                  extra={"upstream": upstream_url})
-    gatekeeper = Gatekeeper(TokenVerifier.from_settings(settings), proxy_token, settings.allowed_relay_origins)
+    gatekeeper = Gatekeeper(
+        TokenVerifier.from_settings(settings), proxy_token, settings.allowed_relay_origins, settings.admin_role_set
+    )
     config = relay_config(settings, upstream_url, simulated=upstream_url is not None)
     coordination: Coordination = Standalone
     if settings.redis_url:

@@ -27,6 +27,8 @@ if TYPE_CHECKING:
     from supabase_auth import SyncGoTrueClient
 
 AUDIENCE = "authenticated"
+# The role in app_metadata that makes an admin by default (ADMIN_ROLES; see shared/admins.py).
+DEFAULT_ADMIN_ROLE = "admin"
 ASYMMETRIC_ALGORITHMS = frozenset({"ES256", "RS256"})
 # Tokens signed a few seconds "in the future" by a skewed clock are still accepted.
 LEEWAY_S = 10
@@ -217,8 +219,12 @@ def mint_token(
     email: str | None = None,
     ttl_s: int = 3600,
     now: float | None = None,
+    app_role: str | None = DEFAULT_ADMIN_ROLE,
 ) -> str:
-    """An HS256 access token shaped like Supabase's, for local use, scripts and tests."""
+    """An HS256 access token shaped like Supabase's, for local use, scripts and tests.
+
+    `app_role` goes in `app_metadata.role` (an admin by default); None mints a member's token.
+    """
     issued = int(now if now is not None else time.time())
     claims: dict[str, Any] = {
         "sub": str(user_id),
@@ -230,4 +236,5 @@ def mint_token(
     }
     if email:
         claims["email"] = email
+    claims["app_metadata"] = {"provider": "email", **({"role": app_role} if app_role else {})}
     return jwt.encode(claims, secret, algorithm="HS256")

@@ -47,6 +47,9 @@ class Settings(BaseSettings):
         default=None, validation_alias="SUPABASE_SERVICE_ROLE_KEY"
     )
     supabase_jwt_secret: SecretStr | None = Field(default=None, validation_alias="SUPABASE_JWT_SECRET")
+    # Who is an admin (docs/admins.md): a token whose app_metadata.role is one of these. The
+    # database's honeydrip.admin_roles table must hold the same roles.
+    admin_roles: str = Field(default="admin", min_length=1, validation_alias="ADMIN_ROLES")
 
     # Massive.
     massive_api_key: SecretStr | None = Field(default=None, validation_alias="MASSIVE_API_KEY")
@@ -152,6 +155,11 @@ class Settings(BaseSettings):
         if value is not None and not value.startswith(("http://", "https://")):
             raise ValueError("must be an http:// or https:// origin")
         return value.rstrip("/") if value else value
+
+    @property
+    def admin_role_set(self) -> frozenset[str]:
+        """`ADMIN_ROLES` as a set of role names."""
+        return frozenset(r.strip() for r in self.admin_roles.split(",") if r.strip())
 
     @property
     def allowed_relay_origins(self) -> frozenset[str]:

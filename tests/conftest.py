@@ -87,22 +87,33 @@ def settings(_database_env: None) -> Settings:
     return get_settings()
 
 
-def _public_tables(conn: psycopg.Connection[Any]) -> list[str]:
+# Configuration the migrations seed, which every test needs as it is.
+_KEPT_TABLES = ("admin_roles",)
+# Tests' own SQL names our tables unqualified; the app's transactions set their own search_path.
+OUR_SEARCH_PATH = "-c search_path=honeydrip"
+
+
+def _our_tables(conn: psycopg.Connection[Any]) -> list[str]:
     rows = conn.execute(
-        "select tablename from pg_tables where schemaname = 'public' order by tablename"
+        "select tablename from pg_tables where schemaname = 'honeydrip' and not tablename = any(%s)"
+        " order by tablename",
+        (list(_KEPT_TABLES),),
     ).fetchall()
     return [row[0] for row in rows]
 
 
 @pytest.fixture
 def db(database_url: str, _database_env: None) -> Iterator[psycopg.Connection[Any]]:
-    """An emptied test database: every public table truncated; yields a superuser connection."""
-    with psycopg.connect(database_url, autocommit=True) as conn:
-        tables = _public_tables(conn)
+    """An emptied test database: every table of ours truncated; yields a superuser connection.
+
+    The connection's search_path is `honeydrip`, so tests name our tables unqualified.
+    """
+    with psycopg.connect(database_url, autocommit=True, options=OUR_SEARCH_PATH) as conn:
+        tables = _our_tables(conn)
         if tables:
             conn.execute(
                 sql.SQL("truncate {} restart identity cascade").format(
-                    sql.SQL(", ").join(sql.Identifier("public", t) for t in tables)
+                    sql.SQL(", ").join(sql.Identifier("honeydrip", t) for t in tables)
                 )
             )
         yield conn
@@ -110,13 +121,21 @@ def db(database_url: str, _database_env: None) -> Iterator[psycopg.Connection[An
 
 @pytest.fixture
 def make_token() -> MakeToken:
-    """`make_token(user_id=None, email=None, ttl_s=3600)` → (token, its verified claims)."""
+    """`make_token(user_id=None, email=None, ttl_s=3600, member=False)` → (token, its verified claims).
+
+    An admin's token unless `member` (a signed-in user whose app_metadata carries no admin role).
+    """
 
     def _make(
-        user_id: uuid.UUID | None = None, *, email: str | None = None, ttl_s: int = 3600, **_: Any
+        user_id: uuid.UUID | None = None,
+        *,
+        email: str | None = None,
+        ttl_s: int = 3600,
+        member: bool = False,
+        **_: Any,
     ) -> tuple[str, VerifiedToken]:
         user = user_id or uuid.uuid4()
-        token = mint_token(TEST_JWT_SECRET, user, email=email, ttl_s=ttl_s)
+        token = mint_token(TEST_JWT_SECRET, user, email=email, ttl_s=ttl_s, app_role=None if member else "admin")
         from shared.auth import TokenVerifier
 
         return token, TokenVerifier(TEST_JWT_SECRET, None).verify(token)
@@ -148,6 +167,12 @@ def admin(make_token: MakeToken) -> Admin:
 @pytest.fixture
 def other_admin(make_token: MakeToken) -> Admin:
     return Admin(*make_token())
+
+
+@pytest.fixture
+def member(make_token: MakeToken) -> Admin:
+    """A signed-in user of the same Supabase project who is not an admin."""
+    return Admin(*make_token(member=True))
 
 
 @pytest.fixture

@@ -32,13 +32,13 @@ def upsert_bars(conn: psycopg.Connection[Any], symbol: str, timeframe: Timeframe
         return 0
     conn.execute(
         "create temp table if not exists bars_staging"
-        " (like public.historical_bars including defaults) on commit delete rows"
+        " (like honeydrip.historical_bars including defaults) on commit delete rows"
     )
     with conn.cursor() as cur, cur.copy(f"copy bars_staging ({_COLUMNS}) from stdin") as copy:
         for bar in bars:
             copy.write_row((symbol, timeframe, ms_to_datetime(bar.t), bar.o, bar.h, bar.l, bar.c, bar.v, bar.vw, bar.n))
     changed = conn.execute(
-        f"insert into public.historical_bars ({_COLUMNS})"  # noqa: S608 - fixed column list, no input
+        f"insert into honeydrip.historical_bars ({_COLUMNS})"  # noqa: S608 - fixed column list, no input
         f" select distinct on (ts) {_COLUMNS} from bars_staging order by ts"
         " on conflict (symbol, timeframe, ts) do update set"
         " o = excluded.o, h = excluded.h, l = excluded.l, c = excluded.c,"

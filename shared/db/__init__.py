@@ -3,6 +3,10 @@
 `user_tx` does what PostgREST does for a request: one transaction, `set local role
 authenticated`, and the verified JWT claims in `request.jwt.claims`, so the database's
 row-level security decides what the user can see and change.
+
+Our tables live in schema `honeydrip` (never exposed by Supabase's Data API). Each transaction
+sets its own `search_path` with `set_config(…, true)`: behind a transaction pooler (Supavisor,
+PgBouncer in transaction mode) a session-level `SET` would not follow the next transaction.
 """
 
 from __future__ import annotations
@@ -23,6 +27,9 @@ from shared.db.migrations import migrate
 from shared.db.pool import get_pool
 
 Connection = psycopg.Connection[dict[str, Any]]
+
+# The schema holding every table, view, sequence and function of ours (migration 0011).
+SCHEMA = "honeydrip"
 
 # Long enough for any request we serve; short enough that a stuck query frees the connection.
 USER_STATEMENT_TIMEOUT = "8s"
@@ -63,8 +70,9 @@ def user_tx(token: VerifiedToken, *, pool: ConnectionPool[Connection] | None = N
         conn.execute(
             "select set_config('role', 'authenticated', true),"
             " set_config('request.jwt.claims', %s, true),"
-            " set_config('statement_timeout', %s, true)",
-            (_claims_json(token.claims), USER_STATEMENT_TIMEOUT),
+            " set_config('statement_timeout', %s, true),"
+            " set_config('search_path', %s, true)",
+            (_claims_json(token.claims), USER_STATEMENT_TIMEOUT, SCHEMA),
         )
         yield conn
 
@@ -74,8 +82,9 @@ def service_tx(*, pool: ConnectionPool[Connection] | None = None) -> Iterator[Co
     """One transaction as `service_role`, which bypasses RLS: for scheduled jobs and delivery."""
     with (pool or default_pool()).connection() as conn, conn.transaction():
         conn.execute(
-            "select set_config('role', 'service_role', true), set_config('request.jwt.claims', %s, true)",
-            (_claims_json({"role": "service_role"}),),
+            "select set_config('role', 'service_role', true), set_config('request.jwt.claims', %s, true),"
+            " set_config('search_path', %s, true)",
+            (_claims_json({"role": "service_role"}), SCHEMA),
         )
         yield conn
 
@@ -90,4 +99,4 @@ def reset_for_tests() -> None:
         _resolved_url = None
 
 
-__all__ = ["Connection", "database_url", "default_pool", "reset_for_tests", "service_tx", "user_tx"]
+__all__ = ["SCHEMA", "Connection", "database_url", "default_pool", "reset_for_tests", "service_tx", "user_tx"]

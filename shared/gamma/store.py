@@ -45,7 +45,7 @@ def upsert_snapshots(conn: psycopg.Connection[Any], records: Sequence[SnapshotRe
     updates = ", ".join(f"{name} = excluded.{name}" for name in names[2:] if name != "bucket")
     placeholders = ", ".join(["%s"] * (len(names) - 1) + ["%s::jsonb"])
     statement = (
-        f"insert into public.gamma_snapshots ({_COLUMNS}) values ({placeholders})"  # noqa: S608 - fixed columns
+        f"insert into honeydrip.gamma_snapshots ({_COLUMNS}) values ({placeholders})"  # noqa: S608 - fixed columns
         f" on conflict (symbol, view, bucket) do update set {updates}"
     )
     rows = [
@@ -86,7 +86,7 @@ def snapshot_history(
 def prune_strikes(conn: psycopg.Connection[Any], older_than: datetime) -> int:
     """Drop the per-strike arrays of snapshots taken before `older_than` (totals and levels stay); the count."""
     cursor = conn.execute(
-        "update public.gamma_snapshots set strikes = '{}'::jsonb where taken_at < %s and strikes <> '{}'::jsonb",
+        "update honeydrip.gamma_snapshots set strikes = '{}'::jsonb where taken_at < %s and strikes <> '{}'::jsonb",
         (older_than,),
     )
     return cursor.rowcount

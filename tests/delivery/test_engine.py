@@ -20,6 +20,7 @@ from shared.discord.client import DiscordClient
 from shared.discord.errors import ChannelInactive
 from shared.discord.outcome import DeliveryUpdate
 from shared.discord.ratelimit import DISCORD_POLICY
+from tests.conftest import OUR_SEARCH_PATH
 from tests.delivery.conftest import FAST_POLICY, AddChannel, Admin, Enqueue, MakeEngine, delivery_rows
 from tests.fakes.discord import FakeDiscord
 
@@ -264,7 +265,7 @@ def test_a_channel_locked_for_a_moment_by_another_sender_is_still_drained(
     hook = fast_fake.add_webhook()
     channel = add_channel(admin, hook)
     enqueue(admin, [channel], ["while locked"])
-    with psycopg.connect(database_url) as other:
+    with psycopg.connect(database_url, options=OUR_SEARCH_PATH) as other:
         other.execute("select 1 from discord_channels where id = %s for no key update", (channel,))
         release = threading.Timer(0.2, other.commit)
         release.start()

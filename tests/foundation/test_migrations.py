@@ -31,8 +31,10 @@ def test_a_fresh_database_gets_every_migration_in_order(empty_database: str) -> 
     with psycopg.connect(empty_database) as conn:
         applied = migrate(conn)
         assert applied == [m.version for m in discover()]
-        tables = {r[0] for r in conn.execute("select tablename from pg_tables where schemaname='public'")}
+        tables = {r[0] for r in conn.execute("select tablename from pg_tables where schemaname='honeydrip'")}
+        public = {r[0] for r in conn.execute("select tablename from pg_tables where schemaname='public'")}
     assert {"profiles", "watchlist"} <= tables
+    assert public == set()
 
 
 def test_a_second_run_applies_nothing(empty_database: str) -> None:

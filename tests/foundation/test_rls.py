@@ -70,24 +70,24 @@ def test_anon_sees_and_writes_nothing(two_users: tuple[Any, Any], database_url: 
         conn.execute("set role anon")
         for table in ("watchlist", "profiles"):
             with pytest.raises(psycopg.errors.InsufficientPrivilege):
-                conn.execute(f"select * from {table}")  # noqa: S608  # fixed table names
+                conn.execute(f"select * from honeydrip.{table}")  # noqa: S608  # fixed table names
             conn.rollback()
             conn.execute("set role anon")
 
 
-def test_every_public_table_has_row_level_security(db: psycopg.Connection[Any]) -> None:
+def test_every_table_of_ours_has_row_level_security(db: psycopg.Connection[Any]) -> None:
     rows = db.execute(
         "select c.relname, c.relrowsecurity from pg_class c join pg_namespace n on n.oid = c.relnamespace"
-        " where n.nspname = 'public' and c.relkind = 'r'"
+        " where n.nspname = 'honeydrip' and c.relkind = 'r'"
     ).fetchall()
     assert rows
     assert [name for name, secured in rows if not secured] == []
 
 
-def test_anon_has_no_privilege_on_any_public_table(db: psycopg.Connection[Any]) -> None:
+def test_anon_has_no_privilege_on_any_table_of_ours(db: psycopg.Connection[Any]) -> None:
     rows = db.execute(
         "select table_name, privilege_type from information_schema.role_table_grants"
-        " where grantee = 'anon' and table_schema = 'public'"
+        " where grantee = 'anon' and table_schema = 'honeydrip'"
     ).fetchall()
     assert rows == []
 
@@ -121,7 +121,7 @@ def test_users_hold_no_privilege_that_row_level_security_cannot_govern(db: psyco
         " join pg_namespace n on n.oid = c.relnamespace"
         " cross join (values ('anon'), ('authenticated')) as r(rolname)"
         " cross join (values ('TRUNCATE'), ('REFERENCES'), ('TRIGGER')) as p(privilege)"
-        " where n.nspname = 'public' and c.relkind = 'r'"
+        " where n.nspname = 'honeydrip' and c.relkind = 'r'"
         " and has_table_privilege(r.rolname, c.oid, p.privilege)"
     ).fetchall()
     assert rows == []

@@ -11,6 +11,7 @@ from psycopg.rows import dict_row
 from shared.db.migrations import migrate
 from shared.signals.confluence import Rules
 from shared.signals.store import load_rules
+from tests.conftest import OUR_SEARCH_PATH
 from tests.scratch_database import scratch_database
 
 
@@ -23,7 +24,7 @@ def fresh_database(postgres_admin_url: str) -> Iterator[str]:
 def test_the_migration_seeds_the_thresholds_per_asset_class(fresh_database: str) -> None:
     with psycopg.connect(fresh_database) as conn:
         migrate(conn)
-    with psycopg.connect(fresh_database, row_factory=dict_row) as conn:
+    with psycopg.connect(fresh_database, row_factory=dict_row, options=OUR_SEARCH_PATH) as conn:
         assert load_rules(conn) == {
             "index": Rules(60.0, 1.5, 15, 60),
             "etf": Rules(60.0, 1.5, 15, 60),
@@ -32,7 +33,7 @@ def test_the_migration_seeds_the_thresholds_per_asset_class(fresh_database: str)
 
 
 def test_a_threshold_outside_its_range_is_refused(fresh_database: str) -> None:
-    with psycopg.connect(fresh_database) as conn:
+    with psycopg.connect(fresh_database, options=OUR_SEARCH_PATH) as conn:
         migrate(conn)
         for change in ("min_score = 101", "min_rr = 0", "cooldown_minutes = -1", "expires_minutes = 0"):
             with pytest.raises(psycopg.errors.CheckViolation), conn.transaction():
