@@ -21,6 +21,8 @@ from functions.lambda_adapter import lambda_handler
 from functions.trades import action_inputs, core_errors, creation_inputs, draft_trade, now, resolve_channels
 from shared.alerts.compose import compose
 from shared.alerts.presets import AlertAction, presets_document
+from shared.challenges import store as challenge_store
+from shared.challenges.line import ChallengeBook
 from shared.db import user_tx
 from shared.delivery.outbox import deliveries_for_alerts
 from shared.discord.limits import limit_report
@@ -118,11 +120,13 @@ def preview_alert() -> Preview:
     inputs = action_inputs(body)
     with user_tx(user) as conn:
         fills: list[Fill] = []
+        books: list[ChallengeBook] = []
         if body.trade_id is not None:
             trade = store.get_trade(conn, body.trade_id)
             if trade is None:
                 raise NotFound("no such trade", field="trade_id")
             fills = [store.fill_from_row(f) for f in store.list_fills(conn, body.trade_id)]
+            books = challenge_store.books_for_trade(conn, body.trade_id)
         else:
             assert body.trade is not None
             try:
@@ -134,7 +138,7 @@ def preview_alert() -> Preview:
                     update={"price": creation_inputs(body.trade, action, body.alert, "trade.").price}
                 )
         with core_errors(trade, conn, at):
-            composition = compose(trade, fills, action, inputs, body.alert, at)
+            composition = compose(trade, fills, action, inputs, body.alert, at, books)
         channels = resolve_channels(conn, user.user_id, body.trade_id, action.value, body.alert)
     return Preview(
         payload=composition.payload,

@@ -30,6 +30,7 @@ AREAS: tuple[str, ...] = (
     "functions.signals",
     "functions.docs",
     "functions.gamma_snapshots",
+    "functions.challenges",
 )
 
 MAX_BODY_BYTES = 64 * 1024

@@ -62,6 +62,7 @@ ERROR_SCHEMA: dict[str, Any] = {
 _ERROR_TEXT = {
     400: "The body is not JSON",
     401: "Missing, expired or invalid token",
+    403: "Signed in but not an admin (`not_an_admin`)",
     404: "Not found, or not yours",
     409: "Not allowed in the resource's current state",
     413: "Body over 64 KB",
@@ -158,7 +159,7 @@ def operation(
 ) -> Callable[[Callable[P, Any]], Callable[P, Any]]:
     """Describe a view (place it under `@bp.get(...)`): what it takes, what model it answers with.
 
-    `errors` lists error statuses beyond those implied (401 with auth, 400/413/415/422 with a
+    `errors` lists error statuses beyond those implied (401 and 403 with auth, 400/413/415/422 with a
     body, 422 with a query or documented headers, 404 with path parameters, 503 always).
     """
     op = Operation(summary, tag, response, status, body, query, auth, headers, errors, content_type, also)
@@ -259,7 +260,7 @@ def _success(op: Operation, refs: dict[tuple[Any, str], Any]) -> dict[str, Any]:
 def _error_statuses(op: Operation, path: str) -> list[int]:
     statuses = set(op.errors) | {503}
     if op.auth:
-        statuses.add(401)
+        statuses |= {401, 403}
     if op.body is not None:
         statuses |= {400, 413, 415, 422}
     if op.query is not None or op.headers:

@@ -26,6 +26,7 @@ from functions.lambda_adapter import lambda_handler
 from shared.alerts.compose import Composition, compose
 from shared.alerts.models import AlertBlock
 from shared.auth import VerifiedToken
+from shared.challenges import store as challenge_store
 from shared.db import Connection, user_tx
 from shared.delivery.dispatch import dispatch_after_commit
 from shared.delivery.outbox import (
@@ -219,7 +220,19 @@ def _replayed(conn: Connection, replay: idempotency.Replay) -> tuple[Any, int, d
 def resolve_channels(
     conn: Connection, user_id: UUID, trade_id: UUID | None, action: str, block: AlertBlock
 ) -> list[UUID]:
-    """The block's channels, else the trade's linked channels, else the action's defaults, else the global one."""
+    """The block's channels, else the trade's linked channels, else the action's defaults, else the global one.
+
+    The default channels of the active challenges the trade is in join whichever it is.
+    """
+    chosen = _chosen_channels(conn, user_id, trade_id, action, block)
+    if trade_id is None:
+        return chosen
+    return list(dict.fromkeys([*chosen, *challenge_store.default_channels_for_trade(conn, trade_id)]))
+
+
+def _chosen_channels(
+    conn: Connection, user_id: UUID, trade_id: UUID | None, action: str, block: AlertBlock
+) -> list[UUID]:
     if block.channel_ids:
         return list(dict.fromkeys(block.channel_ids))
     if trade_id is not None:
@@ -452,7 +465,8 @@ def act_on_trade(trade_id: UUID) -> tuple[Any, int, dict[str, str]] | tuple[dict
         stored_fills = store.list_fills(conn, trade_id)
         fills = [store.fill_from_row(f) for f in stored_fills]
         with core_errors(trade, conn, at):
-            composition = compose(trade, fills, action, action_inputs(body), body.alert, at)
+            books = challenge_store.books_for_trade(conn, trade_id)
+            composition = compose(trade, fills, action, action_inputs(body), body.alert, at, books)
         step = composition.step
         saved = store.save_trade(conn, step.trade, at)
         update = _write_step(conn, trade_id, step, stored_fills, at)

@@ -18,6 +18,7 @@ from shared.alerts.effective import FIELD_PRICES, price_edits
 from shared.alerts.models import AlertBlock
 from shared.alerts.presets import AlertAction, FieldKey, resolve_fields
 from shared.alerts.render import render_alert
+from shared.challenges.line import ChallengeBook, add_challenge_line
 from shared.discord.limits import fit_payload
 from shared.trades.ledger import Fill
 from shared.trades.lifecycle import Action, InputError, Step, apply_action, edit
@@ -66,11 +67,13 @@ def compose(
     inputs: ActionInputs,
     block: AlertBlock | None,
     now: datetime,
+    challenges: Sequence[ChallengeBook] = (),
 ) -> Composition:
     """Apply `block`'s edited prices and `action` to `trade` and render its alert; raises TransitionError/InputError.
 
     The edited entry of an enter action is its fill price; every other edited price is an edit of the
-    trade, made through the lifecycle before the action.
+    trade, made through the lifecycle before the action. `challenges` are the active challenges the
+    trade is in: its entry and exit alerts carry their 🏆 line.
     """
     edits = price_edits(block.prices if block else None)
     if action is Action.ENTER and "entry_price" in edits:
@@ -85,7 +88,9 @@ def compose(
     preset = block.preset if block else None
     fields = resolve_fields(alert_action, preset, block.fields if block else None)
     comment = block.comment if block is not None and block.comment is not None else inputs.comment
-    payload = fit_payload(render_alert(step, alert_action, fields, comment, now))
+    rendered = render_alert(step, alert_action, fields, comment, now)
+    rendered = add_challenge_line(rendered, step, alert_action, fields.get("challenge", False), challenges)
+    payload = fit_payload(rendered)
     return Composition(
         step=step, payload=jsonb_order(payload.to_json_dict()), fields=fields, preset=preset, comment=comment
     )

@@ -20,6 +20,7 @@ FieldKey = Literal[
     "confluence",
     "notes",
     "dte",
+    "challenge",
 ]
 FIELD_KEYS: Final[tuple[FieldKey, ...]] = get_args(FieldKey)
 
@@ -38,11 +39,12 @@ _LOAD: Final[frozenset[FieldKey]] = frozenset(
 )
 _STOP: Final[frozenset[FieldKey]] = frozenset({"stop", "pnl", "underlying", "dte"})
 _SIZE: Final[frozenset[FieldKey]] = frozenset({"current", "pnl", "dte"})
-_EXIT: Final[frozenset[FieldKey]] = frozenset({"entry", "exit", "pnl", "dte"})
+_EXIT: Final[frozenset[FieldKey]] = frozenset({"entry", "exit", "pnl", "dte", "challenge"})
 
 ACTION_DEFAULTS: Final[dict[AlertAction, frozenset[FieldKey]]] = {
     "load": _LOAD,
-    "enter": _LOAD | {"entry"},
+    # The 🏆 line of a trade in a challenge (shared/challenges/line.py): entries and exits.
+    "enter": _LOAD | {"entry", "challenge"},
     "update_sl": _STOP,
     "trail_stop": _STOP,
     "trim": _SIZE,

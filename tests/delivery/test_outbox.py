@@ -152,4 +152,4 @@ def test_anon_and_users_cannot_touch_the_rate_limit_state(admin: Admin, db: psyc
         with db.transaction(force_rollback=True):
             db.execute("set local role anon")
             with pytest.raises(psycopg.errors.InsufficientPrivilege):
-                db.execute(f"select 1 from {table}")  # noqa: S608 - fixed table names
+                db.execute(f"select 1 from honeydrip.{table}")  # noqa: S608 - fixed table names

@@ -35,9 +35,10 @@ class JwksServer:
         """An access token signed with the project's key `kid`, as Supabase's auth server issues it."""
         return jwt.encode(claims, self.keys[kid], algorithm=algorithm, headers={"kid": kid})
 
-    def access_token(self, user_id: uuid.UUID, ttl_s: int = 600) -> str:
-        """An admin's ES256 access token with Supabase's claims."""
-        claims = {"sub": str(user_id), "aud": "authenticated", "role": "authenticated", "exp": int(time.time()) + ttl_s}
+    def access_token(self, user_id: uuid.UUID, ttl_s: int = 600, *, member: bool = False) -> str:
+        """An admin's ES256 access token with Supabase's claims (a non-admin's with `member`)."""
+        claims = {"sub": str(user_id), "aud": "authenticated", "role": "authenticated", "exp": int(time.time()) + ttl_s,
+                  "app_metadata": {"provider": "email", **({} if member else {"role": "admin"})}}
         return self.sign("ec-1", "ES256", claims)
 
 

@@ -183,7 +183,7 @@ def test_anon_has_no_access(db: psycopg.Connection[Any]) -> None:
     for table in ("trades", "trade_updates", "trade_channels", "alerts", "idempotency_keys"):
         with pytest.raises(psycopg.errors.InsufficientPrivilege), db.transaction():
             db.execute("set local role anon")
-            db.execute(f"select 1 from {table}")  # noqa: S608
+            db.execute(f"select 1 from honeydrip.{table}")  # noqa: S608
 
 
 def test_deliveries_reference_alerts(db: psycopg.Connection[Any]) -> None:

@@ -1,0 +1,1 @@
+"""Trading challenges: figures from the fills ledger, the 🏆 alert line, and their storage."""
