@@ -56,7 +56,7 @@ def _url(app: Flask, rule: Rule) -> str:
 
 
 def _call(server: LiveServer, method: str, path: str, headers: dict[str, str]) -> requests.Response:
-    body = {} if method in ("POST", "PUT", "PATCH") else None
+    body: dict[str, Any] | None = {} if method in ("POST", "PUT", "PATCH") else None
     return requests.request(method, server.url + path, headers=headers, json=body, timeout=10)
 
 
