@@ -1,4 +1,4 @@
-"""`/api/challenges…` over the app: creating, listing, editing, archiving, linking trades, the figures and the 🏆 line."""
+"""`/api/challenges…` over the app: the routes, links to trades, the figures and the 🏆 line."""
 
 from __future__ import annotations
 
