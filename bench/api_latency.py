@@ -72,7 +72,7 @@ def machine() -> str:
 
 def seed(url: str, user_id: uuid.UUID) -> tuple[uuid.UUID, list[uuid.UUID]]:
     """A channel and 1,000 trades (every 10th entered, the rest loaded) for one admin."""
-    with psycopg.connect(url) as conn:
+    with psycopg.connect(url, options="-c search_path=honeydrip") as conn:
         channel = conn.execute(
             "insert into discord_channels (user_id, name, webhook_id, webhook_token) values (%s, 'bench',"
             " '1234567890123456789', 'token') returning id",
@@ -135,7 +135,8 @@ def bare(url: str, claims: str, statements: list[tuple[str, bool]], params: dict
     def run() -> None:
         with conn.transaction():
             conn.execute(
-                "select set_config('role', 'authenticated', true), set_config('request.jwt.claims', %s, true)",
+                "select set_config('role', 'authenticated', true), set_config('request.jwt.claims', %s, true),"
+                " set_config('search_path', 'honeydrip', true)",
                 (claims,),
             )
             for statement, returns in statements:
@@ -201,7 +202,7 @@ def report(url: str, runs: int) -> None:
         assert response.status_code == 200 and len(response.get_json()["trades"]) == 50
 
     bare_action = bare(url, claims, BARE_ACTION, {"trade": entered[0], "channel": channel})
-    with psycopg.connect(url) as conn:
+    with psycopg.connect(url, options="-c search_path=honeydrip") as conn:
         ids = [r[0] for r in conn.execute("select id from trades order by created_at desc limit 50").fetchall()]
     bare_list = bare(url, claims, BARE_LIST, {"ids": ids})
 

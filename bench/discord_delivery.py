@@ -122,7 +122,8 @@ def _user() -> Any:
 
     user_id = uuid.uuid4()
     expires = time.time() + 3600
-    claims = {"sub": str(user_id), "role": "authenticated", "aud": "authenticated", "exp": expires}
+    claims = {"sub": str(user_id), "role": "authenticated", "aud": "authenticated", "exp": expires,
+              "app_metadata": {"role": "admin"}}
     return VerifiedToken(user_id=user_id, expires_at=expires, claims=claims)
 
 
