@@ -22,8 +22,8 @@ def test_load_shows_current_target_stop_rr_greeks_underlying_and_setup() -> None
     assert "entry" not in shown
 
 
-def test_enter_adds_the_entry_to_what_load_shows() -> None:
-    assert _on(resolve_fields("enter", None, None)) == _on(resolve_fields("load", None, None)) | {"entry"}
+def test_enter_adds_the_entry_and_the_challenge_line_to_what_load_shows() -> None:
+    assert _on(resolve_fields("enter", None, None)) == _on(resolve_fields("load", None, None)) | {"entry", "challenge"}
 
 
 def test_stop_moves_show_stop_and_pnl() -> None:
