@@ -8,7 +8,7 @@ from typing import ParamSpec, TypeVar
 
 from flask import g, request
 
-from functions.errors import Unauthorized
+from functions.web.errors import Unauthorized
 from shared.auth import AuthError, TokenVerifier, VerifiedToken, bearer_token
 from shared.config import get_settings
 
