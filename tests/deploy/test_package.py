@@ -193,7 +193,8 @@ def test_every_handler_imports_from_the_artefact_alone(packaged: dict[str, Any],
     root: Path = packaged["extracted"]
     # -I -S: no site-packages, no user paths, no PYTHON* variables: only the artefact on sys.path.
     for function in service.functions:
-        assert (root / Path(*function.module.split("."))).with_suffix(".py").exists(), function.handler
+        source = root / Path(*function.module.split("."))
+        assert source.with_suffix(".py").exists() or (source / "__init__.py").exists(), function.handler
         probe = (
             f"import sys; sys.path[:0] = [{str(root)!r}]; import importlib; "
             f"m = importlib.import_module({function.module!r}); "
