@@ -172,8 +172,9 @@ def main() -> None:
 def report(url: str, runs: int) -> None:
     import orjson
 
-    from functions.app import create_app
-    from functions.trades import DISPATCH_KEY
+    from functions.api import all_blueprints
+    from functions.api.trades.routes import DISPATCH_KEY
+    from functions.web.app import create_app
     from shared.auth import TokenVerifier, mint_token
     from shared.logs import configure_logging
 
@@ -182,7 +183,7 @@ def report(url: str, runs: int) -> None:
     token = mint_token(JWT_SECRET, user_id, ttl_s=3600)
     claims = orjson.dumps(TokenVerifier(JWT_SECRET, None).verify(token).claims).decode()
     channel, entered = seed(url, user_id)
-    app = create_app()
+    app = create_app(all_blueprints())
     # Delivery excluded: the deliveries are written and committed, nobody posts them.
     app.config[DISPATCH_KEY] = lambda ids: None
     client = app.test_client()

@@ -83,7 +83,7 @@ def main() -> int:
                 upsert_snapshots(conn, records)
 
         upsert_s, _ = timed(upsert, args.repeat)
-        from functions.gamma_snapshots import render_chart
+        from functions.api.gamma import render_chart
 
         row = {**records[0].model_dump(), "symbol": "I:SPX"}
         first_chart_s, _ = timed(lambda: render_chart(row), 1)

@@ -35,7 +35,7 @@ class Function(BaseModel):
 
     @property
     def module(self) -> str:
-        """The Python module Lambda imports: `functions/health.handler` → `functions.health`."""
+        """The Python module Lambda imports: `functions/api/health.handler` → `functions.api.health`."""
         return self.handler.rsplit(".", 1)[0].replace("/", ".")
 
     @property

@@ -22,23 +22,25 @@ log = logging.getLogger("functions")
 
 def start_scheduler() -> Callable[[], None]:
     """The scheduled jobs in this process (make dev); returns `stop()`."""
+    from functions.jobs import run_scheduled
     from shared.local.scheduler import Scheduler
 
     if settings_or_exit().massive_api_key is None:
         log.warning("MASSIVE_API_KEY is not set: the scheduled jobs (they read Massive) are not scheduled")
         return lambda: None
-    return Scheduler().start().stop
+    return Scheduler(runner=run_scheduled).start().stop
 
 
 def serve(host: str, port: int, *, jobs: bool = False) -> int:
     """Serve every area until SIGINT/SIGTERM, then stop cleanly; with `jobs`, run the schedule too."""
-    from functions.app import create_app
+    from functions.api import all_blueprints
+    from functions.web.app import create_app
     from shared.db import database_url
 
     settings = settings_or_exit()
     configure_logging(settings.log_level, settings.log_format)
     database_url(settings)  # start (and migrate) the embedded database now, not on the first request
-    server = make_server(host, port, create_app(), threaded=True)
+    server = make_server(host, port, create_app(all_blueprints()), threaded=True)
     stop_discord_worker = None
     if not settings.alert_queue_url:
         # No SQS locally: the Discord sender and its sweeper run in this process instead.
@@ -84,17 +86,16 @@ def token(user: uuid.UUID, email: str | None, ttl: int, *, member: bool = False)
 
 def run_job_now(job: str, *, force: bool, after_close: bool, symbols: list[str] | None) -> int:
     """Run one scheduled job in this process, as its schedule would; 1 when it failed."""
-    import importlib
     import json
 
+    from functions.jobs import job_module
     from shared.jobs.progress import TerminalProgress
-    from shared.jobs.specs import JOBS
 
     settings = settings_or_exit()
     configure_logging(settings.log_level, settings.log_format)
     progress = TerminalProgress(job)
     try:
-        result = importlib.import_module(JOBS[job].module).run(
+        result = job_module(job).run(
             force=force, after_close=after_close, symbols=symbols, progress=progress
         )
     finally:
@@ -108,7 +109,7 @@ def run_job_now(job: str, *, force: bool, after_close: bool, symbols: list[str] 
 
 def replay_now(day: date, symbols: list[str] | None, *, as_json: bool) -> int:
     """Replay a stored session through the scanner; prints the signals, writes nothing."""
-    from functions.scanner import replay_session
+    from functions.jobs.scanner import replay_session
     from shared.symbols import SymbolError
 
     settings = settings_or_exit()

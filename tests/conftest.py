@@ -178,9 +178,10 @@ def member(make_token: MakeToken) -> Admin:
 @pytest.fixture
 def app(settings: Settings, db: psycopg.Connection[Any]) -> Flask:
     """The whole API over an emptied test database."""
-    from functions.app import create_app
+    from functions.api import all_blueprints
+    from functions.web.app import create_app
 
-    application = create_app()
+    application = create_app(all_blueprints())
     application.testing = True
     return application
 

@@ -13,7 +13,7 @@ _NAME = re.compile(r"^[a-z][a-z0-9_]{0,62}$")
 
 @dataclass(frozen=True)
 class JobSpec:
-    """A scheduled job: `functions/<name>.py` holds its `handler` and `run`."""
+    """A scheduled job; its Lambda (`handler` and `run`) lives in the entry-point layer, functions/jobs/<name>.py."""
 
     name: str
     interval_s: float
@@ -24,9 +24,6 @@ class JobSpec:
         if not _NAME.match(self.name):
             raise ValueError(f"{self.name!r} is not a job name")
 
-    @property
-    def module(self) -> str:
-        return f"functions.{self.name}"
 
 
 INGEST = JobSpec(

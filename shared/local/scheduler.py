@@ -7,7 +7,6 @@ as the schedule's after-close entry does. A run goes through the same frame as o
 
 from __future__ import annotations
 
-import importlib
 import logging
 import threading
 import time
@@ -25,19 +24,18 @@ STOP_WAIT_S = 5.0
 Runner = Callable[[JobSpec, bool], object]
 
 
-def run_from_module(spec: JobSpec, after_close: bool) -> object:
-    """Run `spec`'s job as its schedule would."""
-    return importlib.import_module(spec.module).run(after_close=after_close)
-
-
 class Scheduler:
-    """Runs `jobs` on their intervals in one daemon thread until `stop()`."""
+    """Runs `jobs` on their intervals in one daemon thread until `stop()`.
+
+    `runner` runs one job as its schedule would; the entry-point layer passes it
+    (functions.jobs.run_scheduled), so this package never names a functions module.
+    """
 
     def __init__(
         self,
         jobs: list[JobSpec] | None = None,
         *,
-        runner: Runner = run_from_module,
+        runner: Runner,
         first_run_delay_s: float = FIRST_RUN_DELAY_S,
         now: Callable[[], datetime] = lambda: datetime.now(UTC),
     ) -> None:

@@ -24,7 +24,7 @@ Conn = psycopg.Connection[dict[str, Any]]
 
 MAX_KEY_LENGTH = 255
 # A key older than a day (see `claim`) may be used again for a new request; the cleanup job
-# (functions/idempotency_cleanup.py) deletes keys older than two days.
+# (functions/jobs/idempotency_cleanup.py) deletes keys older than two days.
 RETENTION_HOURS = 48
 # How long a retry waits for the first request holding its key (the action's own statement
 # timeout is 8 s), and how often it looks, with no connection held in between.

@@ -12,7 +12,7 @@ import boto3
 import pytest
 from moto.server import ThreadedMotoServer
 
-from functions import discord_send, discord_sweeper
+from functions.jobs import discord_send, discord_sweeper
 from shared.config import get_settings
 from shared.delivery.dispatch import dispatch_after_commit
 from shared.delivery.dispatch_queue import ChannelMessage, configured_hand_off, forget_sqs_client, process_sqs_client

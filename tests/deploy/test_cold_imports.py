@@ -65,7 +65,7 @@ def test_a_request_handler_builds_no_validator_before_a_request_uses_it(module: 
 def test_a_deferred_model_validates_and_refuses_on_first_use() -> None:
     from pydantic import ValidationError
 
-    from shared.trades.bodies import TradePatch
+    from functions.api.trades.bodies import TradePatch
 
     with pytest.raises(ValidationError) as refused:
         TradePatch.model_validate({"no_such_field": 1})
@@ -76,7 +76,7 @@ def test_a_deferred_model_validates_and_refuses_on_first_use() -> None:
 _CONCURRENT_FIRST_USE = """
 import json, threading
 from pydantic import ValidationError
-from shared.trades.bodies import TradeActionBody
+from functions.api.trades.bodies import TradeActionBody
 
 start = threading.Barrier(16)
 answers = []

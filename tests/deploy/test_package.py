@@ -181,10 +181,10 @@ def test_every_module_in_the_artefact_has_its_bytecode(packaged: dict[str, Any],
     ]
     assert missing == []
     # Unchecked-hash: the flags word (bytes 4-8) is 0b01 (hash-based, check_source off).
-    pyc = root / "functions" / "__pycache__" / f"health.{tag}.pyc"
+    pyc = root / "functions" / "api" / "__pycache__" / f"health.{tag}.pyc"
     assert int.from_bytes(pyc.read_bytes()[4:8], "little") == 0b01
     # Tracebacks name the file where Lambda has it, not this machine's build folder.
-    assert b"/var/task/functions/health.py" in pyc.read_bytes()
+    assert b"/var/task/functions/api/health.py" in pyc.read_bytes()
     assert str(ROOT).encode() not in pyc.read_bytes()
 
 
@@ -193,7 +193,8 @@ def test_every_handler_imports_from_the_artefact_alone(packaged: dict[str, Any],
     root: Path = packaged["extracted"]
     # -I -S: no site-packages, no user paths, no PYTHON* variables: only the artefact on sys.path.
     for function in service.functions:
-        assert (root / Path(*function.module.split("."))).with_suffix(".py").exists(), function.handler
+        source = root / Path(*function.module.split("."))
+        assert source.with_suffix(".py").exists() or (source / "__init__.py").exists(), function.handler
         probe = (
             f"import sys; sys.path[:0] = [{str(root)!r}]; import importlib; "
             f"m = importlib.import_module({function.module!r}); "
@@ -212,7 +213,7 @@ def test_health_reports_the_project_version_from_the_artefact(packaged: dict[str
     python = _runtime_python(service)
     root: Path = packaged["extracted"]
     probe = (
-        f"import sys; sys.path[:0] = [{str(root)!r}]; from functions.health import _version; print(_version())"
+        f"import sys; sys.path[:0] = [{str(root)!r}]; from functions.api.health import _version; print(_version())"
     )
     result = subprocess.run(
         [python, "-I", "-S", "-c", probe], capture_output=True, text=True, timeout=60, check=False

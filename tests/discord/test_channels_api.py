@@ -339,7 +339,7 @@ def test_tokens_appear_in_no_response_and_no_log_line(
 def test_answers_match_the_models_the_openapi_document_describes(
     client: FlaskClient, admin: Admin, fake_discord: FakeDiscord
 ) -> None:
-    from functions.discord import ChannelList, ChannelOut, DeliveryAnswer
+    from functions.api.discord_channels import ChannelList, ChannelOut, DeliveryAnswer
 
     created = _create(client, admin, fake_discord.add_webhook()).get_json()
     ChannelOut.model_validate(created)

@@ -18,7 +18,7 @@ from flask import Flask
 from werkzeug.routing import Rule
 
 from functions.__main__ import main as functions_main
-from functions.openapi import ATTRIBUTE
+from functions.web.openapi import ATTRIBUTE
 from shared.admins import NOT_AN_ADMIN, app_role, is_admin
 from shared.auth import TokenVerifier
 from shared.config import get_settings
@@ -78,7 +78,7 @@ def test_every_other_route_refuses_a_members_token_with_403_not_an_admin(
         assert response.status_code == 403, (method, rule.rule, response.text)
         assert response.json()["error"]["code"] == NOT_AN_ADMIN, (method, rule.rule)
         checked.append(rule.endpoint)
-    # Every area of functions/app.py has routes, the challenges among them.
+    # Every area of functions.api.AREAS has routes, the challenges among them.
     assert {"challenges.create_challenge", "trades.create_trade", "watchlist.list_watchlist"} <= set(checked)
 
 

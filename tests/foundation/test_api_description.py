@@ -11,9 +11,9 @@ from flask import Blueprint, Flask
 from flask.testing import FlaskClient
 from pydantic import BaseModel
 
-from functions import openapi
-from functions.app import create_app
-from functions.openapi import UndocumentedRoute, document, routes
+from functions.web import openapi
+from functions.web.app import create_app
+from functions.web.openapi import UndocumentedRoute, document, routes
 from tests.conftest import repo_path
 
 _ANY_PARAM = re.compile(r"{\w+}")

@@ -48,9 +48,10 @@ def private_postgres(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> Iterato
 
 
 def test_health_is_503_down_when_the_database_is_stopped(private_postgres: Any) -> None:
-    from functions.app import create_app
+    from functions.api import all_blueprints
+    from functions.web.app import create_app
 
-    client = create_app().test_client()
+    client = create_app(all_blueprints()).test_client()
     assert client.get("/api/health").status_code == 200
     private_postgres.cleanup()  # stops the server
     response = client.get("/api/health")

@@ -8,7 +8,7 @@ from typing import Any
 import pytest
 from flask import Flask
 
-from functions import health, watchlist
+from functions.api import health, watchlist
 from tests.conftest import Admin
 
 
@@ -73,7 +73,7 @@ def test_a_lambda_serves_only_its_own_area(admin: Admin) -> None:
 
 
 def test_the_docs_lambda_serves_the_page_and_its_scripts() -> None:
-    from functions import docs
+    from functions.api import docs
 
     page = docs.handler(http_api_event("GET", "/api/docs"), None)
     assert (page["statusCode"], page["headers"]["content-type"].split(";")[0]) == (200, "text/html")
@@ -83,7 +83,7 @@ def test_the_docs_lambda_serves_the_page_and_its_scripts() -> None:
 
 
 def test_the_openapi_lambda_documents_every_area_not_only_its_own() -> None:
-    from functions import openapi
+    from functions.api import openapi
 
     response = openapi.handler(http_api_event("GET", "/api/openapi.json"), None)
     paths = json.loads(response["body"])["paths"]

@@ -205,9 +205,9 @@ def test_no_handler_but_the_gamma_job_and_chart_loads_numpy_or_matplotlib_at_imp
     # A fresh interpreter per check: this test process has long since imported numpy.
     script = (
         "import importlib, sys\n"
-        "from functions.app import AREAS\n"
-        "jobs = ('functions.gamma', 'functions.ingest', 'functions.prewarm', 'functions.discord_send',"
-        " 'functions.discord_sweeper')\n"
+        "from functions.api import AREAS\n"
+        "jobs = ('functions.jobs.gamma', 'functions.jobs.ingest', 'functions.jobs.prewarm',"
+        " 'functions.jobs.discord_send', 'functions.jobs.discord_sweeper')\n"
         "for name in (*AREAS, *jobs):\n"
         "    module = importlib.import_module(name)\n"
         "    assert callable(module.handler), name\n"

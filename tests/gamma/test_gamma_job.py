@@ -61,7 +61,7 @@ def stored(db: psycopg.Connection[Any], symbol: str) -> dict[str, dict[str, Any]
 def test_a_forced_run_reads_every_page_of_a_20000_contract_chain_and_stores_three_views(
     settings: Any, db: psycopg.Connection[Any], massive_env: FakeMassiveRest
 ) -> None:
-    from functions.gamma import run
+    from functions.jobs.gamma import run
 
     raw = synthetic_chain("I:SPX", 6000.0, 20_000, today=today())
     massive_env.chains["I:SPX"] = raw
@@ -170,7 +170,7 @@ def test_watchlist_symbols_are_snapshotted_beside_the_configured_ones(
 def test_the_gamma_lambda_and_the_run_command_run_the_job(
     database_url: str, settings: Any, db: psycopg.Connection[Any], massive_env: FakeMassiveRest
 ) -> None:
-    from functions.gamma import handler
+    from functions.jobs.gamma import handler
 
     massive_env.chains["SPY"] = small_spy_chain()
     assert handler({"force": True}, None)["status"] == "ok"
@@ -188,7 +188,7 @@ def test_gamma_interval_sets_the_dev_schedulers_interval(monkeypatch: pytest.Mon
     monkeypatch.setenv("GAMMA_INTERVAL", "600")
     get_settings.cache_clear()
     try:
-        intervals = {spec.name: spec.interval_s for spec in Scheduler().jobs}
+        intervals = {spec.name: spec.interval_s for spec in Scheduler(runner=lambda spec, after_close: None).jobs}
     finally:
         get_settings.cache_clear()
     assert intervals["gamma"] == 600 and intervals["ingest"] == 15 * 60

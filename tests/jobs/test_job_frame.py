@@ -165,7 +165,7 @@ def test_health_turns_degraded_when_a_jobs_last_run_failed(client: FlaskClient, 
 def test_health_turns_degraded_when_a_job_is_late_in_market_hours(
     settings: Settings, db: psycopg.Connection[Any]
 ) -> None:
-    from functions.health import check_jobs
+    from functions.api.health import check_jobs
 
     insert_beat(db, "ingest", IN_SESSION - timedelta(minutes=45), "ok")
     report = check_jobs(IN_SESSION)

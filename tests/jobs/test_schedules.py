@@ -2,12 +2,12 @@
 
 from __future__ import annotations
 
-import importlib
 from typing import Any
 
 import psycopg
 import yaml
 
+from functions.jobs import job_module
 from shared.config import Settings
 from shared.jobs.specs import JOBS
 from tests.conftest import repo_path
@@ -20,11 +20,11 @@ def serverless_functions() -> dict[str, Any]:
 
 def test_every_job_has_a_scheduled_lambda_whose_handler_exists() -> None:
     functions = serverless_functions()
-    for name, spec in JOBS.items():
+    for name in JOBS:
         entry = functions[name]
-        assert entry["handler"] == f"functions/{name}.handler"
+        assert entry["handler"] == f"functions/jobs/{name}.handler"
         assert any("schedule" in event for event in entry["events"])
-        assert callable(importlib.import_module(spec.module).handler)
+        assert callable(job_module(name).handler)
 
 
 def test_the_ingest_crons_cover_market_hours_in_both_utc_offsets_and_run_after_the_close() -> None:
@@ -56,7 +56,7 @@ class LambdaContext:
 def test_the_ingest_lambda_runs_one_forced_run_and_reports_it(
     settings: Settings, db: psycopg.Connection[Any], massive_env: FakeMassiveRest
 ) -> None:
-    from functions.ingest import handler
+    from functions.jobs.ingest import handler
 
     result = handler({"force": True}, LambdaContext())
     assert result["status"] == "ok"

@@ -339,7 +339,7 @@ def test_a_scan_marks_signals_past_their_expiry_expired(
 def test_the_scanner_job_runs_under_the_frame_and_records_a_heartbeat(
     setup: dict[str, Any], db: psycopg.Connection[Any], massive_env: FakeMassiveRest
 ) -> None:
-    from functions.scanner import run
+    from functions.jobs.scanner import run
 
     result = run(force=True)
     assert result.status in ("ok", "failed")
@@ -354,7 +354,7 @@ class LambdaContext:
 def test_the_scanner_lambda_runs_one_forced_scan_and_reports_it(
     setup: dict[str, Any], db: psycopg.Connection[Any], massive_env: FakeMassiveRest
 ) -> None:
-    from functions.scanner import handler
+    from functions.jobs.scanner import handler
 
     result = handler({"force": True}, LambdaContext())
     assert set(result) == {"status", "counts", "error"}
@@ -387,7 +387,7 @@ def store_session(db: psycopg.Connection[Any]) -> None:
 def test_the_replay_prints_what_would_have_fired_with_its_outcome_and_writes_nothing(
     settings: Settings, db: psycopg.Connection[Any], make_token: MakeToken
 ) -> None:
-    from functions.scanner import replay_session
+    from functions.jobs.scanner import replay_session
 
     store_session(db)
     watch(db, Admin(*make_token()).user_id, "AAPL")

@@ -13,7 +13,7 @@ import pytest
 from flask import Flask
 from flask.testing import FlaskClient
 
-from functions.trades import CLOCK_KEY
+from functions.api.trades.routes import CLOCK_KEY
 from tests.conftest import Admin
 from tests.delivery.conftest import insert_channel
 from tests.fakes.discord import FakeDiscord, FakeWebhook, fake_discord

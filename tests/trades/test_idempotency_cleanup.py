@@ -7,7 +7,7 @@ from typing import Any
 
 import psycopg
 
-from functions import idempotency_cleanup
+from functions.jobs import idempotency_cleanup
 from shared.config import Settings
 
 
@@ -36,6 +36,6 @@ def test_the_cleanup_is_scheduled_in_serverless_yml() -> None:
     from tests.conftest import repo_path
 
     text = repo_path("serverless.yml").read_text()
-    assert "handler: functions/idempotency_cleanup.handler" in text
+    assert "handler: functions/jobs/idempotency_cleanup.handler" in text
     block = text.split("idempotency_cleanup:", 1)[1].split("\n\n", 1)[0]
     assert "schedule: rate(1 hour)" in block

@@ -10,11 +10,11 @@ from uuid import UUID
 from flask import Blueprint
 from pydantic import BaseModel, ConfigDict, Field, field_validator
 
-from functions import openapi
-from functions.auth import current_user, requires_user
-from functions.bodies import parse_body, parse_query
-from functions.errors import NotFound
-from functions.lambda_adapter import lambda_handler
+from functions.web import openapi
+from functions.web.auth import current_user, requires_user
+from functions.web.errors import NotFound
+from functions.web.lambda_adapter import lambda_handler
+from functions.web.requests import parse_body, parse_query
 from shared.db import user_tx
 from shared.symbols import SymbolError, normalize_symbol
 

@@ -8,7 +8,7 @@ from typing import ParamSpec, TypeVar
 
 from flask import g, request
 
-from functions.errors import Forbidden, Unauthorized
+from functions.web.errors import Forbidden, Unauthorized
 from shared.admins import NOT_AN_ADMIN, NOT_AN_ADMIN_MESSAGE, is_admin
 from shared.auth import AuthError, TokenVerifier, VerifiedToken, bearer_token
 from shared.config import get_settings

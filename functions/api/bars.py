@@ -8,12 +8,12 @@ from typing import Any
 from flask import Blueprint
 from pydantic import BaseModel, ConfigDict
 
-from functions import openapi
-from functions.auth import current_user, requires_user
-from functions.bodies import parse_query
-from functions.errors import Unprocessable
-from functions.lambda_adapter import lambda_handler
-from functions.time_window import EARLIEST, TimeWindow
+from functions.web import openapi
+from functions.web.auth import current_user, requires_user
+from functions.web.errors import Unprocessable
+from functions.web.lambda_adapter import lambda_handler
+from functions.web.requests import parse_query
+from functions.web.time_window import EARLIEST, TimeWindow
 from shared.bars.store import datetime_to_ms, read_bars
 from shared.bars.timeframes import Timeframe
 from shared.db import user_tx

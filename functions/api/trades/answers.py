@@ -1,6 +1,6 @@
-"""The trades API's answers as pydantic models: what `shared.trades.views` builds, described exactly.
+"""The trades API's answers as pydantic models: what `functions.api.trades.views` builds, described exactly.
 
-The OpenAPI document shows these, and `functions.openapi.operation` checks every answer against
+The OpenAPI document shows these, and `functions.web.openapi.operation` checks every answer against
 its model before it leaves, so a view that changes shape fails its tests instead of the document
 quietly going stale. Money and percentages are decimal strings ("1.20").
 """

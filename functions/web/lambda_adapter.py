@@ -19,8 +19,8 @@ def lambda_handler(blueprint: Blueprint) -> LambdaHandler:
         if wrapped is None:
             from apig_wsgi import make_lambda_handler
 
-            from functions.app import create_app
             from functions.lambda_context import lambda_settings
+            from functions.web.app import create_app
 
             lambda_settings()
             wrapped = make_lambda_handler(create_app([blueprint]))

@@ -1,4 +1,4 @@
-"""The OpenAPI document at `/api/openapi.json`, generated from the app's routes themselves.
+"""The OpenAPI registry (`@operation`) and the document it builds from the app's routes (served at /api/openapi.json).
 
 Every view carries its description (`@operation(...)`, under the route decorator): the document
 walks the URL map of the app holding every area, so a route without a description fails the
@@ -7,32 +7,26 @@ view returns; the decorator refuses to answer with anything else, so the documen
 from the answers.
 
 Why our own registry and not flask-openapi3, APIFlask or spectree: the bodies, queries and
-answers were already pydantic models, validated by `functions.bodies` with our own 422s; those
+answers were already pydantic models, validated by `functions.web.requests` with our own 422s; those
 libraries would replace that validation and its messages (or the Flask class itself) to get the
 same document. The page at `/api/docs` is Swagger UI from the `swagger-ui-bundle-v2` package,
-served from this API (functions/docs.py).
+served from this API (functions/api/docs.py).
 """
 
 from __future__ import annotations
 
-import importlib
 import re
-import threading
 from collections.abc import Callable, Mapping
 from dataclasses import dataclass
 from functools import wraps
 from typing import Any, Literal, ParamSpec
 
-from flask import Blueprint, Flask, Response, current_app
-from pydantic import BaseModel, ConfigDict
+from flask import Flask, Response, current_app
+from pydantic import BaseModel
 from pydantic.json_schema import JsonSchemaMode, models_json_schema
 from werkzeug.routing import Rule
 
-from functions.lambda_adapter import lambda_handler
-from functions.path_ids import IdConverter
-
-bp = Blueprint("openapi", __name__)
-handler = lambda_handler(bp)
+from functions.web.path_ids import IdConverter
 
 P = ParamSpec("P")
 Method = Literal["get", "post", "put", "patch", "delete"]
@@ -323,35 +317,4 @@ def document(app: Flask) -> dict[str, Any]:
         },
     }
 
-
-_lock = threading.Lock()
-_cached: dict[str, Any] | None = None
-
-
-def whole_api_document() -> dict[str, Any]:
-    """The document of the app holding every area (a Lambda serves one area, the document all)."""
-    global _cached
-    with _lock:
-        if _cached is None:
-            app_module = importlib.import_module("functions.app")
-            _cached = document(app_module.create_app())
-        return _cached
-
-
-class OpenApiDocument(BaseModel):
-    """An OpenAPI 3.1 document (its parts are described by the OpenAPI specification itself)."""
-
-    model_config = ConfigDict(defer_build=True)
-
-    openapi: str
-    info: dict[str, Any]
-    paths: dict[str, Any]
-    components: dict[str, Any]
-
-
-@bp.get("/api/openapi.json")
-@operation(summary="This OpenAPI document", tag="meta", response=OpenApiDocument, auth=False)
-def openapi_json() -> OpenApiDocument:
-    """The document; built once per process (the routes cannot change while it runs)."""
-    return OpenApiDocument.model_validate(whole_api_document())
 

@@ -7,11 +7,11 @@ from datetime import datetime
 from flask import Blueprint
 from pydantic import BaseModel, ConfigDict, field_validator
 
-from functions import openapi
-from functions.auth import current_user, requires_user
-from functions.bodies import parse_body
-from functions.errors import Conflict, NotFound, Unprocessable
-from functions.lambda_adapter import lambda_handler
+from functions.web import openapi
+from functions.web.auth import current_user, requires_user
+from functions.web.errors import Conflict, NotFound, Unprocessable
+from functions.web.lambda_adapter import lambda_handler
+from functions.web.requests import parse_body
 from shared.db import user_tx
 from shared.symbols import SymbolError, normalize_symbol
 

@@ -7,7 +7,7 @@ from __future__ import annotations
 
 from typing import Any
 
-from functions.discord_send import SAFETY_S
+from functions.jobs.discord_send import SAFETY_S
 from functions.lambda_context import deadline_from, lambda_settings
 
 

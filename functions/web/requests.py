@@ -9,7 +9,7 @@ from flask import request
 from pydantic import BaseModel, ValidationError
 from pydantic_core import ErrorDetails
 
-from functions.errors import BadRequest, Unprocessable, UnsupportedMediaType
+from functions.web.errors import BadRequest, Unprocessable, UnsupportedMediaType
 
 Model = TypeVar("Model", bound=BaseModel)
 

@@ -19,12 +19,12 @@ from typing import Any
 from flask import Blueprint, Response
 from pydantic import BaseModel, ConfigDict, Field
 
-from functions import openapi
-from functions.auth import current_user, requires_user
-from functions.bodies import parse_query
-from functions.errors import NotFound, Unprocessable
-from functions.lambda_adapter import lambda_handler
-from functions.time_window import EARLIEST, TimeWindow
+from functions.web import openapi
+from functions.web.auth import current_user, requires_user
+from functions.web.errors import NotFound, Unprocessable
+from functions.web.lambda_adapter import lambda_handler
+from functions.web.requests import parse_query
+from functions.web.time_window import EARLIEST, TimeWindow
 from shared.db import user_tx
 from shared.gamma.figures import GammaFigures, View
 from shared.gamma.store import STRIKE_FIELDS, latest_snapshot, snapshot_history

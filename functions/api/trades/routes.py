@@ -17,12 +17,22 @@ from uuid import UUID
 import psycopg
 from flask import Blueprint, current_app, request
 
-from functions import openapi
-from functions.auth import current_user, requires_user
-from functions.bodies import parse_body, parse_query
-from functions.cursors import decode_cursor, encode_cursor
-from functions.errors import Conflict, NotFound, Unprocessable
-from functions.lambda_adapter import lambda_handler
+from functions.api.trades.answers import TradeAnswer, TradeDetail, TradeEdited, TradeList
+from functions.api.trades.bodies import (
+    ActionInputsBody,
+    TradeActionBody,
+    TradeCreate,
+    TradeDraft,
+    TradeListQuery,
+    TradePatch,
+)
+from functions.api.trades.views import alert_view, fill_view, trade_view, update_view
+from functions.web import openapi
+from functions.web.auth import current_user, requires_user
+from functions.web.cursors import decode_cursor, encode_cursor
+from functions.web.errors import Conflict, NotFound, Unprocessable
+from functions.web.lambda_adapter import lambda_handler
+from functions.web.requests import parse_body, parse_query
 from shared.alerts.compose import Composition, compose
 from shared.alerts.models import AlertBlock
 from shared.auth import VerifiedToken
@@ -38,15 +48,6 @@ from shared.delivery.outbox import (
 )
 from shared.discord.errors import ChannelInactive, ChannelNotFound
 from shared.trades import idempotency, store
-from shared.trades.answers import TradeAnswer, TradeDetail, TradeEdited, TradeList
-from shared.trades.bodies import (
-    ActionInputsBody,
-    TradeActionBody,
-    TradeCreate,
-    TradeDraft,
-    TradeListQuery,
-    TradePatch,
-)
 from shared.trades.contract import resolve_contract
 from shared.trades.dte import days_to_expiry, trade_type_for, utc_now
 from shared.trades.lifecycle import (
@@ -62,7 +63,6 @@ from shared.trades.lifecycle import (
     with_default_levels,
 )
 from shared.trades.models import ActionInputs, Trade
-from shared.trades.views import alert_view, fill_view, trade_view, update_view
 
 bp = Blueprint("trades", __name__)
 handler = lambda_handler(bp)

@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-import importlib
 import logging
 from typing import Any
 
@@ -11,27 +10,11 @@ from flask import Blueprint, Flask, Response, request
 from psycopg_pool import PoolTimeout
 from werkzeug.exceptions import HTTPException
 
-from functions import path_ids
-from functions.errors import ApiError
+from functions.web import path_ids
+from functions.web.errors import ApiError
 from shared.config import get_settings
 
 log = logging.getLogger(__name__)
-
-# Each area is a module with `bp` (its routes) and `handler` (its own Lambda).
-AREAS: tuple[str, ...] = (
-    "functions.health",
-    "functions.watchlist",
-    "functions.discord",
-    "functions.deliveries",
-    "functions.trades",
-    "functions.alerts",
-    "functions.openapi",
-    "functions.bars",
-    "functions.signals",
-    "functions.docs",
-    "functions.gamma_snapshots",
-    "functions.challenges",
-)
 
 MAX_BODY_BYTES = 64 * 1024
 _BODY_METHODS = frozenset({"POST", "PUT", "PATCH", "DELETE"})
@@ -49,22 +32,17 @@ _HTTP_CODES = {
 }
 
 
-def all_blueprints() -> list[Blueprint]:
-    """The blueprint of every area in AREAS."""
-    return [importlib.import_module(name).bp for name in AREAS]
-
-
 def _json_error(status: int, code: str, message: str, field: str | None = None) -> tuple[dict[str, Any], int]:
     return {"error": {"code": code, "message": message, "field": field}}, status
 
 
-def create_app(blueprints: list[Blueprint] | None = None) -> Flask:
-    """An app serving `blueprints` (every area when None)."""
+def create_app(blueprints: list[Blueprint]) -> Flask:
+    """An app serving `blueprints` (`functions.api.all_blueprints()` for every area)."""
     app = Flask("honeydrip")
     app.config["MAX_CONTENT_LENGTH"] = MAX_BODY_BYTES + 1
     app.json.sort_keys = False  # type: ignore[attr-defined]
     path_ids.install(app)
-    for blueprint in blueprints if blueprints is not None else all_blueprints():
+    for blueprint in blueprints:
         app.register_blueprint(blueprint)
 
     @app.errorhandler(ApiError)

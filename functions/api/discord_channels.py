@@ -15,11 +15,11 @@ import psycopg
 from flask import Blueprint
 from pydantic import BaseModel, ConfigDict, Field, field_validator, model_validator
 
-from functions import openapi
-from functions.auth import current_user, requires_user
-from functions.bodies import parse_body
-from functions.errors import Conflict, NotFound, ServiceUnavailable, Unprocessable
-from functions.lambda_adapter import lambda_handler
+from functions.web import openapi
+from functions.web.auth import current_user, requires_user
+from functions.web.errors import Conflict, NotFound, ServiceUnavailable, Unprocessable
+from functions.web.lambda_adapter import lambda_handler
+from functions.web.requests import parse_body
 from shared.auth import VerifiedToken
 from shared.db import service_tx, user_tx
 from shared.delivery.dispatch import default_engine, dispatch_after_commit

@@ -8,13 +8,13 @@ from uuid import UUID
 from flask import Blueprint
 from pydantic import BaseModel, ConfigDict, Field
 
-from functions import openapi
-from functions.auth import current_user, requires_user
-from functions.bodies import parse_query
-from functions.cursors import page_filter, split_page
-from functions.discord import DeliveryAnswer
-from functions.errors import Conflict, NotFound
-from functions.lambda_adapter import lambda_handler
+from functions.api.discord_channels import DeliveryAnswer
+from functions.web import openapi
+from functions.web.auth import current_user, requires_user
+from functions.web.cursors import page_filter, split_page
+from functions.web.errors import Conflict, NotFound
+from functions.web.lambda_adapter import lambda_handler
+from functions.web.requests import parse_query
 from shared.db import user_tx
 from shared.delivery.dispatch import dispatch_after_commit
 from shared.delivery.outbox import DELIVERY_COLUMNS, DeliveryOut, delivery_view, get_deliveries

@@ -12,13 +12,15 @@ from uuid import UUID
 from flask import Blueprint
 from pydantic import AwareDatetime, BaseModel, ConfigDict, Field
 
-from functions import openapi
-from functions.auth import current_user, requires_user
-from functions.bodies import parse_body, parse_query
-from functions.cursors import page_filter, split_page
-from functions.errors import NotFound, Unprocessable
-from functions.lambda_adapter import lambda_handler
-from functions.trades import action_inputs, core_errors, creation_inputs, draft_trade, now, resolve_channels
+from functions.api.trades.answers import AlertOut
+from functions.api.trades.bodies import PreviewBody
+from functions.api.trades.routes import action_inputs, core_errors, creation_inputs, draft_trade, now, resolve_channels
+from functions.web import openapi
+from functions.web.auth import current_user, requires_user
+from functions.web.cursors import page_filter, split_page
+from functions.web.errors import NotFound, Unprocessable
+from functions.web.lambda_adapter import lambda_handler
+from functions.web.requests import parse_body, parse_query
 from shared.alerts.compose import compose
 from shared.alerts.presets import AlertAction, presets_document
 from shared.challenges import store as challenge_store
@@ -27,8 +29,6 @@ from shared.db import user_tx
 from shared.delivery.outbox import deliveries_for_alerts
 from shared.discord.limits import limit_report
 from shared.trades import store
-from shared.trades.answers import AlertOut
-from shared.trades.bodies import PreviewBody
 from shared.trades.ledger import Fill
 from shared.trades.lifecycle import Action, InputError
 

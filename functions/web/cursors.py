@@ -9,7 +9,7 @@ from datetime import datetime
 from typing import Any, TypeVar
 from uuid import UUID
 
-from functions.errors import Unprocessable
+from functions.web.errors import Unprocessable
 
 
 def encode_cursor(created_at: datetime, row_id: UUID) -> str:

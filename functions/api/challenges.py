@@ -16,17 +16,17 @@ from uuid import UUID
 from flask import Blueprint
 from pydantic import BaseModel, ConfigDict, Field, field_validator
 
-from functions import openapi
-from functions.auth import current_user, requires_user
-from functions.bodies import parse_body, parse_query
-from functions.cursors import decode_cursor, encode_cursor
-from functions.errors import NotFound, Unprocessable
-from functions.lambda_adapter import lambda_handler
+from functions.api.trades.views import decimal_text
+from functions.web import openapi
+from functions.web.auth import current_user, requires_user
+from functions.web.cursors import decode_cursor, encode_cursor
+from functions.web.errors import NotFound, Unprocessable
+from functions.web.lambda_adapter import lambda_handler
+from functions.web.requests import parse_body, parse_query
 from shared.challenges import store
 from shared.challenges.figures import ChallengeFigures, LinkedTrade, challenge_figures
 from shared.db import Connection, user_tx
 from shared.trades.dte import utc_now
-from shared.trades.views import decimal_text
 
 bp = Blueprint("challenges", __name__)
 handler = lambda_handler(bp)

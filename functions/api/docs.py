@@ -11,9 +11,9 @@ from pathlib import Path
 from flask import Blueprint, Response, current_app
 from swagger_ui_bundle import swagger_ui_path
 
-from functions import openapi
-from functions.errors import NotFound
-from functions.lambda_adapter import lambda_handler
+from functions.web import openapi
+from functions.web.errors import NotFound
+from functions.web.lambda_adapter import lambda_handler
 
 bp = Blueprint("docs", __name__)
 handler = lambda_handler(bp)

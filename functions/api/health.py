@@ -10,8 +10,8 @@ from typing import Any, Literal
 from flask import Blueprint
 from pydantic import BaseModel, ConfigDict
 
-from functions import openapi
-from functions.lambda_adapter import lambda_handler
+from functions.web import openapi
+from functions.web.lambda_adapter import lambda_handler
 from shared.db import default_pool, service_tx
 
 bp = Blueprint("health", __name__)
