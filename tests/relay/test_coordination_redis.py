@@ -21,7 +21,16 @@ from websockets.exceptions import ConnectionClosed
 from websockets.sync.client import ClientConnection
 
 from tests.fakes.massive import FakeMassive
-from tests.relay.conftest import TEST_REDIS_URL, RelayProcess, StartRelay, has_status, recv_json, recv_until, statuses, subscribe
+from tests.relay.conftest import (
+    TEST_REDIS_URL,
+    RelayProcess,
+    StartRelay,
+    has_status,
+    recv_json,
+    recv_until,
+    statuses,
+    subscribe,
+)
 
 REDIS_URL = TEST_REDIS_URL
 X1, X2, X3 = "O:SPY251219C00650000", "O:SPY251219P00600000", "O:QQQ251219C00500000"

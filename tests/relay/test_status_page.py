@@ -110,7 +110,8 @@ def test_the_status_page_shows_each_cluster_and_turns_red_when_the_upstream_is_l
     massive.reject_keys = True
     massive.drop("options")
     recv_until(ws, has_status("upstream_disconnected", "refused the relay's API key"), timeout=10)
-    screenshot = DOCS_SCREENSHOT if os.environ.get("HONEYDRIP_UPDATE_SCREENSHOT") == "1" else tmp_path / "ops-status.png"
+    refresh = os.environ.get("HONEYDRIP_UPDATE_SCREENSHOT") == "1"
+    screenshot = DOCS_SCREENSHOT if refresh else tmp_path / "ops-status.png"
     after = cards(render(f"{relay.http}/", tmp_path, screenshot=screenshot))
     options = after["options"]
     assert "bad" in options["class"].split()
