@@ -18,15 +18,19 @@ from shared.config import settings_or_exit
 from shared.logs import configure_logging
 
 log = logging.getLogger("functions")
+# The scheduled jobs that read Massive's REST API (all of them, today).
+MASSIVE_JOBS = frozenset({"ingest", "prewarm", "scanner", "gamma"})
 
 
 def start_scheduler() -> Callable[[], None]:
     """The scheduled jobs in this process (make dev); returns `stop()`."""
     from functions.jobs import run_scheduled
+    from shared.local.massive_simulator import use_running_simulator
     from shared.local.scheduler import Scheduler
 
-    if settings_or_exit().massive_api_key is None:
-        log.warning("MASSIVE_API_KEY is not set: the scheduled jobs (they read Massive) are not scheduled")
+    problem = use_running_simulator()
+    if problem is not None:
+        log.warning("the scheduled jobs are not scheduled: %s", problem)
         return lambda: None
     return Scheduler(runner=run_scheduled).start().stop
 
@@ -75,8 +79,15 @@ def serve(host: str, port: int, *, jobs: bool = False) -> int:
 def token(user: uuid.UUID, email: str | None, ttl: int) -> int:
     """Print an admin access token signed with SUPABASE_JWT_SECRET."""
     settings = settings_or_exit()
+    if settings.supabase_jwt_secret is None and settings.supabase_url is None:
+        # Local use: the same secret make dev generates (.local/dev.env), made now if it is not there yet.
+        from shared.local.devstack import ensure_local_secret
+
+        ensure_local_secret()
+        settings = settings_or_exit()
     if settings.supabase_jwt_secret is None:
-        print("SUPABASE_JWT_SECRET is not set (make dev generates one in .local/dev.env)", file=sys.stderr)
+        print("SUPABASE_JWT_SECRET is not set: copy it from Supabase (Project Settings → API → JWT secret) into .env",
+              file=sys.stderr)
         return 2
     print(mint_token(settings.supabase_jwt_secret.get_secret_value(), user, email=email, ttl_s=ttl))
     return 0
@@ -89,8 +100,14 @@ def run_job_now(job: str, *, force: bool, after_close: bool, symbols: list[str] 
     from functions.jobs import job_module
     from shared.jobs.progress import TerminalProgress
 
+    from shared.local.massive_simulator import use_running_simulator
+
     settings = settings_or_exit()
     configure_logging(settings.log_level, settings.log_format)
+    problem = use_running_simulator() if job in MASSIVE_JOBS else None
+    if problem is not None:
+        print(f"run {job}: {problem}", file=sys.stderr)
+        return 2
     progress = TerminalProgress(job)
     try:
         result = job_module(job).run(

@@ -32,6 +32,9 @@ class Settings(BaseSettings):
         env_file_encoding="utf-8",
         extra="ignore",
         populate_by_name=True,
+        # Empty means unset (see _empty_means_unset): dropped per source, so an empty `.env` line never
+        # hides what `.local/dev.env` holds.
+        env_ignore_empty=True,
     )
 
     # Database. Unset means: start the embedded Postgres (local use and tests only).

@@ -97,3 +97,16 @@ def test_an_empty_or_blank_value_means_unset(monkeypatch: pytest.MonkeyPatch, na
         settings = load_settings()
         assert field not in settings.model_fields_set
         assert getattr(settings, field) == Settings.model_fields[field].default
+
+
+def test_an_empty_line_in_env_does_not_hide_the_generated_dev_secret(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    (tmp_path / ".local").mkdir()
+    (tmp_path / ".local" / "dev.env").write_text("SUPABASE_JWT_SECRET=generated-by-make-dev\n")
+    shutil.copy(repo_path(".env.example"), tmp_path / ".env")
+    monkeypatch.chdir(tmp_path)
+    monkeypatch.delenv("HONEYDRIP_IGNORE_ENV_FILES")
+    monkeypatch.delenv("SUPABASE_JWT_SECRET", raising=False)
+    secret = Settings().supabase_jwt_secret
+    assert secret is not None and secret.get_secret_value() == "generated-by-make-dev"
