@@ -99,7 +99,6 @@ def run_job_now(job: str, *, force: bool, after_close: bool, symbols: list[str] 
 
     from functions.jobs import job_module
     from shared.jobs.progress import TerminalProgress
-
     from shared.local.massive_simulator import use_running_simulator
 
     settings = settings_or_exit()
