@@ -59,7 +59,8 @@ def test_aggregates_page_with_next_url_on_its_own_host_and_stop_at_now(simulator
 
 def test_the_client_reads_every_timeframe_and_the_backfill_window(client: MassiveRest) -> None:
     days = client.aggregates("SPY", 1, "day", date(2026, 9, 1), date(2026, 12, 2))
-    assert len(days) == len([d for d in calendar.recent_sessions(80, through=date(2026, 12, 2)) if d >= date(2026, 9, 1)])
+    sessions = calendar.recent_sessions(80, through=date(2026, 12, 2))
+    assert len(days) == len([d for d in sessions if d >= date(2026, 9, 1)])
     hours = client.aggregates("I:SPX", 1, "hour", date(2026, 12, 1), date(2026, 12, 1))
     assert len(hours) == 7  # 9:30 to 16:00 in hour buckets
     assert all(h.v == 0 for h in hours)  # indices trade no volume
@@ -94,7 +95,9 @@ def test_market_status_follows_the_exchange_calendar(simulator: MassiveSimulator
 
 def run(database_url: str, rest_url: str, *args: str) -> subprocess.CompletedProcess[str]:
     env = {k: v for k, v in os.environ.items() if k != "MASSIVE_API_KEY"}
-    env.update({"DATABASE_URL": database_url, "MASSIVE_REST_URL": rest_url, "MASSIVE_API_KEY": "", "LOG_FORMAT": "json"})
+    # An empty key is no key (as `.env.example` copied to `.env` leaves it).
+    env.update({"DATABASE_URL": database_url, "MASSIVE_REST_URL": rest_url, "MASSIVE_API_KEY": "",
+                "LOG_FORMAT": "json"})
     return subprocess.run(
         [sys.executable, "-m", "functions", "run", *args],
         capture_output=True, text=True, env=env, cwd=repo_path(), timeout=180, check=False,
