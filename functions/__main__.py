@@ -121,20 +121,24 @@ def run_job_now(job: str, *, force: bool, after_close: bool, symbols: list[str] 
     return 1 if result.status == "failed" else 0
 
 
-def replay_now(day: date, symbols: list[str] | None, *, as_json: bool) -> int:
-    """Replay a stored session through the scanner; prints the signals, writes nothing."""
+def replay_now(day: date, symbols: list[str] | None, *, as_json: bool, keep: bool = False) -> int:
+    """Replay a stored session through the scanner; prints the signals, and stores them with `keep`."""
     from functions.jobs.scanner import replay_session
     from shared.symbols import SymbolError
 
     settings = settings_or_exit()
     configure_logging(settings.log_level, settings.log_format)
     try:
-        count = replay_session(day, symbols, as_json=as_json, out=sys.stdout)
+        count = replay_session(day, symbols, as_json=as_json, out=sys.stdout, keep=keep)
     except SymbolError as error:
         print(f"--symbols: {error}", file=sys.stderr)
         return 2
     if not as_json:
-        print(f"{count} signal(s) on {day.isoformat()}", file=sys.stderr)
+        stored = "; stored for the symbols' watchers (GET /api/signals)" if keep and count else ""
+        print(f"{count} signal(s) on {day.isoformat()}{stored}", file=sys.stderr)
+        if count == 0:
+            print("no signal: are that day's bars stored? (run ingest --force first; `run scanner --replay` reads"
+                  " stored bars only)", file=sys.stderr)
     return 0
 
 
@@ -175,11 +179,15 @@ def main(argv: list[str] | None = None) -> int:
         help="scanner only: replay that stored session and print the signals that would have fired (writes nothing)",
     )
     run_cmd.add_argument("--json", action="store_true", help="with --replay: one JSON object per signal per line")
+    run_cmd.add_argument(
+        "--store", action="store_true",
+        help="with --replay: also store the signals (and alert the signals channels) as a live scan would",
+    )
     args = parser.parse_args(argv)
-    if args.command == "run" and (args.replay is not None or args.json):
+    if args.command == "run" and (args.replay is not None or args.json or args.store):
         if args.job != "scanner" or args.replay is None:
-            parser.error("--replay YYYY-MM-DD (and --json) go with `run scanner` only")
-        return replay_now(args.replay, args.symbols, as_json=args.json)
+            parser.error("--replay YYYY-MM-DD (and --json, --store) go with `run scanner` only")
+        return replay_now(args.replay, args.symbols, as_json=args.json, keep=args.store)
     if args.command == "run":
         return run_job_now(args.job, force=args.force, after_close=args.after_close, symbols=args.symbols)
     if args.command == "serve":

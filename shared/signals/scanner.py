@@ -223,3 +223,37 @@ class Scanner:
         self.counts.signals += fired_count
         self.counts.deliveries += len(delivery_ids)
         return delivery_ids
+
+
+def store_replayed(
+    symbol: str, users: list[UUID], signals: list[Signal], bar_time: datetime, rules: Rules
+) -> tuple[int, list[UUID]]:
+    """Store replayed `signals` for `users` as a live scan would, alerting their signal channels.
+
+    For `run scanner --replay DAY --store` (make dev at any hour): the same rows, cooldowns and
+    outbox deliveries, so /api/signals and the signals channel show a past session's output.
+    Returns how many rows were stored and the deliveries to dispatch after commit.
+    """
+    from shared.db import service_tx
+    from shared.delivery.outbox import channels_for_action, enqueue_deliveries
+
+    stored, delivery_ids = 0, []
+    with service_tx() as conn:
+        for signal in signals:
+            payload = signal_payload(signal, bar_time)
+            for user_id in users:
+                fired = store.record_signal(conn, user_id, signal, rules, bar_time)
+                if fired is None:
+                    continue
+                stored += 1
+                channels = channels_for_action(conn, user_id, "signal")
+                if channels:
+                    delivery_ids += enqueue_deliveries(conn, user_id=user_id, channel_ids=channels, payload=payload)
+                    store.mark_alerted(conn, fired.id, datetime.now(UTC))
+    return stored, delivery_ids
+
+
+def dispatch_stored(delivery_ids: Sequence[UUID]) -> None:
+    """Deliver what store_replayed queued (after its commit)."""
+    if delivery_ids:
+        _dispatch_default(delivery_ids)

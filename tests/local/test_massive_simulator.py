@@ -109,7 +109,8 @@ def run(database_url: str, rest_url: str, *args: str) -> subprocess.CompletedPro
 def test_with_no_key_the_jobs_run_on_the_simulator_and_the_scripted_session_fires_signals(
     database_url: str, db: psycopg.Connection[Any]
 ) -> None:
-    db.execute("insert into watchlist (user_id, symbol) values (%s, 'SPY')", (uuid.uuid4(),))
+    admin = uuid.uuid4()
+    db.execute("insert into watchlist (user_id, symbol) values (%s, 'SPY')", (admin,))
     with MassiveSimulatorServer() as server:
         ingest = run(database_url, server.url, "ingest", "--force", "--symbols", "SPY")
         assert ingest.returncode == 0, ingest.stderr
@@ -120,6 +121,13 @@ def test_with_no_key_the_jobs_run_on_the_simulator_and_the_scripted_session_fire
     fired = [json.loads(line) for line in replay.stdout.splitlines()]
     assert fired, replay.stderr
     assert "Traceback" not in ingest.stderr + replay.stderr
+    # --store keeps them for the watchers, so /api/signals shows a past session at any hour.
+    assert db.execute("select count(*) from composite_signals").fetchone() == (0,)
+    stored = run(database_url, "http://127.0.0.1:9", "scanner", "--replay", last.isoformat(), "--store")
+    assert stored.returncode == 0, stored.stderr
+    assert "stored for the symbols' watchers" in stored.stderr
+    rows = db.execute("select user_id, symbol from composite_signals").fetchall()
+    assert len(rows) >= 1 and {tuple(r) for r in rows} == {(admin, "SPY")}
 
 
 def test_with_no_key_and_no_simulator_a_job_says_what_to_do_in_one_line(database_url: str) -> None:
