@@ -118,7 +118,27 @@ def run_job_now(job: str, *, force: bool, after_close: bool, symbols: list[str] 
     if result.error:
         summary["error"] = result.error
     print(json.dumps(summary))
+    why = nothing_found(job, result.status, result.error, result.counts)
+    if why:
+        print(f"run {job}: {why}", file=sys.stderr)
     return 1 if result.status == "failed" else 0
+
+
+def nothing_found(job: str, status: str, error: str | None, counts: dict[str, int]) -> str | None:
+    """One line saying why a run produced nothing, or None when it did (or failed, which says why itself)."""
+    if status == "skipped":
+        hint = " (--force runs it anyway)" if error == "market closed" else ""
+        return f"skipped: {error}{hint}"
+    if status != "ok" or (counts.get("symbols", 1) > 0 and job != "scanner"):
+        return None
+    if counts.get("symbols", 0) == 0:
+        return "no symbol to work on: the watchlists are empty (POST /api/watchlist, or --symbols SPY)"
+    if job == "scanner" and counts.get("signals", 0) == 0:
+        if counts.get("stale", 0) == counts["symbols"]:
+            return ("0 signals: every symbol's newest bar is minutes old (market closed, or ingest behind);"
+                    " `run scanner --replay YYYY-MM-DD --store` stores a past session's signals")
+        return "0 signals: no detector fired on the latest bars"
+    return None
 
 
 def replay_now(day: date, symbols: list[str] | None, *, as_json: bool, keep: bool = False) -> int:

@@ -24,7 +24,7 @@ from shared.gamma.figures import GammaLevels
 from shared.gamma.store import latest_levels
 from shared.jobs import PartialFailure
 from shared.jobs.counts import RunCounts
-from shared.jobs.progress import Progress
+from shared.jobs.progress import Progress, expect
 from shared.logs import redact
 from shared.market import calendar
 from shared.massive.rest import MassiveError, MassiveRest
@@ -91,6 +91,8 @@ class ScanCounts(RunCounts):
     deliveries: int = 0
     expired: int = 0
     deferred: int = 0
+    # Symbols whose newest bar is too old to scan (the market is closed, or ingestion is behind).
+    stale: int = 0
 
 
 def _dispatch_default(delivery_ids: Sequence[UUID]) -> None:
@@ -125,6 +127,7 @@ class Scanner:
             rules = store.load_rules(conn)
             gamma = gamma_context(conn, list(by_symbol), now)
         self.counts.symbols = len(by_symbol)
+        expect(self.progress, len(by_symbol))
         order = list(by_symbol)
         if order:
             shift = int(now.timestamp() // 60) % len(order)
@@ -154,6 +157,7 @@ class Scanner:
             series = load_series(conn, symbol, now, gamma)
         bars = series.minute.bars
         if len(bars) == 0 or int(bars.t[-1]) + MINUTE_MS < datetime_to_ms(now) - STALE_AFTER_MS:
+            self.counts.stale += 1
             return
         signals = signals_at(series.view(len(bars) - 1), rules)
         if not signals:
