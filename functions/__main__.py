@@ -18,15 +18,19 @@ from shared.config import settings_or_exit
 from shared.logs import configure_logging
 
 log = logging.getLogger("functions")
+# The scheduled jobs that read Massive's REST API (all of them, today).
+MASSIVE_JOBS = frozenset({"ingest", "prewarm", "scanner", "gamma"})
 
 
 def start_scheduler() -> Callable[[], None]:
     """The scheduled jobs in this process (make dev); returns `stop()`."""
     from functions.jobs import run_scheduled
+    from shared.local.massive_simulator import use_running_simulator
     from shared.local.scheduler import Scheduler
 
-    if settings_or_exit().massive_api_key is None:
-        log.warning("MASSIVE_API_KEY is not set: the scheduled jobs (they read Massive) are not scheduled")
+    problem = use_running_simulator()
+    if problem is not None:
+        log.warning("the scheduled jobs are not scheduled: %s", problem)
         return lambda: None
     return Scheduler(runner=run_scheduled).start().stop
 
@@ -75,8 +79,15 @@ def serve(host: str, port: int, *, jobs: bool = False) -> int:
 def token(user: uuid.UUID, email: str | None, ttl: int, *, member: bool = False) -> int:
     """Print an access token signed with SUPABASE_JWT_SECRET: an admin's, or a member's with `member`."""
     settings = settings_or_exit()
+    if settings.supabase_jwt_secret is None and settings.supabase_url is None:
+        # Local use: the same secret make dev generates (.local/dev.env), made now if it is not there yet.
+        from shared.local.devstack import ensure_local_secret
+
+        ensure_local_secret()
+        settings = settings_or_exit()
     if settings.supabase_jwt_secret is None:
-        print("SUPABASE_JWT_SECRET is not set (make dev generates one in .local/dev.env)", file=sys.stderr)
+        print("SUPABASE_JWT_SECRET is not set: copy it from Supabase (Project Settings → API → JWT secret) into .env",
+              file=sys.stderr)
         return 2
     role = None if member else min(settings.admin_role_set)
     secret = settings.supabase_jwt_secret.get_secret_value()
@@ -90,9 +101,14 @@ def run_job_now(job: str, *, force: bool, after_close: bool, symbols: list[str] 
 
     from functions.jobs import job_module
     from shared.jobs.progress import TerminalProgress
+    from shared.local.massive_simulator import use_running_simulator
 
     settings = settings_or_exit()
     configure_logging(settings.log_level, settings.log_format)
+    problem = use_running_simulator() if job in MASSIVE_JOBS else None
+    if problem is not None:
+        print(f"run {job}: {problem}", file=sys.stderr)
+        return 2
     progress = TerminalProgress(job)
     try:
         result = job_module(job).run(
@@ -104,23 +120,47 @@ def run_job_now(job: str, *, force: bool, after_close: bool, symbols: list[str] 
     if result.error:
         summary["error"] = result.error
     print(json.dumps(summary))
+    why = nothing_found(job, result.status, result.error, result.counts)
+    if why:
+        print(f"run {job}: {why}", file=sys.stderr)
     return 1 if result.status == "failed" else 0
 
 
-def replay_now(day: date, symbols: list[str] | None, *, as_json: bool) -> int:
-    """Replay a stored session through the scanner; prints the signals, writes nothing."""
+def nothing_found(job: str, status: str, error: str | None, counts: dict[str, int]) -> str | None:
+    """One line saying why a run produced nothing, or None when it did (or failed, which says why itself)."""
+    if status == "skipped":
+        hint = " (--force runs it anyway)" if error == "market closed" else ""
+        return f"skipped: {error}{hint}"
+    if status != "ok" or (counts.get("symbols", 1) > 0 and job != "scanner"):
+        return None
+    if counts.get("symbols", 0) == 0:
+        return "no symbol to work on: the watchlists are empty (POST /api/watchlist, or --symbols SPY)"
+    if job == "scanner" and counts.get("signals", 0) == 0:
+        if counts.get("stale", 0) == counts["symbols"]:
+            return ("0 signals: every symbol's newest bar is minutes old (market closed, or ingest behind);"
+                    " `run scanner --replay YYYY-MM-DD --store` stores a past session's signals")
+        return "0 signals: no detector fired on the latest bars"
+    return None
+
+
+def replay_now(day: date, symbols: list[str] | None, *, as_json: bool, keep: bool = False) -> int:
+    """Replay a stored session through the scanner; prints the signals, and stores them with `keep`."""
     from functions.jobs.scanner import replay_session
     from shared.symbols import SymbolError
 
     settings = settings_or_exit()
     configure_logging(settings.log_level, settings.log_format)
     try:
-        count = replay_session(day, symbols, as_json=as_json, out=sys.stdout)
+        count = replay_session(day, symbols, as_json=as_json, out=sys.stdout, keep=keep)
     except SymbolError as error:
         print(f"--symbols: {error}", file=sys.stderr)
         return 2
     if not as_json:
-        print(f"{count} signal(s) on {day.isoformat()}", file=sys.stderr)
+        stored = "; stored for the symbols' watchers (GET /api/signals)" if keep and count else ""
+        print(f"{count} signal(s) on {day.isoformat()}{stored}", file=sys.stderr)
+        if count == 0:
+            print("no signal: are that day's bars stored? (run ingest --force first; `run scanner --replay` reads"
+                  " stored bars only)", file=sys.stderr)
     return 0
 
 
@@ -162,11 +202,15 @@ def main(argv: list[str] | None = None) -> int:
         help="scanner only: replay that stored session and print the signals that would have fired (writes nothing)",
     )
     run_cmd.add_argument("--json", action="store_true", help="with --replay: one JSON object per signal per line")
+    run_cmd.add_argument(
+        "--store", action="store_true",
+        help="with --replay: also store the signals (and alert the signals channels) as a live scan would",
+    )
     args = parser.parse_args(argv)
-    if args.command == "run" and (args.replay is not None or args.json):
+    if args.command == "run" and (args.replay is not None or args.json or args.store):
         if args.job != "scanner" or args.replay is None:
-            parser.error("--replay YYYY-MM-DD (and --json) go with `run scanner` only")
-        return replay_now(args.replay, args.symbols, as_json=args.json)
+            parser.error("--replay YYYY-MM-DD (and --json, --store) go with `run scanner` only")
+        return replay_now(args.replay, args.symbols, as_json=args.json, keep=args.store)
     if args.command == "run":
         return run_job_now(args.job, force=args.force, after_close=args.after_close, symbols=args.symbols)
     if args.command == "serve":

@@ -119,8 +119,13 @@ class RelayApp:
             return HandshakeRefusal(404, "not_found", "WebSocket paths are /ws/options and /ws/indices")
         origin = environ.get("HTTP_ORIGIN")
         if not self.relay.gatekeeper.origin_allowed(origin):
-            return HandshakeRefusal(403, "origin_not_allowed", f"origin {origin!r} is not in RELAY_ALLOWED_ORIGINS",
-                           "Origin")
+            # A browser never shows a refused handshake's body (the page sees close code 1006), so the
+            # relay's own log must say which origin and what to set.
+            message = (f"origin {origin!r} is not allowed: add it to RELAY_ALLOWED_ORIGINS (comma-separated)"
+                       " or set WEB_ORIGIN, then restart the relay")
+            log.warning("[ConnectionPool] handshake refused: %s", message,
+                        extra={"reason": "origin_not_allowed", "origin": origin})
+            return HandshakeRefusal(403, "origin_not_allowed", message, "Origin")
         try:
             token = request_token(environ)
             principal = self.relay.gatekeeper.authenticate(token) if token else None
@@ -224,9 +229,9 @@ def create_app(settings: Settings) -> RelayApp:
         upstream_url = Simulator().start()
         log.info("relay: no MASSIVE_API_KEY or RELAY_SIMULATE=1: streaming from the built-in simulator",
                  extra={"upstream": upstream_url})
-    gatekeeper = Gatekeeper(
-        TokenVerifier.from_settings(settings), proxy_token, settings.allowed_relay_origins, settings.admin_role_set
-    )
+    gatekeeper = Gatekeeper(TokenVerifier.from_settings(settings), proxy_token, settings.allowed_relay_origins,
+                            allow_local_origins=settings.relay_allow_local_origins,
+                            admin_roles=settings.admin_role_set)
     config = relay_config(settings, upstream_url, simulated=upstream_url is not None)
     coordination: Coordination = Standalone
     if settings.redis_url:

@@ -2,7 +2,9 @@
 
 It speaks Massive's protocol (connected → auth → auth_success, subscribe acks, event arrays) over
 a real WebSocket, and the relay reaches it through its ordinary upstream link. Prices are a
-random walk: option quotes priced from a moving underlying, trades, per-second and per-minute
+random walk held close to the simulated market's price path (shared/market/simulated.py), the one
+make dev's Massive REST simulator serves bars and chains from, so what streams continues what the
+jobs fetched: option quotes priced from a moving underlying, trades, per-second and per-minute
 aggregates, and index values.
 """
 
@@ -25,6 +27,7 @@ from gevent.pywsgi import WSGIServer
 from geventwebsocket.exceptions import WebSocketError
 from geventwebsocket.handler import WebSocketHandler
 
+from shared.market import simulated
 from shared.symbols import INDEX_SYMBOLS, SymbolError, parse_occ
 
 log = logging.getLogger("relay.simulator")
@@ -33,9 +36,10 @@ TICK_S = 0.25
 SECOND_MS = 1000
 MINUTE_MS = 60_000
 INDEX_WILDCARD = ["I:SPX", "I:NDX", "I:VIX"]
-UNDERLYINGS = {"SPY": 600.0, "QQQ": 520.0, "IWM": 225.0, "SPX": 6000.0, "NDX": 21000.0, "VIX": 16.0,
-               "RUT": 2250.0, "DJI": 44000.0, "AAPL": 230.0, "TSLA": 340.0, "NVDA": 140.0}
-DEFAULT_UNDERLYING = 100.0
+UNDERLYINGS = simulated.UNDERLYINGS
+DEFAULT_UNDERLYING = simulated.DEFAULT_UNDERLYING
+# Each tick closes this share of the gap to the price path: the walk wanders, never away.
+PULL_TO_PATH = 0.2
 
 
 def next_friday(today: date) -> date:
@@ -125,9 +129,11 @@ class BarBook:
 class MarketModel:
     """Random-walk prices for underlyings, option contracts and indices (pure given the rng)."""
 
-    def __init__(self, rng: random.Random | None = None) -> None:
+    def __init__(self, rng: random.Random | None = None, path: Callable[[str], float] | None = None) -> None:
         self.rng = rng or random.Random()
-        self.spots: dict[str, float] = dict(UNDERLYINGS)
+        # `path(root)`: the simulated market's price now; None keeps the plain walk (tests, pure).
+        self.path = path
+        self.spots: dict[str, float] = {root: path(root) for root in UNDERLYINGS} if path else dict(UNDERLYINGS)
         self.sequence = 0
         self.day_volume: dict[str, int] = {}
         self.day_turnover: dict[str, float] = {}
@@ -136,10 +142,15 @@ class MarketModel:
     def step(self) -> None:
         """Move every underlying one tick."""
         for root, spot in self.spots.items():
-            self.spots[root] = spot * math.exp(self.rng.gauss(0.0, 0.0004))
+            moved = spot * math.exp(self.rng.gauss(0.0, 0.0004))
+            if self.path is not None:
+                moved += PULL_TO_PATH * (self.path(root) - moved)
+            self.spots[root] = moved
 
     def spot(self, root: str) -> float:
-        return self.spots.setdefault(root, DEFAULT_UNDERLYING)
+        if root not in self.spots:
+            self.spots[root] = self.path(root) if self.path is not None else DEFAULT_UNDERLYING
+        return self.spots[root]
 
     def option_mid(self, symbol: str, today: date) -> float:
         contract = parse_occ(symbol)
@@ -253,11 +264,17 @@ def _status(status: str, message: str) -> str:
     return orjson.dumps([{"ev": "status", "status": status, "message": message}]).decode()
 
 
+def _path_now(root: str) -> float:
+    """The simulated market's price of `root` now (its last close outside a session)."""
+    now_ms = int(time.time() * 1000)
+    return simulated.price_at(root, simulated.last_price_ms(now_ms))
+
+
 class Simulator:
     """The simulated Massive server: `start()` returns its `ws://127.0.0.1:<port>` address."""
 
     def __init__(self, seed: int | None = None) -> None:
-        self.model = MarketModel(random.Random(seed))
+        self.model = MarketModel(random.Random(seed), path=_path_now)
         self._server: WSGIServer | None = None
 
     def start(self) -> str:

@@ -8,7 +8,7 @@ import sys
 from functools import lru_cache
 from typing import Literal
 
-from pydantic import AliasChoices, AnyHttpUrl, Field, SecretStr, ValidationError, field_validator
+from pydantic import AliasChoices, AnyHttpUrl, Field, SecretStr, ValidationError, field_validator, model_validator
 from pydantic_settings import BaseSettings, SettingsConfigDict
 
 DEFAULT_DISCORD_API_BASE = "https://discord.com/api"
@@ -20,7 +20,9 @@ class Settings(BaseSettings):
     """Every variable the functions, the relay and the local stack read.
 
     Field names are the variable names (case-insensitive); the predecessor's `VITE_*`
-    names are accepted as aliases so an existing deployment keeps working.
+    names are accepted as aliases so an existing deployment keeps working. One rule for every
+    variable: an empty (or blank) value means unset, so `.env.example`'s `NAME=` lines and a
+    template's empty parameters give the defaults, never a config error or a half-set secret.
     """
 
     model_config = SettingsConfigDict(
@@ -30,6 +32,9 @@ class Settings(BaseSettings):
         env_file_encoding="utf-8",
         extra="ignore",
         populate_by_name=True,
+        # Empty means unset (see _empty_means_unset): dropped per source, so an empty `.env` line never
+        # hides what `.local/dev.env` holds.
+        env_ignore_empty=True,
     )
 
     # Database. Unset means: start the embedded Postgres (local use and tests only).
@@ -80,6 +85,8 @@ class Settings(BaseSettings):
     # Relay.
     relay_simulate: bool = Field(default=False, validation_alias="RELAY_SIMULATE")
     relay_allowed_origins: str = Field(default="", validation_alias="RELAY_ALLOWED_ORIGINS")
+    # Browsers on http://localhost:* and http://127.0.0.1:* (make dev sets it; a deployed relay never should).
+    relay_allow_local_origins: bool = Field(default=False, validation_alias="RELAY_ALLOW_LOCAL_ORIGINS")
     relay_max_clients: int = Field(default=1000, ge=1, validation_alias="RELAY_MAX_CLIENTS")
     relay_max_channels_per_client: int = Field(
         default=200, ge=1, le=1000, validation_alias="RELAY_MAX_CHANNELS_PER_CLIENT"
@@ -111,7 +118,16 @@ class Settings(BaseSettings):
     log_level: Literal["DEBUG", "INFO", "WARNING", "ERROR", "CRITICAL"] = Field(
         default="INFO", validation_alias="LOG_LEVEL"
     )
-    log_format: Literal["json", "text"] = Field(default="json", validation_alias="LOG_FORMAT")
+    # auto: text when stderr is a terminal, JSON otherwise (Lambda, CloudWatch, a pipe).
+    log_format: Literal["json", "text", "auto"] = Field(default="auto", validation_alias="LOG_FORMAT")
+
+    @model_validator(mode="before")
+    @classmethod
+    def _empty_means_unset(cls, values: object) -> object:
+        # Every source (environment, .env, .local/dev.env) reaches here as one mapping of raw strings.
+        if isinstance(values, dict):
+            return {k: v for k, v in values.items() if not (isinstance(v, str) and not v.strip())}
+        return values
 
     @field_validator("discord_api_base", mode="after")
     @classmethod

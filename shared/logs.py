@@ -74,10 +74,19 @@ class TextFormatter(logging.Formatter):
         return redact(line)
 
 
-def configure_logging(level: str = "INFO", fmt: str = "json") -> None:
-    """Send the root logger to stderr in `fmt` (json|text) at `level`; idempotent."""
+def resolved_format(fmt: str, stream: Any = None) -> str:
+    """`auto` is text on a terminal and JSON anywhere else (Lambda, a pipe, a file)."""
+    if fmt != "auto":
+        return fmt
+    stream = stream if stream is not None else sys.stderr
+    isatty = getattr(stream, "isatty", None)
+    return "text" if isatty is not None and isatty() else "json"
+
+
+def configure_logging(level: str = "INFO", fmt: str = "auto") -> None:
+    """Send the root logger to stderr in `fmt` (json|text|auto) at `level`; idempotent."""
     handler = logging.StreamHandler(sys.stderr)
-    handler.setFormatter(JsonFormatter() if fmt == "json" else TextFormatter())
+    handler.setFormatter(JsonFormatter() if resolved_format(fmt) == "json" else TextFormatter())
     root = logging.getLogger()
     for existing in list(root.handlers):
         if getattr(existing, "_honeydrip", False):

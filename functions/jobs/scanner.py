@@ -53,9 +53,19 @@ def run(
 
 
 def replay_session(
-    day: date, symbols: Sequence[str] | None, *, as_json: bool, out: TextIO, write: Callable[[str], Any] | None = None
+    day: date,
+    symbols: Sequence[str] | None,
+    *,
+    as_json: bool,
+    out: TextIO,
+    write: Callable[[str], Any] | None = None,
+    keep: bool = False,
 ) -> int:
-    """Print the signals `day`'s stored bars would have fired (JSON lines with `as_json`); returns how many."""
+    """Print the signals `day`'s stored bars would have fired (JSON lines with `as_json`); returns how many.
+
+    With `keep` (`--store`), they are then stored for the symbol's watchers as a live scan would
+    store them (alerts included), so /api/signals shows a past session at any hour.
+    """
     from shared.db import service_tx
     from shared.signals import store
     from shared.signals.assets import asset_class
@@ -65,6 +75,7 @@ def replay_session(
 
     emit = write or out.write
     total = 0
+    to_store: list[tuple[str, Any]] = []
     with service_tx() as conn:
         # Read-only: a replay must never write a signal, a cooldown or a bar.
         conn.execute("set transaction read only")
@@ -74,6 +85,7 @@ def replay_session(
             series = load_series(conn, symbol, session_end(day))
             for replayed in replay(series, day, rules[asset_class(symbol)]):
                 total += 1
+                to_store.append((symbol, replayed))
                 row = replayed.as_json()
                 if as_json:
                     emit(json.dumps(row) + "\n")
@@ -86,6 +98,16 @@ def replay_session(
                         f" worst {o['worst_excursion']:+.2f} T1 {'yes' if o['t1_reached'] else 'no'}"
                         f" stop-first {'yes' if o['stop_hit_first'] else 'no'}\n"
                     )
+        watching = store.watchers(conn, sorted({symbol for symbol, _ in to_store})) if keep and to_store else {}
+    if keep:
+        from shared.signals.scanner import dispatch_stored, store_replayed
+
+        deliveries = []
+        for symbol, replayed in to_store:
+            _, ids = store_replayed(symbol, watching.get(symbol, []), [replayed.signal], replayed.bar_time,
+                                    rules[asset_class(symbol)])
+            deliveries += ids
+        dispatch_stored(deliveries)
     return total
 
 

@@ -19,6 +19,7 @@ from shared.bars.store import datetime_to_ms, last_bar_times, upsert_bars
 from shared.bars.timeframes import AGGREGATE, TIMEFRAMES, Timeframe
 from shared.jobs import PartialFailure
 from shared.jobs.counts import RunCounts
+from shared.jobs.progress import expect
 from shared.logs import redact
 from shared.massive.rest import MassiveRest
 from shared.symbols import normalize_symbol
@@ -87,6 +88,8 @@ class Ingestor:
                 ).fetchall()
             ]
         self.counts.symbols = len(symbols)
+        # A step per symbol and timeframe: the incremental updates, then (at most) every symbol's backfill.
+        expect(self.progress, len(symbols) * len(TIMEFRAMES))
         try:
             for symbol in done:
                 self._incremental(symbol)
@@ -203,7 +206,8 @@ class Ingestor:
             written = upsert_bars(conn, symbol, timeframe, bars)
         self.counts.bars_written += written
         if self.progress is not None:
-            self.progress(f"{symbol} {timeframe}")
+            # "0 bars" reads differently from "3,900 bars": a symbol Massive has nothing for stands out.
+            self.progress(f"{symbol} {timeframe}: {written:,} bar{'' if written == 1 else 's'}")
         return written
 
     def _check_budget(self) -> None:

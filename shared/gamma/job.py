@@ -22,7 +22,7 @@ from shared.gamma.snapshot import build_chain, snapshot
 from shared.gamma.store import prune_strikes, upsert_snapshots
 from shared.jobs import PartialFailure
 from shared.jobs.counts import RunCounts
-from shared.jobs.progress import Progress
+from shared.jobs.progress import Progress, expect
 from shared.massive.rest import MassiveError, MassiveRest
 from shared.symbols import SymbolError, normalize_symbol
 
@@ -82,6 +82,7 @@ class GammaRun:
                 rows = conn.execute("select distinct symbol from watchlist order by symbol").fetchall()
             symbols = symbols_to_snapshot(configured, [row["symbol"] for row in rows])
         self.counts.symbols = len(symbols)
+        expect(self.progress, len(symbols))
         # One instant for the whole run: every symbol's rows share its bucket, so a retry overwrites them all.
         taken_at = self.now()
         for symbol in symbols:

@@ -1,7 +1,8 @@
 """`make dev`: the whole stack on one laptop, on embedded defaults, stopped cleanly by Ctrl-C.
 
 Runs the functions' HTTP API and the relay as child processes. With no DATABASE_URL the API
-starts the embedded Postgres; with no MASSIVE_API_KEY the relay streams from its simulator;
+starts the embedded Postgres; with no MASSIVE_API_KEY the relay streams from its simulator and a
+Massive REST simulator (shared/local/massive_simulator.py) serves the jobs, which are scheduled against it;
 with no Discord webhook configured, channels can point at nothing real and the local sender
 still runs in-process, and so do the scheduled jobs (`serve --jobs`). A local JWT secret is
 generated once into `.local/dev.env`.
@@ -43,6 +44,7 @@ class DevPorts:
     api: int = 8000
     relay: int = 8080
     discord_sink: int = 8090
+    massive: int = 8070
 
     @classmethod
     def from_environ(cls, environ: Mapping[str, str]) -> DevPorts:
@@ -56,18 +58,23 @@ class DevPorts:
                 raise SystemExit(f"devstack: {variable}={text!r}: must be a port number (1-65535)")
             chosen[field] = int(text)
         ports = cls(**chosen)
-        if len({ports.api, ports.relay, ports.discord_sink}) < 3:
-            raise SystemExit(f"devstack: {', '.join(PORT_VARIABLES.values())} must be three different ports")
+        if len({ports.api, ports.relay, ports.discord_sink, ports.massive}) < 4:
+            raise SystemExit(f"devstack: {', '.join(PORT_VARIABLES.values())} must be different ports")
         return ports
 
 
-PORT_VARIABLES = {"api": "DEV_API_PORT", "relay": "DEV_RELAY_PORT", "discord_sink": "DEV_DISCORD_SINK_PORT"}
+PORT_VARIABLES = {
+    "api": "DEV_API_PORT", "relay": "DEV_RELAY_PORT", "discord_sink": "DEV_DISCORD_SINK_PORT",
+    "massive": "DEV_MASSIVE_PORT",
+}
 
 
 def busy_ports(ports: DevPorts) -> list[str]:
     """The ports something already listens on (another `make dev`?), each named with its variable."""
     busy = []
     for field, variable in PORT_VARIABLES.items():
+        if field == "massive" and not simulates_massive():
+            continue
         port = getattr(ports, field)
         with socket.socket() as probe:
             probe.setsockopt(socket.SOL_SOCKET, socket.SO_REUSEADDR, 1)
@@ -89,7 +96,8 @@ class Part:
 
 def ensure_local_secret() -> None:
     """Generate a local SUPABASE_JWT_SECRET into `.local/dev.env` unless one is configured."""
-    if settings_or_exit().supabase_jwt_secret is not None:
+    # Tests read no env files: a secret written there would never be read back.
+    if settings_or_exit().supabase_jwt_secret is not None or os.environ.get("HONEYDRIP_IGNORE_ENV_FILES"):
         return
     DEV_ENV.parent.mkdir(parents=True, exist_ok=True)
     with DEV_ENV.open("a", encoding="utf-8") as env_file:
@@ -98,6 +106,11 @@ def ensure_local_secret() -> None:
     from shared.config import get_settings
 
     get_settings.cache_clear()
+
+
+def simulates_massive() -> bool:
+    """No MASSIVE_API_KEY (unset or empty): the relay and the jobs use the simulators."""
+    return settings_or_exit().massive_api_key is None
 
 
 def uses_console_sink() -> bool:
@@ -110,6 +123,19 @@ def parts(ports: DevPorts) -> list[Part]:
     base = {**os.environ, "LOG_FORMAT": os.environ.get("LOG_FORMAT", "text")}
     stack: list[Part] = []
     api_env = {**base, "PORT": str(ports.api)}
+    if simulates_massive():
+        massive = f"http://{DEV_HOST}:{ports.massive}"
+        stack.append(
+            Part(
+                "massive-simulator",
+                [sys.executable, "-m", "shared.local.massive_simulator", "--host", DEV_HOST,
+                 "--port", str(ports.massive)],
+                base,
+                f"{massive}/health",
+            )
+        )
+        # The jobs (scheduled in the API process) read bars, chains and index values from it.
+        api_env["MASSIVE_REST_URL"] = massive
     if uses_console_sink():
         sink = f"http://127.0.0.1:{ports.discord_sink}"
         stack.append(
@@ -137,7 +163,8 @@ def parts(ports: DevPorts) -> list[Part]:
             Part(
                 "relay",
                 [sys.executable, "-m", "relay"],
-                {**base, "PORT": str(ports.relay), "RELAY_HOST": DEV_HOST},
+                # A browser page on any local port may connect (a deployed relay lists its origins).
+                {**base, "PORT": str(ports.relay), "RELAY_HOST": DEV_HOST, "RELAY_ALLOW_LOCAL_ORIGINS": "1"},
                 f"http://127.0.0.1:{ports.relay}/api/health",
             )
         )
@@ -175,7 +202,7 @@ def stop(stack: list[Part]) -> None:
 def banner(stack: list[Part], ports: DevPorts) -> str:
     settings = settings_or_exit()
     lines = ["", "Honey Drip is running:"]
-    lines.append(f"  API     http://127.0.0.1:{ports.api}   (GET /api/health)")
+    lines.append(f"  API     http://127.0.0.1:{ports.api}   (every route, and a form to try it: /api/docs)")
     if any(p.name == "relay" for p in stack):
         source = "Massive" if settings.massive_api_key and not settings.relay_simulate else "the built-in simulator"
         lines.append(f"  relay   ws://127.0.0.1:{ports.relay}/ws/options, /ws/indices   (data from {source})")
@@ -189,11 +216,12 @@ def banner(stack: list[Part], ports: DevPorts) -> str:
         lines.append(f"  discord  {settings.discord_api_base}")
     database = "DATABASE_URL" if settings.database_url else "embedded Postgres in .local/pgdata"
     lines.append(f"  database {database}")
-    if settings.massive_api_key:
-        lines.append("  jobs     ingest every 15 min in market hours and after the close; prewarm weekly")
-        lines.append("           (now: .venv/bin/python -m functions run ingest --force --symbols SPY)")
+    if any(p.name == "massive-simulator" for p in stack):
+        lines.append(f"  massive  REST simulator on :{ports.massive} (no MASSIVE_API_KEY); the jobs read it")
     else:
-        lines.append("  jobs     not scheduled: they read Massive's REST API and MASSIVE_API_KEY is not set")
+        lines.append(f"  massive  {settings.massive_rest_url} (MASSIVE_API_KEY)")
+    lines.append("  jobs     scheduled in the API: ingest, scanner, gamma in market hours and after the close;")
+    lines.append("           prewarm weekly. Now: .venv/bin/python -m functions run ingest --force --symbols SPY")
     lines += [
         "",
         "An admin token (signed with the local secret in .local/dev.env; any --user UUID is a new admin):",

@@ -44,6 +44,7 @@ READ_TIMEOUT_S = 20.0
 MAX_PAGES = 5000
 SNAPSHOT_PAGE_LIMIT = 250
 AGGREGATES_LIMIT = 50_000
+LOOPBACK_HOSTS = ("127.0.0.1", "localhost", "::1")
 
 
 class MassiveError(RuntimeError):
@@ -303,11 +304,17 @@ def default_client() -> MassiveRest:
     from shared.config import get_settings
 
     settings = get_settings()
-    if settings.massive_api_key is None:
-        raise MassiveError("MASSIVE_API_KEY is not set")
+    rest_url = str(settings.massive_rest_url)
+    if settings.massive_api_key is not None:
+        api_key = settings.massive_api_key.get_secret_value()
+    elif urlsplit(rest_url).hostname in LOOPBACK_HOSTS:
+        # make dev's simulator (shared/local/massive_simulator.py) takes any key; nothing leaves the machine.
+        api_key = "simulator"
+    else:
+        raise MassiveError("MASSIVE_API_KEY is not set: set it in .env, or run `make dev`, which simulates Massive")
     if PROCESS_BUDGET.total_s != settings.massive_rate_limit_budget_s:
         PROCESS_BUDGET.total_s = PROCESS_BUDGET.remaining_s = settings.massive_rate_limit_budget_s
-    return MassiveRest(str(settings.massive_rest_url), settings.massive_api_key.get_secret_value())
+    return MassiveRest(rest_url, api_key)
 
 
 __all__ = [

@@ -16,7 +16,7 @@ import orjson
 
 from shared.bars.store import datetime_to_ms, upsert_bars
 from shared.bars.timeframes import AGGREGATE, TIMEFRAMES, Timeframe
-from shared.jobs.progress import Progress
+from shared.jobs.progress import Progress, expect
 from shared.market import calendar
 from shared.massive.rest import MassiveRest
 from shared.signals.warm_state import WARMUP_BARS, warm_state
@@ -52,6 +52,7 @@ class Prewarm:
         counts = {"symbols": len(symbols), "fetches": 0, "bars_written": 0, "states_changed": 0}
         now = self.now()
         start = window_start(now)
+        expect(self.progress, len(symbols) * len(TIMEFRAMES))
         for symbol in symbols:
             for timeframe in TIMEFRAMES:
                 multiplier, timespan = AGGREGATE[timeframe]
@@ -61,7 +62,7 @@ class Prewarm:
                     counts["bars_written"] += upsert_bars(conn, symbol, timeframe, bars)
                     counts["states_changed"] += self._store_state(conn, symbol, timeframe)
                 if self.progress is not None:
-                    self.progress(f"{symbol} {timeframe}")
+                    self.progress(f"{symbol} {timeframe}: {len(bars):,} bar{'' if len(bars) == 1 else 's'}")
         return counts
 
     def _store_state(self, conn: Any, symbol: str, timeframe: Timeframe) -> int:

@@ -24,7 +24,7 @@ from shared.gamma.figures import GammaLevels
 from shared.gamma.store import latest_levels
 from shared.jobs import PartialFailure
 from shared.jobs.counts import RunCounts
-from shared.jobs.progress import Progress
+from shared.jobs.progress import Progress, expect
 from shared.logs import redact
 from shared.market import calendar
 from shared.massive.rest import MassiveError, MassiveRest
@@ -91,6 +91,8 @@ class ScanCounts(RunCounts):
     deliveries: int = 0
     expired: int = 0
     deferred: int = 0
+    # Symbols whose newest bar is too old to scan (the market is closed, or ingestion is behind).
+    stale: int = 0
 
 
 def _dispatch_default(delivery_ids: Sequence[UUID]) -> None:
@@ -125,6 +127,7 @@ class Scanner:
             rules = store.load_rules(conn)
             gamma = gamma_context(conn, list(by_symbol), now)
         self.counts.symbols = len(by_symbol)
+        expect(self.progress, len(by_symbol))
         order = list(by_symbol)
         if order:
             shift = int(now.timestamp() // 60) % len(order)
@@ -154,6 +157,7 @@ class Scanner:
             series = load_series(conn, symbol, now, gamma)
         bars = series.minute.bars
         if len(bars) == 0 or int(bars.t[-1]) + MINUTE_MS < datetime_to_ms(now) - STALE_AFTER_MS:
+            self.counts.stale += 1
             return
         signals = signals_at(series.view(len(bars) - 1), rules)
         if not signals:
@@ -223,3 +227,37 @@ class Scanner:
         self.counts.signals += fired_count
         self.counts.deliveries += len(delivery_ids)
         return delivery_ids
+
+
+def store_replayed(
+    symbol: str, users: list[UUID], signals: list[Signal], bar_time: datetime, rules: Rules
+) -> tuple[int, list[UUID]]:
+    """Store replayed `signals` for `users` as a live scan would, alerting their signal channels.
+
+    For `run scanner --replay DAY --store` (make dev at any hour): the same rows, cooldowns and
+    outbox deliveries, so /api/signals and the signals channel show a past session's output.
+    Returns how many rows were stored and the deliveries to dispatch after commit.
+    """
+    from shared.db import service_tx
+    from shared.delivery.outbox import channels_for_action, enqueue_deliveries
+
+    stored, delivery_ids = 0, []
+    with service_tx() as conn:
+        for signal in signals:
+            payload = signal_payload(signal, bar_time)
+            for user_id in users:
+                fired = store.record_signal(conn, user_id, signal, rules, bar_time)
+                if fired is None:
+                    continue
+                stored += 1
+                channels = channels_for_action(conn, user_id, "signal")
+                if channels:
+                    delivery_ids += enqueue_deliveries(conn, user_id=user_id, channel_ids=channels, payload=payload)
+                    store.mark_alerted(conn, fired.id, datetime.now(UTC))
+    return stored, delivery_ids
+
+
+def dispatch_stored(delivery_ids: Sequence[UUID]) -> None:
+    """Deliver what store_replayed queued (after its commit)."""
+    if delivery_ids:
+        _dispatch_default(delivery_ids)

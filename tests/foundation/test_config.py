@@ -2,12 +2,15 @@
 
 from __future__ import annotations
 
+import shutil
 import subprocess
 import sys
+from pathlib import Path
 
 import pytest
 
-from shared.config import ConfigError, load_settings
+from shared.config import ConfigError, Settings, load_settings
+from tests.conftest import repo_path
 
 
 def test_predecessor_vite_names_are_accepted(monkeypatch: pytest.MonkeyPatch) -> None:
@@ -67,3 +70,43 @@ def test_a_bad_value_stops_start_up_with_one_line_and_no_traceback(monkeypatch: 
     assert lines == [lines[0]]
     assert lines[0].startswith("config error: MAX_WS_CONNECTIONS:")
     assert "Traceback" not in result.stderr
+
+
+def test_env_example_copied_to_env_gives_the_same_settings_as_no_env(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    # The README's first step: `cp .env.example .env`. Every empty line means unset, so nothing changes.
+    shutil.copy(repo_path(".env.example"), tmp_path / ".env")
+    monkeypatch.chdir(tmp_path)
+    monkeypatch.delenv("HONEYDRIP_IGNORE_ENV_FILES")
+    with_example = Settings()
+    without = Settings(_env_file=None)
+    assert with_example.model_dump() == without.model_dump()
+    # DISCORD_API_BASE is not set by it: make dev keeps the console sink.
+    assert "discord_api_base" not in with_example.model_fields_set
+
+
+@pytest.mark.parametrize(
+    ("name", "field"),
+    [("DATABASE_URL", "database_url"), ("SUPABASE_URL", "supabase_url"), ("SUPABASE_JWT_SECRET", "supabase_jwt_secret"),
+     ("MASSIVE_API_KEY", "massive_api_key"), ("DISCORD_API_BASE", "discord_api_base"), ("PORT", "port")],
+)
+def test_an_empty_or_blank_value_means_unset(monkeypatch: pytest.MonkeyPatch, name: str, field: str) -> None:
+    for value in ("", "   "):
+        monkeypatch.setenv(name, value)
+        settings = load_settings()
+        assert field not in settings.model_fields_set
+        assert getattr(settings, field) == Settings.model_fields[field].default
+
+
+def test_an_empty_line_in_env_does_not_hide_the_generated_dev_secret(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    (tmp_path / ".local").mkdir()
+    (tmp_path / ".local" / "dev.env").write_text("SUPABASE_JWT_SECRET=generated-by-make-dev\n")
+    shutil.copy(repo_path(".env.example"), tmp_path / ".env")
+    monkeypatch.chdir(tmp_path)
+    monkeypatch.delenv("HONEYDRIP_IGNORE_ENV_FILES")
+    monkeypatch.delenv("SUPABASE_JWT_SECRET", raising=False)
+    secret = Settings().supabase_jwt_secret
+    assert secret is not None and secret.get_secret_value() == "generated-by-make-dev"

@@ -5,6 +5,7 @@ from __future__ import annotations
 import contextlib
 import json
 import os
+import re
 import signal
 import socket
 import subprocess
@@ -68,19 +69,37 @@ def an_index_value_arrives_from_the_simulator(relay_port: int, token: str) -> No
         raise AssertionError("no index value from the simulator")
 
 
+def readme_shell_blocks() -> str:
+    """The README's ```sh blocks, in order, as one script (a block uses the variables of those before it)."""
+    text = repo_path("README.md").read_text()
+    return "\n".join(re.findall(r"```sh\n(.*?)```", text, flags=re.DOTALL))
+
+
+def the_quick_start_runs_as_pasted(api_port: int, env: dict[str, str]) -> str:
+    script = readme_shell_blocks().replace("127.0.0.1:8000", f"127.0.0.1:{api_port}")
+    assert "curl" in script and "/api/trades" in script
+    result = subprocess.run(
+        ["bash", "-euo", "pipefail", "-c", script], cwd=repo_path(), env=env,
+        capture_output=True, text=True, timeout=240, check=False,
+    )
+    assert result.returncode == 0, f"{result.stdout}\n{result.stderr}"
+    return result.stdout + result.stderr
+
+
 # `make dev` is a subprocess on the real clock: it cannot travel with --clock.
 @pytest.mark.real_clock
 def test_make_dev_runs_the_stack_and_stops_on_ctrl_c(tmp_path: Path, make_token: MakeToken) -> None:
-    api_port, relay_port, sink_port = free_port(), free_port(), free_port()
+    api_port, relay_port, sink_port, massive_port = free_port(), free_port(), free_port(), free_port()
     env = {
         **{
             k: v
             for k, v in os.environ.items()
-            if k not in ("DATABASE_URL", "MASSIVE_API_KEY", "ALERT_QUEUE_URL", "DISCORD_API_BASE")
+            if k not in ("DATABASE_URL", "MASSIVE_API_KEY", "MASSIVE_REST_URL", "ALERT_QUEUE_URL", "DISCORD_API_BASE")
         },
         "DEV_API_PORT": str(api_port),
         "DEV_RELAY_PORT": str(relay_port),
         "DEV_DISCORD_SINK_PORT": str(sink_port),
+        "DEV_MASSIVE_PORT": str(massive_port),
         "HONEYDRIP_PGDATA": str(tmp_path / "pgdata"),
     }
     token, _ = make_token(email="dev@localhost")
@@ -116,6 +135,10 @@ def test_make_dev_runs_the_stack_and_stops_on_ctrl_c(tmp_path: Path, make_token:
         an_index_value_arrives_from_the_simulator(relay_port, token)
         post_an_alert_through_the_console_sink(f"http://127.0.0.1:{api_port}", bearer(token))
         assert "python -m websockets" in banner  # a way to try the relay with what the project installs
+        assert f"http://127.0.0.1:{api_port}" in banner and "/api/docs" in banner
+        assert "REST simulator" in banner and "the built-in simulator" in banner
+        quick_start = the_quick_start_runs_as_pasted(api_port, env)
+        assert '"status": "ok"' in quick_start  # the jobs' summaries
         os.killpg(process.pid, signal.SIGINT)
         rest, _ = process.communicate(timeout=45)
     finally:
@@ -126,6 +149,7 @@ def test_make_dev_runs_the_stack_and_stops_on_ctrl_c(tmp_path: Path, make_token:
     assert process.returncode == 0, rest
     assert "devstack: stopped" in rest
     assert "📊 LOADING: SPY $650 Call" in rest  # the alert, printed by the console sink
+    assert rest.count("SPY $650 Call") >= 5  # the quick start's load, enter, trim and exit printed too
     everything = banner + rest
     assert "Traceback" not in everything, everything
     assert "local-token" not in everything  # the webhook's token, in no log line (the sink's access log included)

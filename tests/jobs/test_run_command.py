@@ -88,3 +88,34 @@ def test_progress_is_a_bar_on_a_terminal_and_log_lines_otherwise(caplog: pytest.
     lines("SPY 1m")
     assert plain.getvalue() == ""
     assert [r.getMessage() for r in caplog.records] == ["job progress"]
+
+
+def test_a_run_that_finds_nothing_says_why_in_one_line() -> None:
+    from functions.__main__ import nothing_found
+
+    assert nothing_found("scanner", "skipped", "market closed", {}) == "skipped: market closed (--force runs it anyway)"
+    empty = nothing_found("ingest", "ok", None, {"symbols": 0})
+    assert empty is not None and "watchlists are empty" in empty
+    stale = nothing_found("scanner", "ok", None, {"symbols": 2, "stale": 2, "signals": 0})
+    assert stale is not None and "market closed" in stale and "--replay" in stale
+    assert nothing_found("scanner", "ok", None, {"symbols": 2, "stale": 0, "signals": 0}) == (
+        "0 signals: no detector fired on the latest bars"
+    )
+    assert nothing_found("scanner", "ok", None, {"symbols": 2, "signals": 3}) is None
+    assert nothing_found("ingest", "ok", None, {"symbols": 2, "bars_written": 0}) is None
+
+
+def test_a_terminal_bar_shows_a_total_once_the_job_expects_one() -> None:
+    from shared.jobs.progress import expect
+
+    class Tty(io.StringIO):
+        def isatty(self) -> bool:
+            return True
+
+    stream = Tty()
+    progress = TerminalProgress("ingest", stream=stream)
+    expect(progress, 4)
+    progress("SPY 1m: 0 bars")
+    progress.close()
+    assert "1/4" in stream.getvalue() and "25%" in stream.getvalue()
+    expect(lambda label: None, 3)  # any Progress: a plain callable ignores the total

@@ -28,6 +28,9 @@ REPO_ROOT = Path(__file__).resolve().parents[2]
 MASSIVE_KEY = "test-massive-key-0123456789"
 PROXY_TOKEN = "test-proxy-token-0123456789"
 START_TIMEOUT_S = 20.0
+# The Redis the cluster tests use: REDIS_URL as `make test` was started with (read before any test
+# edits the environment), or the local default. Each test keeps to a key prefix of its own.
+TEST_REDIS_URL = os.environ.get("REDIS_URL", "").strip() or "redis://127.0.0.1:6379/0"
 
 
 def free_port() -> int:

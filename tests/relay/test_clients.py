@@ -116,8 +116,25 @@ def test_origins_outside_the_allowed_list_are_refused(start_relay: StartRelay) -
     with pytest.raises(InvalidStatus) as refused:
         connect(relay.ws_url("options", admin_token()), origin=Origin("https://evil.example"))
     assert refused.value.response.status_code == 403
+    # The body and the relay's log name the setting to change (a browser sees neither the body nor a reason).
+    assert b"RELAY_ALLOWED_ORIGINS" in refused.value.response.body
+    assert "https://evil.example" in relay.logs() and "RELAY_ALLOWED_ORIGINS" in relay.logs()
     with connect(relay.ws_url("options", admin_token()), origin=Origin("https://app.example")) as ws:
         assert statuses(recv_json(ws), "connected")
+    # Local pages are not allowed unless RELAY_ALLOW_LOCAL_ORIGINS is set (make dev sets it).
+    with pytest.raises(InvalidStatus):
+        connect(relay.ws_url("options", admin_token()), origin=Origin("http://localhost:5173"))
+
+
+def test_make_devs_relay_accepts_pages_on_this_machine(start_relay: StartRelay) -> None:
+    relay = start_relay(RELAY_ALLOW_LOCAL_ORIGINS="1")
+    for origin in ("http://localhost:5173", "http://127.0.0.1:8080", "http://127.0.0.1:8000", "http://localhost"):
+        with connect(relay.ws_url("options", admin_token()), origin=Origin(origin)) as ws:
+            assert statuses(recv_json(ws), "connected")
+    for origin in ("https://localhost.evil.example", "http://127.0.0.1.evil.example:80", "https://evil.example"):
+        with pytest.raises(InvalidStatus) as refused:
+            connect(relay.ws_url("options", admin_token()), origin=Origin(origin))
+        assert refused.value.response.status_code == 403
 
 
 def test_unknown_paths_are_404(relay: RelayProcess) -> None:

@@ -9,8 +9,9 @@ import pytest
 import redis
 
 from relay.coordination.lease import Holder, LeaseClock, RedisLease
+from tests.relay.conftest import TEST_REDIS_URL
 
-REDIS_URL = "redis://127.0.0.1:6379/0"
+REDIS_URL = TEST_REDIS_URL
 
 
 def test_a_lease_is_valid_until_ttl_minus_margin_after_the_renewal_was_sent() -> None:

@@ -12,6 +12,7 @@ import uuid
 from collections.abc import Callable, Iterator
 from functools import partial
 from typing import Any
+from urllib.parse import urlsplit
 
 import pytest
 import redis
@@ -20,9 +21,18 @@ from websockets.exceptions import ConnectionClosed
 from websockets.sync.client import ClientConnection
 
 from tests.fakes.massive import FakeMassive
-from tests.relay.conftest import RelayProcess, StartRelay, has_status, recv_json, recv_until, statuses, subscribe
+from tests.relay.conftest import (
+    TEST_REDIS_URL,
+    RelayProcess,
+    StartRelay,
+    has_status,
+    recv_json,
+    recv_until,
+    statuses,
+    subscribe,
+)
 
-REDIS_URL = "redis://127.0.0.1:6379/0"
+REDIS_URL = TEST_REDIS_URL
 X1, X2, X3 = "O:SPY251219C00650000", "O:SPY251219P00600000", "O:QQQ251219C00500000"
 TAKEOVER_S = 5.0
 
@@ -193,8 +203,9 @@ def test_sigkill_of_the_leader_a_follower_leads_within_5_s_and_clients_stream_ag
 class Proxy:
     """A TCP proxy to Redis that a test can cut: every connection through it dies at once."""
 
-    def __init__(self, port: int = 6379) -> None:
-        self.target = ("127.0.0.1", port)
+    def __init__(self, redis_url: str = TEST_REDIS_URL) -> None:
+        self.redis = urlsplit(redis_url)
+        self.target = (self.redis.hostname or "127.0.0.1", self.redis.port or 6379)
         self.listener = socket.create_server(("127.0.0.1", 0))
         self.port = self.listener.getsockname()[1]
         self.sockets: list[socket.socket] = []
@@ -203,7 +214,10 @@ class Proxy:
 
     @property
     def url(self) -> str:
-        return f"redis://127.0.0.1:{self.port}/0"
+        # The same Redis URL (password, database) with the proxy's address in place of Redis's.
+        userinfo = self.redis.netloc.rpartition("@")[0]
+        netloc = f"{userinfo}@127.0.0.1:{self.port}" if userinfo else f"127.0.0.1:{self.port}"
+        return self.redis._replace(netloc=netloc).geturl()
 
     def _accept(self) -> None:
         while not self.closed:
