@@ -24,6 +24,10 @@ from deploy.elf import elf_machine, native_libraries
 from deploy.lambda_build import ARTIFACT_NAME, DEV_ONLY
 from deploy.service import ELF_MACHINES, ROOT, Service, load_service, runtime_interpreter
 
+# The module's packaging fixture builds and unpacks every artefact with npx serverless: about a minute
+# on an idle 2-core machine, past pytest-timeout's 120 s when the machine is loaded.
+pytestmark = pytest.mark.timeout(600)
+
 # Values no template or artefact may carry: packaging runs with them in its environment, as a
 # deployer's shell might have them, and they must not be baked in anywhere.
 SENTINELS = {
