@@ -19,7 +19,7 @@ import psycopg
 
 from shared.db import service_tx
 from shared.gamma.snapshot import build_chain, snapshot
-from shared.gamma.store import prune_strikes, upsert_snapshots
+from shared.gamma.store import NonFiniteFigures, prune_strikes, upsert_snapshots
 from shared.jobs import PartialFailure
 from shared.jobs.counts import RunCounts
 from shared.jobs.progress import Progress, expect
@@ -40,6 +40,8 @@ class GammaCounts(RunCounts):
     unplaceable: int = 0
     without_options: int = 0
     strikes_pruned: int = 0
+    # Contracts Massive sent that cannot be (NaN, open interest 1e308, …): refused at the edge.
+    refused: int = 0
 
 
 def symbols_to_snapshot(configured: str, watchlist: Sequence[str]) -> list[str]:
@@ -85,14 +87,16 @@ class GammaRun:
         expect(self.progress, len(symbols))
         # One instant for the whole run: every symbol's rows share its bucket, so a retry overwrites them all.
         taken_at = self.now()
+        refused_before = self.client.refused
         for symbol in symbols:
             try:
                 self._one(symbol, taken_at)
-            except (MassiveError, psycopg.Error) as error:
+            except (MassiveError, NonFiniteFigures, psycopg.Error) as error:
                 self.counts.errors.append(f"{symbol}: {error}")
                 log.warning("gamma snapshot failed", extra={"symbol": symbol, "error": str(error)[:300]})
             if self.progress is not None:
                 self.progress(symbol)
+        self.counts.refused = self.client.refused - refused_before
         with service_tx() as conn:
             self.counts.strikes_pruned = prune_strikes(conn, taken_at - self.strikes_retention)
         if self.counts.errors:
@@ -113,7 +117,12 @@ class GammaRun:
 
     def _one(self, symbol: str, taken_at: datetime) -> None:
         started = time.monotonic()
+        refused_before = self.client.refused
         contracts = self.client.option_chain(symbol)
+        if not contracts and self.client.refused > refused_before:
+            # Nothing but impossible rows is not "no listed options": it is Massive failing us.
+            refused = self.client.refused - refused_before
+            raise MassiveError(f"every contract of {symbol}'s chain was impossible ({refused} refused); nothing stored")
         if not contracts:
             self.counts.without_options += 1
             log.info("gamma: no listed options", extra={"symbol": symbol})

@@ -5,6 +5,7 @@ No numpy here: the routes that read snapshots must not pay for it at a cold star
 
 from __future__ import annotations
 
+import math
 from collections.abc import Sequence
 from datetime import UTC, datetime
 from typing import Any
@@ -39,8 +40,25 @@ def bucket_of(at: datetime, interval_s: int) -> datetime:
     return datetime.fromtimestamp(seconds - seconds % interval_s, UTC)
 
 
+class NonFiniteFigures(ValueError):
+    """A snapshot whose totals or levels are NaN or infinite: stored, it would break every answer showing it."""
+
+
+def check_finite(record: SnapshotRecord) -> None:
+    """Raise NonFiniteFigures naming the first total or level of `record` that is not a finite number."""
+    for name in _TOTALS.split(","):
+        value = getattr(record, name.strip())
+        if isinstance(value, float) and not math.isfinite(value):
+            raise NonFiniteFigures(f"{record.symbol} {record.view}: {name.strip()} is {value}; not stored")
+
+
 def upsert_snapshots(conn: psycopg.Connection[Any], records: Sequence[SnapshotRecord]) -> int:
-    """Store `records` in the caller's transaction; a row already in the same bucket is replaced."""
+    """Store `records` in the caller's transaction; a row already in the same bucket is replaced.
+
+    Every record is checked first (NonFiniteFigures): none of a symbol's views is stored if one is impossible.
+    """
+    for record in records:
+        check_finite(record)
     names = [name.strip() for name in _COLUMNS.split(",")]
     updates = ", ".join(f"{name} = excluded.{name}" for name in names[2:] if name != "bucket")
     placeholders = ", ".join(["%s"] * (len(names) - 1) + ["%s::jsonb"])

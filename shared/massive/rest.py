@@ -15,7 +15,7 @@ import threading
 import time
 from collections.abc import Callable, Iterator
 from dataclasses import dataclass, field
-from datetime import date
+from datetime import UTC, date, datetime
 from typing import Any, TypeVar
 from urllib.parse import urlsplit
 
@@ -32,6 +32,9 @@ from shared.massive.models import (
     OptionChainPage,
     OptionSnapshot,
     Page,
+    RowT,
+    bar_check,
+    screen,
 )
 from shared.symbols import SymbolError, normalize_symbol
 
@@ -45,6 +48,13 @@ MAX_PAGES = 5000
 SNAPSHOT_PAGE_LIMIT = 250
 AGGREGATES_LIMIT = 50_000
 LOOPBACK_HOSTS = ("127.0.0.1", "localhost", "::1")
+# The grid a bar's start must sit on. Minute bars of any multiplier start on it (5 and 15 divide
+# the 09:30 open too); an hour or a day bar may start at the session's open or New York's
+# midnight, so for those only the whole minute is asserted: no real bar is refused for its grid.
+_MINUTE_MS = 60_000
+_HOUR_MS = 3_600_000
+# From a date's UTC midnight to the last instant of that date in New York (UTC-5 in winter).
+_NEW_YORK_DAY_END_MS = (24 + 5) * _HOUR_MS - 1
 
 
 class MassiveError(RuntimeError):
@@ -166,6 +176,8 @@ class MassiveRest:
         # A header, not `?apiKey=`: URLs get logged, headers do not.
         self.session.headers.update({"Authorization": f"Bearer {api_key}", "Accept-Encoding": "gzip"})
         self.calls = 0
+        # Rows refused at the edge (impossible values) over this client's life: the jobs report it.
+        self.refused = 0
 
     def close(self) -> None:
         self.session.close()
@@ -187,7 +199,14 @@ class MassiveRest:
         path = f"/v2/aggs/ticker/{ticker}/range/{multiplier}/{timespan}/{_bound(start)}/{_bound(end)}"
         params = {"adjusted": str(adjusted).lower(), "sort": "asc", "limit": AGGREGATES_LIMIT}
         what = f"{multiplier} {timespan} aggregates of {ticker}"
-        return [bar for page in self._pages(path, params, AggregatesPage, what) for bar in page.results]
+        grid_ms = _MINUTE_MS * multiplier if timespan == "minute" else _MINUTE_MS
+        end_ms = _epoch_ms(end, end_of_day=True)
+        check = bar_check(grid_ms, end_ms)
+        return [
+            bar
+            for page in self._pages(path, params, AggregatesPage, what)
+            for bar in self._screen(page.results, Bar, what, check)
+        ]
 
     def option_chain(self, underlying: str, **filters: str | float) -> list[OptionSnapshot]:
         """Every contract of `underlying`'s chain snapshot (Massive's filters as keyword arguments)."""
@@ -195,7 +214,7 @@ class MassiveRest:
         params: dict[str, Any] = {"limit": SNAPSHOT_PAGE_LIMIT, **{k.replace("__", "."): v for k, v in filters.items()}}
         what = f"the option chain snapshot of {ticker}"
         pages = self._pages(f"/v3/snapshot/options/{ticker}", params, OptionChainPage, what)
-        return [contract for page in pages for contract in page.results]
+        return [contract for page in pages for contract in self._screen(page.results, OptionSnapshot, what)]
 
     def index_snapshot(self, indices: list[str]) -> list[IndexSnapshot]:
         """Snapshots of up to 250 indices; a per-ticker NOT_ENTITLED arrives as an entry with `error`."""
@@ -203,11 +222,29 @@ class MassiveRest:
         params = {"ticker.any_of": ",".join(tickers), "limit": SNAPSHOT_PAGE_LIMIT}
         what = f"index snapshots of {', '.join(tickers)}"
         pages = self._pages("/v3/snapshot/indices", params, IndexSnapshotPage, what)
-        return [item for page in pages for item in page.results]
+        return [item for page in pages for item in self._screen(page.results, IndexSnapshot, what)]
 
     def market_status(self) -> MarketStatus:
         """Massive's view of the market right now."""
         return self._get_model(f"{self.base_url}/v1/marketstatus/now", None, MarketStatus, "the market status")
+
+    def _screen(
+        self, rows: list[Any], model: type[RowT], what: str, check: Callable[[RowT], str | None] | None = None
+    ) -> list[RowT]:
+        """A page's possible rows; the impossible ones are counted on the client and logged, never returned."""
+        screened = screen(rows, model, check=check)
+        if screened.refused:
+            self.refused += screened.refused
+            log.warning(
+                "massive rows refused",
+                extra={
+                    "what": what,
+                    "refused": screened.refused,
+                    "kept": len(screened.rows),
+                    "reasons": screened.reasons,
+                },
+            )
+        return screened.rows
 
     # ------------------------------------------------------------------ transport
 
@@ -297,6 +334,14 @@ class MassiveRest:
 
 def _bound(value: date | int) -> str:
     return value.isoformat() if isinstance(value, date) else str(int(value))
+
+
+def _epoch_ms(value: date | int, *, end_of_day: bool = False) -> int:
+    """Epoch milliseconds of a bound; a date as the end covers its whole day in New York (UTC-4/-5)."""
+    if isinstance(value, date):
+        midnight = int(datetime(value.year, value.month, value.day, tzinfo=UTC).timestamp() * 1000)
+        return midnight + (_NEW_YORK_DAY_END_MS if end_of_day else 0)
+    return int(value)
 
 
 def default_client() -> MassiveRest:

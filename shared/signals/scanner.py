@@ -93,6 +93,8 @@ class ScanCounts(RunCounts):
     deferred: int = 0
     # Symbols whose newest bar is too old to scan (the market is closed, or ingestion is behind).
     stale: int = 0
+    # Bars Massive sent that cannot be (NaN, h < l, a future bar, …): refused at the edge, never stored.
+    refused: int = 0
 
 
 def _dispatch_default(delivery_ids: Sequence[UUID]) -> None:
@@ -176,7 +178,7 @@ class Scanner:
         if today is None:
             return
         with service_tx() as conn:
-            last = last_bar_times(conn, symbol)
+            last = last_bar_times(conn, symbol, before=now)
         now_ms = datetime_to_ms(now)
         for timeframe in FETCHED:
             stored = last.get(timeframe)
@@ -185,6 +187,7 @@ class Scanner:
                 continue
             start = max(stored or today[0], today[0])
             multiplier, timespan = AGGREGATE[timeframe]
+            refused_before = self.client.refused
             try:
                 fetched = self.client.aggregates(
                     symbol, multiplier, timespan, datetime_to_ms(start), datetime_to_ms(now)
@@ -197,6 +200,7 @@ class Scanner:
                 )
                 continue
             self.counts.fetches += 1
+            self.counts.refused += self.client.refused - refused_before
             with service_tx() as conn:
                 upsert_bars(conn, symbol, timeframe, fetched)
 

@@ -194,23 +194,39 @@ def test_gamma_interval_sets_the_dev_schedulers_interval(monkeypatch: pytest.Mon
     assert intervals["gamma"] == 600 and intervals["ingest"] == 15 * 60
 
 
-def test_a_chain_with_odd_values_is_stored_not_a_crash(
+def impossible_contracts(expiry: date) -> list[dict[str, Any]]:
+    """A contract with open interest 1e12, one with a gamma of a billion, one struck at ten million."""
+    return [
+        option_contract("SPY", expiry, "call", 600.0, spot=598.0, iv=0.2, gamma=0.05, open_interest=1e12),
+        option_contract("SPY", expiry, "put", 0.01, spot=598.0, iv=0.5, gamma=1e9, open_interest=0.0),
+        option_contract("SPY", expiry, "put", 1e7, spot=598.0, iv=0.2, gamma=0.0, open_interest=None),
+    ]
+
+
+def test_impossible_contracts_are_refused_and_the_rest_of_the_chain_is_stored(
     settings: Any, db: psycopg.Connection[Any], massive: FakeMassiveRest
 ) -> None:
     expiry = date(2025, 11, 28)
-    odd = [
-        option_contract("SPY", expiry, "call", 600.0, spot=598.0, iv=0.0, gamma=-0.05, open_interest=1e12),
-        option_contract("SPY", expiry, "put", 0.01, spot=598.0, iv=50.0, gamma=1e9, open_interest=0.0),
-        option_contract("SPY", expiry, "put", 1e7, spot=598.0, iv=-1.0, gamma=0.0, open_interest=None),
-    ]
-    massive.chains["SPY"] = odd
+    massive.chains["SPY"] = small_spy_chain(expiry=expiry) + impossible_contracts(expiry)
     client = client_for(massive)
-    GammaRun(client, interval_s=300, now=lambda: datetime(2025, 11, 25, 15, tzinfo=UTC)).run(["SPY"], "")
+    counts = GammaRun(client, interval_s=300, now=lambda: datetime(2025, 11, 25, 15, tzinfo=UTC)).run(["SPY"], "")
     client.close()
     row = stored(db, "SPY")["all"]
-    # The negative-gamma call counts as Massive sent it: −0.05 × 1e12 × 100 × 598² × 0.01.
-    assert row["call_gex"] == pytest.approx(-0.05 * 1e12 * 100 * 598**2 * 0.01)
-    assert (row["contracts"], row["contracts_without_open_interest"]) == (3, 1)
+    # By hand: call 0.05 × 1,000 × 100 × 598² × 0.01 = 17,880,200; put −0.04 × 500 × 100 × 598² × 0.01 = −7,152,080.
+    assert (row["call_gex"], row["put_gex"], row["net_gex"]) == (17_880_200.0, -7_152_080.0, 10_728_120.0)
+    assert row["contracts"] == 2
+    assert counts.refused == 3
+
+
+def test_a_chain_of_nothing_but_impossible_contracts_fails_its_symbol_and_stores_nothing(
+    settings: Any, db: psycopg.Connection[Any], massive: FakeMassiveRest
+) -> None:
+    massive.chains["SPY"] = impossible_contracts(date(2025, 11, 28))
+    client = client_for(massive)
+    with pytest.raises(PartialFailure, match="every contract of SPY's chain was impossible"):
+        GammaRun(client, interval_s=300, now=lambda: datetime(2025, 11, 25, 15, tzinfo=UTC)).run(["SPY"], "")
+    client.close()
+    assert stored(db, "SPY") == {}
 
 
 def test_snapshots_past_the_retention_keep_their_totals_but_not_their_strikes(
