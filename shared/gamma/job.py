@@ -18,6 +18,7 @@ from datetime import UTC, datetime, timedelta
 import psycopg
 
 from shared.db import service_tx
+from shared.gamma.chart import draw_missing
 from shared.gamma.snapshot import build_chain, snapshot
 from shared.gamma.store import prune_strikes, upsert_snapshots
 from shared.jobs import PartialFailure
@@ -40,6 +41,8 @@ class GammaCounts(RunCounts):
     unplaceable: int = 0
     without_options: int = 0
     strikes_pruned: int = 0
+    charts_drawn: int = 0
+    charts_failed: int = 0
 
 
 def symbols_to_snapshot(configured: str, watchlist: Sequence[str]) -> list[str]:
@@ -93,6 +96,8 @@ class GammaRun:
                 log.warning("gamma snapshot failed", extra={"symbol": symbol, "error": str(error)[:300]})
             if self.progress is not None:
                 self.progress(symbol)
+        # Each newest snapshot's chart, drawn once here so no request handler ever draws one.
+        self.counts.charts_drawn, self.counts.charts_failed = draw_missing()
         with service_tx() as conn:
             self.counts.strikes_pruned = prune_strikes(conn, taken_at - self.strikes_retention)
         if self.counts.errors:
