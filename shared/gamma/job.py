@@ -18,6 +18,7 @@ from datetime import UTC, datetime, timedelta
 import psycopg
 
 from shared.db import service_tx
+from shared.gamma.chart import draw_missing
 from shared.gamma.snapshot import build_chain, snapshot
 from shared.gamma.store import NonFiniteFigures, prune_strikes, upsert_snapshots
 from shared.jobs import PartialFailure
@@ -42,6 +43,8 @@ class GammaCounts(RunCounts):
     strikes_pruned: int = 0
     # Contracts Massive sent that cannot be (NaN, open interest 1e308, …): refused at the edge.
     refused: int = 0
+    charts_drawn: int = 0
+    charts_failed: int = 0
 
 
 def symbols_to_snapshot(configured: str, watchlist: Sequence[str]) -> list[str]:
@@ -97,6 +100,8 @@ class GammaRun:
             if self.progress is not None:
                 self.progress(symbol)
         self.counts.refused = self.client.refused - refused_before
+        # Each newest snapshot's chart, drawn once here so no request handler ever draws one.
+        self.counts.charts_drawn, self.counts.charts_failed = draw_missing()
         with service_tx() as conn:
             self.counts.strikes_pruned = prune_strikes(conn, taken_at - self.strikes_retention)
         if self.counts.errors:

@@ -104,6 +104,18 @@ def test_a_forced_run_reads_every_page_of_a_20000_contract_chain_and_stores_thre
     assert heartbeat is not None and heartbeat[0] == "ok" and heartbeat[1]["contracts"] == 20_002
 
 
+def test_a_run_draws_the_chart_of_every_snapshot_it_stores(
+    settings: Any, db: psycopg.Connection[Any], massive: FakeMassiveRest
+) -> None:
+    massive.chains["SPY"] = small_spy_chain()
+    client = client_for(massive)
+    counts = GammaRun(client, interval_s=300).run(["SPY"], "")
+    client.close()
+    assert (counts.snapshots, counts.charts_drawn, counts.charts_failed) == (3, 3, 0)
+    charts = db.execute("select view, substr(png, 1, 4) from gamma_charts order by view").fetchall()
+    assert charts == [("30d", b"\x89PNG"), ("all", b"\x89PNG"), ("nearest", b"\x89PNG")]
+
+
 def test_a_retried_run_in_the_same_interval_overwrites_its_rows(
     settings: Any, db: psycopg.Connection[Any], massive: FakeMassiveRest
 ) -> None:
@@ -112,12 +124,16 @@ def test_a_retried_run_in_the_same_interval_overwrites_its_rows(
     first = datetime(2025, 11, 25, 15, 1, tzinfo=UTC)
     client = client_for(massive)
     GammaRun(client, interval_s=300, now=lambda: first).run(["SPY"], "")
+    first_charts = db.execute("select view, etag from gamma_charts order by view").fetchall()
     massive.chains["SPY"] = small_spy_chain(oi=2000.0, expiry=friday)
     retry = datetime(2025, 11, 25, 15, 4, 30, tzinfo=UTC)
     GammaRun(client, interval_s=300, now=lambda: retry).run(["SPY"], "")
     rows = db.execute("select view, taken_at, call_gex from gamma_snapshots order by view").fetchall()
     # One row per view, holding the retry's figures: 0.05 × 2,000 × 100 × 598² × 0.01 = 35,760,400.
     assert rows == [(view, retry, 35_760_400.0) for view in ("30d", "all", "nearest")]
+    # …and the chart of each is drawn again from them, not left showing the figures they replaced.
+    retry_charts = db.execute("select view, etag from gamma_charts order by view").fetchall()
+    assert len(retry_charts) == 3 and set(retry_charts).isdisjoint(first_charts)
     next_interval = datetime(2025, 11, 25, 15, 5, tzinfo=UTC)
     GammaRun(client, interval_s=300, now=lambda: next_interval).run(["SPY"], "")
     assert db.execute("select count(*) from gamma_snapshots").fetchone() == (6,)
