@@ -74,7 +74,9 @@ second = module.handler(event, None)
 again = time.perf_counter()
 print(json.dumps({"status": first["statusCode"], "again": second["statusCode"],
                   "import": (imported - t) * 1e3, "warm": (warmed - imported) * 1e3,
-                  "first": (served - warmed) * 1e3, "second": (again - served) * 1e3}))
+                  "first": (served - warmed) * 1e3, "second": (again - served) * 1e3}), flush=True)
+import os
+os._exit(0)  # a Lambda environment is frozen, not shut down: the pool's threads are not waited for
 """
 
 
@@ -236,7 +238,7 @@ def first_requests(python: Path, service: object, api: Path, scratch: Path, runs
         print("\n| handler | request | status | cold: import + first request ms | warm-up ms (before the snapshot) "
               "| after warm-up and restore: first request ms | second request ms |")
         print("|---|---|---|---|---|---|---|")
-        for name, module, event in cases:
+        for name, module, event in cases:  # one row at a time: a long run shows its progress
             cold = [json.loads(_run(python, [api, runtime], _FIRST_REQUEST, [json.dumps(event), module, "cold"], env))
                     for _ in range(runs)]  # fmt: skip
             warm = [json.loads(_run(python, [api, runtime], _FIRST_REQUEST, [json.dumps(event), module, "warm"], env))
@@ -247,7 +249,7 @@ def first_requests(python: Path, service: object, api: Path, scratch: Path, runs
                   f"{statistics.median(c['first'] for c in cold):.1f} | "
                   f"{statistics.median(w['warm'] for w in warm):.0f} | "
                   f"{statistics.median(w['first'] for w in warm):.1f} | "
-                  f"{statistics.median(c['second'] for c in cold):.1f} |")
+                  f"{statistics.median(c['second'] for c in cold):.1f} |", flush=True)
     finally:
         stop_database(pg_scratch)
 
