@@ -97,7 +97,9 @@ class Ingestor:
         except BudgetSpent:
             log.info("ingest budget spent; the rest waits for the next run", extra=self.counts.as_counts())
         if self.counts.errors:
-            raise PartialFailure(self.counts.errors, of=len(done), outcome="not updated")
+            raise PartialFailure(
+                self.counts.errors, of=len(done), outcome="not updated", counts=self.counts.as_counts()
+            )
         return self.counts
 
     # ------------------------------------------------------------------ steps

@@ -132,6 +132,7 @@ def run_job(
                 counts = {k: int(v) for k, v in work().items()}
             except Exception as failure:
                 status, error = "failed", _describe(failure)
+                counts = {k: int(v) for k, v in getattr(failure, "counts", {}).items()}
                 log.exception("job failed", extra={"job": spec.name})
         finished = started + timedelta(seconds=time.monotonic() - clock)
         run = JobRun(spec.name, status, started, finished, counts, error)

@@ -146,7 +146,9 @@ class Scanner:
             if self.progress is not None:
                 self.progress(symbol)
         if self.counts.errors:
-            raise PartialFailure(self.counts.errors, of=len(by_symbol), outcome="not scanned")
+            raise PartialFailure(
+                self.counts.errors, of=len(by_symbol), outcome="not scanned", counts=self.counts.as_counts()
+            )
         return self.counts
 
     def _scan(self, symbol: str, users: list[UUID], rules: Rules, gamma: GammaLevels | None, now: datetime) -> None:

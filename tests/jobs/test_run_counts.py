@@ -25,5 +25,5 @@ def test_gamma_reports_its_errors_as_failed_symbols() -> None:
     counts = GammaCounts(symbols=4, snapshots=9, errors=["TSLA: chain unavailable"])
     assert counts.as_counts() == {
         "symbols": 4, "snapshots": 9, "contracts": 0, "contracts_without_greeks": 0, "unplaceable": 0,
-        "without_options": 0, "strikes_pruned": 0, "failed": 1,
+        "without_options": 0, "strikes_pruned": 0, "deferred": 0, "failed": 1,
     }  # fmt: skip
