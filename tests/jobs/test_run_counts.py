@@ -17,7 +17,7 @@ def test_the_scanner_reports_every_counter_and_its_errors() -> None:
     counts = ScanCounts(signals=2, errors=["SPX: no bars"])
     assert counts.as_counts() == {
         "symbols": 0, "fetches": 0, "fetch_errors": 0, "signals": 2, "deliveries": 0, "expired": 0,
-        "deferred": 0, "stale": 0, "errors": 1,
+        "deferred": 0, "stale": 0, "bars_evaluated": 0, "late": 0, "errors": 1,
     }  # fmt: skip
 
 
