@@ -12,6 +12,7 @@ from psycopg_pool import ConnectionPool
 
 from shared.config import Settings
 from shared.db import default_pool, service_tx
+from shared.db.pool import connect_kwargs
 from shared.jobs.frame import lock_key, run_job
 from shared.jobs.specs import INGEST, SCANNER
 from tests.fakes.massive_rest import FakeMassiveRest
@@ -39,7 +40,9 @@ def test_a_skipped_run_records_its_skip_on_the_connection_it_holds(
 def test_a_pool_that_gives_no_connection_fails_the_run_in_one_line_with_a_heartbeat(
     settings: Settings, db: psycopg.Connection[Any], database_url: str, caplog: pytest.LogCaptureFixture
 ) -> None:
-    small = ConnectionPool(database_url, min_size=0, max_size=1, timeout=0.3, open=True)
+    small: ConnectionPool[psycopg.Connection[dict[str, Any]]] = ConnectionPool(
+        database_url, min_size=0, max_size=1, timeout=0.3, kwargs=connect_kwargs(), open=True
+    )
     try:
         with small.connection():  # the only connection is busy elsewhere
 
