@@ -29,7 +29,7 @@ from shared.jobs.counts import RunCounts
 from shared.jobs.progress import Progress, expect
 from shared.logs import redact
 from shared.market import calendar
-from shared.massive.rest import MassiveError, MassiveRest
+from shared.massive.rest import DeadlineExceeded, MassiveError, MassiveRest
 from shared.signals import store
 from shared.signals.assets import asset_class
 from shared.signals.confluence import Rules, Signal
@@ -213,6 +213,8 @@ class Scanner:
                 fetched = self.client.aggregates(
                     symbol, multiplier, timespan, datetime_to_ms(start), datetime_to_ms(now)
                 )
+            except DeadlineExceeded:
+                raise  # the run's time is spent: this symbol fails saying so, the watermark stays
             except MassiveError as error:
                 # The stored bars still make a scan; ingestion catches up later.
                 self.counts.fetch_errors += 1

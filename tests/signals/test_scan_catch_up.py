@@ -2,11 +2,14 @@
 
 from __future__ import annotations
 
+import time
 from datetime import UTC, datetime, timedelta
 from typing import Any
 
 import psycopg
+import pytest
 
+from shared.jobs import PartialFailure
 from shared.massive.rest import MassiveRest
 from shared.signals.scanner import Scanner, bars_to_evaluate
 from tests.fakes.discord import FakeDiscord
@@ -109,3 +112,26 @@ def test_the_watermark_is_kept_per_symbol(
     # Never moved back by a scan that saw less (a late, slower run).
     Scanner(None, now=lambda: at_minute(24) - timedelta(seconds=1)).run()
     assert db.execute("select bar_time from scan_watermarks").fetchall() == [(BAR_25,)]
+
+
+def test_a_scan_held_by_429s_ends_at_its_deadline_and_the_minute_is_caught_up_later(
+    setup: dict[str, Any], db: psycopg.Connection[Any], massive: FakeMassiveRest
+) -> None:
+    breakout_then_calm(massive)
+    massive.fail_next(429, times=10_000)
+    deadline = time.monotonic() + 2.5
+    client = MassiveRest(massive.url, "test-key", deadline=deadline)  # real waits: 2 s fits, 4 s does not
+    started = time.monotonic()
+    try:
+        with pytest.raises(PartialFailure, match="AAPL: DeadlineExceeded: out of time for 1 minute aggregates"):
+            Scanner(client, now=lambda: at_minute(26), deadline=deadline).run()
+    finally:
+        client.close()
+    assert time.monotonic() - started < 3.0  # the scanner was still in one symbol's 429 waits at 75 s
+    assert db.execute("select count(*) from scan_watermarks").fetchone() == (0,)
+    massive.faults.clear()
+    later = MassiveRest(massive.url, "test-key")
+    try:
+        assert scan(later, 27).signals == 2  # minute 25's breakout, caught up
+    finally:
+        later.close()
