@@ -153,7 +153,7 @@ def test_an_index_with_an_impossible_value_is_refused(rest: MassiveRest, massive
 
 def test_a_contract_as_massive_documents_it_on_a_down_day_is_kept() -> None:
     # Every field of docs/reference/massive.md (B): a negative day change, nanosecond timestamps, trade conditions.
-    raw = {
+    raw: dict[str, Any] = {
         "break_even_price": 651.2,
         "day": {"open": 1.5, "high": 1.6, "low": 1.1, "close": 1.2, "change": -0.35, "change_percent": -22.58,
                 "previous_close": 1.55, "volume": 1520, "vwap": 1.31, "last_updated": 1_764_086_400_000_000_000},
