@@ -26,6 +26,7 @@ from shared.logs import register_secret
 from shared.massive.models import (
     AggregatesPage,
     Bar,
+    ContractSnapshotAnswer,
     IndexSnapshot,
     IndexSnapshotPage,
     MarketStatus,
@@ -33,6 +34,8 @@ from shared.massive.models import (
     OptionSnapshot,
     Page,
     RowT,
+    StockSnapshot,
+    StockSnapshotsAnswer,
     bar_check,
     screen,
 )
@@ -71,6 +74,14 @@ class RateLimitedError(MassiveError):
 
 class UnavailableError(MassiveError):
     """5xx or network failures outlasted the retries."""
+
+
+class UpstreamTimeout(UnavailableError):
+    """Massive did not answer in time (connect or read), on every try."""
+
+
+class NotFoundError(MassiveError):
+    """404: Massive has no such ticker or contract."""
 
 
 def massive_ticker(symbol: str, *, index: bool = False) -> str:
@@ -224,6 +235,29 @@ class MassiveRest:
         pages = self._pages("/v3/snapshot/indices", params, IndexSnapshotPage, what)
         return [item for page in pages for item in self._screen(page.results, IndexSnapshot, what)]
 
+    def option_contract(self, underlying: str, contract: str) -> OptionSnapshot:
+        """One contract's snapshot (`O:SPY251219C00650000`); NotFoundError when Massive has no such contract."""
+        ticker = massive_ticker(underlying)
+        what = f"the snapshot of {contract}"
+        answer = self._get_model(
+            f"{self.base_url}/v3/snapshot/options/{ticker}/{contract}", None, ContractSnapshotAnswer, what
+        )
+        (found,) = self._screen([answer.results], OptionSnapshot, what) or (None,)
+        if found is None:
+            raise MassiveError(f"Massive's snapshot of {contract} is impossible; refused")
+        return found
+
+    def stock_snapshots(self, tickers: list[str]) -> list[StockSnapshot]:
+        """Today's snapshot of each stock (one call for all); a ticker Massive does not know is absent."""
+        what = f"stock snapshots of {', '.join(tickers)}"
+        answer = self._get_model(
+            f"{self.base_url}/v2/snapshot/locale/us/markets/stocks/tickers",
+            {"tickers": ",".join(tickers)},
+            StockSnapshotsAnswer,
+            what,
+        )
+        return self._screen(answer.tickers, StockSnapshot, what)
+
     def market_status(self) -> MarketStatus:
         """Massive's view of the market right now."""
         return self._get_model(f"{self.base_url}/v1/marketstatus/now", None, MarketStatus, "the market status")
@@ -289,7 +323,8 @@ class MassiveRest:
             except (requests.ConnectionError, requests.Timeout) as error:
                 failures += 1
                 if failures >= self.retry.attempts:
-                    raise UnavailableError(
+                    kind = UpstreamTimeout if isinstance(error, requests.Timeout) else UnavailableError
+                    raise kind(
                         f"Massive could not be reached for {what} after {failures} tries ({type(error).__name__})"
                     ) from None
                 self._backoff(failures, path, f"network: {type(error).__name__}")
@@ -323,6 +358,8 @@ class MassiveRest:
                     raise UnavailableError(f"Massive answered HTTP {status} for {what} {failures} times in a row")
                 self._backoff(failures, path, f"HTTP {status}")
                 continue
+            if status == 404:
+                raise NotFoundError(f"Massive has no {what} (HTTP 404: {_message(response)})")
             raise MassiveError(f"Massive refused {what} (HTTP {status}: {_message(response)})")
 
     def _backoff(self, failures: int, path: str, reason: str) -> None:
@@ -344,7 +381,9 @@ def _epoch_ms(value: date | int, *, end_of_day: bool = False) -> int:
     return int(value)
 
 
-def default_client() -> MassiveRest:
+def default_client(
+    *, retry: RetryPolicy | None = None, timeout: tuple[float, float] | None = None
+) -> MassiveRest:
     """The client for this process's settings; MassiveError when no MASSIVE_API_KEY is set."""
     from shared.config import get_settings
 
@@ -359,17 +398,19 @@ def default_client() -> MassiveRest:
         raise MassiveError("MASSIVE_API_KEY is not set: set it in .env, or run `make dev`, which simulates Massive")
     if PROCESS_BUDGET.total_s != settings.massive_rate_limit_budget_s:
         PROCESS_BUDGET.total_s = PROCESS_BUDGET.remaining_s = settings.massive_rate_limit_budget_s
-    return MassiveRest(rest_url, api_key)
+    return MassiveRest(rest_url, api_key, retry=retry, timeout=timeout or (CONNECT_TIMEOUT_S, READ_TIMEOUT_S))
 
 
 __all__ = [
     "EntitlementError",
     "MassiveError",
     "MassiveRest",
+    "NotFoundError",
     "RateLimitBudget",
     "RateLimitedError",
     "RetryPolicy",
     "UnavailableError",
+    "UpstreamTimeout",
     "default_client",
     "massive_ticker",
 ]
