@@ -26,7 +26,7 @@ from shared.market_data.cache import CacheBusy
 from shared.market_data.chain import ContractQuote, window
 from shared.market_data.expirations import Expiration
 from shared.market_data.quotes import Quote
-from shared.massive.rest import (
+from shared.massive.errors import (
     EntitlementError,
     MassiveError,
     NotFoundError,

@@ -18,7 +18,7 @@ from typing import Any
 import orjson
 import psycopg
 
-from shared.massive.rest import (
+from shared.massive.errors import (
     EntitlementError,
     MassiveError,
     NotFoundError,

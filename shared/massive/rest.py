@@ -23,6 +23,14 @@ import requests
 from pydantic import ValidationError
 
 from shared.logs import register_secret
+from shared.massive.errors import (
+    EntitlementError,
+    MassiveError,
+    NotFoundError,
+    RateLimitedError,
+    UnavailableError,
+    UpstreamTimeout,
+)
 from shared.massive.models import (
     AggregatesPage,
     Bar,
@@ -58,30 +66,6 @@ _MINUTE_MS = 60_000
 _HOUR_MS = 3_600_000
 # From a date's UTC midnight to the last instant of that date in New York (UTC-5 in winter).
 _NEW_YORK_DAY_END_MS = (24 + 5) * _HOUR_MS - 1
-
-
-class MassiveError(RuntimeError):
-    """Massive could not give us what we asked for; the message says what and why."""
-
-
-class EntitlementError(MassiveError):
-    """401/403: the key is missing, wrong, or its plan does not cover the data."""
-
-
-class RateLimitedError(MassiveError):
-    """429s outlasted the process's rate-limit budget."""
-
-
-class UnavailableError(MassiveError):
-    """5xx or network failures outlasted the retries."""
-
-
-class UpstreamTimeout(UnavailableError):
-    """Massive did not answer in time (connect or read), on every try."""
-
-
-class NotFoundError(MassiveError):
-    """404: Massive has no such ticker or contract."""
 
 
 def massive_ticker(symbol: str, *, index: bool = False) -> str:
