@@ -23,9 +23,18 @@ import requests
 from pydantic import ValidationError
 
 from shared.logs import register_secret
+from shared.massive.errors import (
+    EntitlementError,
+    MassiveError,
+    NotFoundError,
+    RateLimitedError,
+    UnavailableError,
+    UpstreamTimeout,
+)
 from shared.massive.models import (
     AggregatesPage,
     Bar,
+    ContractSnapshotAnswer,
     IndexSnapshot,
     IndexSnapshotPage,
     MarketStatus,
@@ -33,6 +42,8 @@ from shared.massive.models import (
     OptionSnapshot,
     Page,
     RowT,
+    StockSnapshot,
+    StockSnapshotsAnswer,
     bar_check,
     screen,
 )
@@ -55,22 +66,6 @@ _MINUTE_MS = 60_000
 _HOUR_MS = 3_600_000
 # From a date's UTC midnight to the last instant of that date in New York (UTC-5 in winter).
 _NEW_YORK_DAY_END_MS = (24 + 5) * _HOUR_MS - 1
-
-
-class MassiveError(RuntimeError):
-    """Massive could not give us what we asked for; the message says what and why."""
-
-
-class EntitlementError(MassiveError):
-    """401/403: the key is missing, wrong, or its plan does not cover the data."""
-
-
-class RateLimitedError(MassiveError):
-    """429s outlasted the process's rate-limit budget."""
-
-
-class UnavailableError(MassiveError):
-    """5xx or network failures outlasted the retries."""
 
 
 def massive_ticker(symbol: str, *, index: bool = False) -> str:
@@ -224,6 +219,29 @@ class MassiveRest:
         pages = self._pages("/v3/snapshot/indices", params, IndexSnapshotPage, what)
         return [item for page in pages for item in self._screen(page.results, IndexSnapshot, what)]
 
+    def option_contract(self, underlying: str, contract: str) -> OptionSnapshot:
+        """One contract's snapshot (`O:SPY251219C00650000`); NotFoundError when Massive has no such contract."""
+        ticker = massive_ticker(underlying)
+        what = f"the snapshot of {contract}"
+        answer = self._get_model(
+            f"{self.base_url}/v3/snapshot/options/{ticker}/{contract}", None, ContractSnapshotAnswer, what
+        )
+        (found,) = self._screen([answer.results], OptionSnapshot, what) or (None,)
+        if found is None:
+            raise MassiveError(f"Massive's snapshot of {contract} is impossible; refused")
+        return found
+
+    def stock_snapshots(self, tickers: list[str]) -> list[StockSnapshot]:
+        """Today's snapshot of each stock (one call for all); a ticker Massive does not know is absent."""
+        what = f"stock snapshots of {', '.join(tickers)}"
+        answer = self._get_model(
+            f"{self.base_url}/v2/snapshot/locale/us/markets/stocks/tickers",
+            {"tickers": ",".join(tickers)},
+            StockSnapshotsAnswer,
+            what,
+        )
+        return self._screen(answer.tickers, StockSnapshot, what)
+
     def market_status(self) -> MarketStatus:
         """Massive's view of the market right now."""
         return self._get_model(f"{self.base_url}/v1/marketstatus/now", None, MarketStatus, "the market status")
@@ -289,7 +307,8 @@ class MassiveRest:
             except (requests.ConnectionError, requests.Timeout) as error:
                 failures += 1
                 if failures >= self.retry.attempts:
-                    raise UnavailableError(
+                    kind = UpstreamTimeout if isinstance(error, requests.Timeout) else UnavailableError
+                    raise kind(
                         f"Massive could not be reached for {what} after {failures} tries ({type(error).__name__})"
                     ) from None
                 self._backoff(failures, path, f"network: {type(error).__name__}")
@@ -323,6 +342,8 @@ class MassiveRest:
                     raise UnavailableError(f"Massive answered HTTP {status} for {what} {failures} times in a row")
                 self._backoff(failures, path, f"HTTP {status}")
                 continue
+            if status == 404:
+                raise NotFoundError(f"Massive has no {what} (HTTP 404: {_message(response)})")
             raise MassiveError(f"Massive refused {what} (HTTP {status}: {_message(response)})")
 
     def _backoff(self, failures: int, path: str, reason: str) -> None:
@@ -344,7 +365,9 @@ def _epoch_ms(value: date | int, *, end_of_day: bool = False) -> int:
     return int(value)
 
 
-def default_client() -> MassiveRest:
+def default_client(
+    *, retry: RetryPolicy | None = None, timeout: tuple[float, float] | None = None
+) -> MassiveRest:
     """The client for this process's settings; MassiveError when no MASSIVE_API_KEY is set."""
     from shared.config import get_settings
 
@@ -359,17 +382,19 @@ def default_client() -> MassiveRest:
         raise MassiveError("MASSIVE_API_KEY is not set: set it in .env, or run `make dev`, which simulates Massive")
     if PROCESS_BUDGET.total_s != settings.massive_rate_limit_budget_s:
         PROCESS_BUDGET.total_s = PROCESS_BUDGET.remaining_s = settings.massive_rate_limit_budget_s
-    return MassiveRest(rest_url, api_key)
+    return MassiveRest(rest_url, api_key, retry=retry, timeout=timeout or (CONNECT_TIMEOUT_S, READ_TIMEOUT_S))
 
 
 __all__ = [
     "EntitlementError",
     "MassiveError",
     "MassiveRest",
+    "NotFoundError",
     "RateLimitBudget",
     "RateLimitedError",
     "RetryPolicy",
     "UnavailableError",
+    "UpstreamTimeout",
     "default_client",
     "massive_ticker",
 ]
