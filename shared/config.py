@@ -70,6 +70,11 @@ class Settings(BaseSettings):
     # Seconds one process may spend waiting out Massive's 429s before its calls fail.
     massive_rate_limit_budget_s: float = Field(default=180.0, ge=0, validation_alias="MASSIVE_RATE_LIMIT_BUDGET_S")
 
+    # The market routes (functions/api/market.py): requests per admin per minute, and how long one
+    # request may wait on Massive (it must fit the function's timeout).
+    market_requests_per_minute: int = Field(default=300, ge=1, validation_alias="MARKET_REQUESTS_PER_MINUTE")
+    market_upstream_deadline_s: float = Field(default=8.0, gt=0, le=25, validation_alias="MARKET_UPSTREAM_DEADLINE_S")
+
     # Scheduled jobs.
     ingest_run_budget_s: float = Field(default=600.0, gt=0, validation_alias="INGEST_RUN_BUDGET_S")
     # A scan stops starting symbols after this many seconds, so it never runs into the next minute's.

@@ -1,22 +1,17 @@
 """`GET /api/gamma/<symbol>`, `/history` and `/chart.png`: the stored gamma exposure snapshots.
 
 The symbol is accepted as admins write it (`SPX`, `I:SPX`, `spy`) and answered in stored form.
-Dollar figures are plain numbers (dollars of delta per 1 % move). Reading snapshots needs no
-numpy; only the chart loads matplotlib (Agg backend), on its first request.
+Dollar figures are plain numbers (dollars of delta per 1 % move). Nothing here needs numpy or
+matplotlib: the chart is drawn by the gamma job and served as stored bytes.
 """
 
 from __future__ import annotations
 
-import io
-import itertools
-import math
-import os
-import tempfile
-import threading
 from datetime import UTC, datetime, timedelta
+from email.utils import format_datetime
 from typing import Any
 
-from flask import Blueprint, Response
+from flask import Blueprint, Response, request
 from pydantic import BaseModel, ConfigDict, Field
 
 from functions.web import openapi
@@ -27,7 +22,7 @@ from functions.web.requests import parse_query
 from functions.web.time_window import EARLIEST, TimeWindow
 from shared.db import user_tx
 from shared.gamma.figures import GammaFigures, View
-from shared.gamma.store import STRIKE_FIELDS, latest_snapshot, snapshot_history
+from shared.gamma.store import STRIKE_FIELDS, latest_chart, latest_snapshot, snapshot_history
 from shared.symbols import SymbolError, normalize_symbol
 
 bp = Blueprint("gamma_snapshots", __name__)
@@ -37,8 +32,6 @@ handler = lambda_handler(bp)
 MAX_HISTORY_SPAN = timedelta(days=31)
 MAX_HISTORY_ROWS = 10_000
 DEFAULT_HISTORY_SPAN = timedelta(days=1)
-# matplotlib does not promise thread safety and the dev server is threaded: one chart at a time.
-_chart_lock = threading.Lock()
 
 
 def stored_symbol(raw: str) -> str:
@@ -187,60 +180,30 @@ def gamma_history(symbol: str) -> dict[str, Any]:
     return {"symbol": stored, "view": query.view, "from": _iso(start), "to": _iso(end), "snapshots": series}
 
 
-def _finite(value: object) -> bool:
-    return isinstance(value, int | float) and math.isfinite(value)
-
-
-def render_chart(row: dict[str, Any]) -> bytes:
-    """The per-strike net GEX profile as a PNG, spot, walls and zero gamma marked (strikes within ±20 %)."""
-    # Lambda's home is read-only: matplotlib keeps its font cache in /tmp there.
-    os.environ.setdefault("MPLCONFIGDIR", os.path.join(tempfile.gettempdir(), "matplotlib"))  # noqa: PTH118
-    import matplotlib
-
-    matplotlib.use("Agg")
-    from matplotlib.figure import Figure
-
-    spot = float(row["spot"])
-    columns = row["strikes"]
-    pairs = [
-        (strike, net)
-        for strike, net in zip(columns.get("strike", []), columns.get("net_gex", []), strict=False)
-        if _finite(strike) and _finite(net) and 0.8 * spot <= strike <= 1.2 * spot
-    ]
-    strikes = [strike for strike, _ in pairs]
-    nets = [net / 1e6 for _, net in pairs]
-    width = min((b - a for a, b in itertools.pairwise(strikes)), default=spot * 0.01) * 0.8
-    with _chart_lock:
-        figure = Figure(figsize=(10, 5), dpi=100)
-        axes = figure.subplots()
-        axes.bar(strikes, nets, width=width, color=["#2e7d32" if n >= 0 else "#c62828" for n in nets])
-        axes.axhline(0, color="#555555", linewidth=0.8)
-        marks = [
-            ("spot", spot, "#1565c0", "-"),
-            ("call wall", row["call_wall"], "#2e7d32", "--"),
-            ("put wall", row["put_wall"], "#c62828", "--"),
-            ("zero gamma", row["zero_gamma"], "#6a1b9a", ":"),
-        ]
-        for label, level, colour, style in marks:
-            if _finite(level):
-                axes.axvline(level, color=colour, linestyle=style, linewidth=1.2, label=f"{label} {level:,.2f}")
-        axes.set_xlabel("strike")
-        axes.set_ylabel("net GEX ($M per 1 % move)")
-        axes.set_title(f"{row['symbol']} net gamma exposure ({row['view']}), {_iso(row['taken_at'])}")
-        axes.legend(loc="best", fontsize="small")
-        buffer = io.BytesIO()
-        figure.savefig(buffer, format="png")
-    return buffer.getvalue()
-
-
 @bp.get("/api/gamma/<symbol>/chart.png")
 @openapi.operation(
     summary="The per-strike net GEX profile as a PNG, spot, walls and zero gamma marked", tag="gamma",
-    response=None, query=GammaQuery, content_type="image/png",
+    response=None, query=GammaQuery, content_type="image/png", headers=("If-None-Match",), also=(304,),
 )
 @requires_user
 def gamma_chart(symbol: str) -> Response:
     stored = stored_symbol(symbol)
     query = parse_query(GammaQuery)
-    row = _latest(stored, query.view)
-    return Response(render_chart(row), mimetype="image/png", headers={"Cache-Control": "private, max-age=60"})
+    with user_tx(current_user()) as conn:
+        chart = latest_chart(conn, stored, query.view)
+    if chart is None:
+        _latest(stored, query.view)  # 404 not_found when there is no snapshot at all
+        raise NotFound(
+            f"the chart of {stored} ({query.view}) is not drawn yet; the gamma job draws it on its next run",
+            field="symbol", code="chart_not_drawn",
+        )
+    # The chart of a snapshot never changes: its sha256 is a strong validator, and a client's copy is
+    # good until the next snapshot (the job's interval), then revalidated with If-None-Match.
+    headers = {
+        "ETag": f'"{chart["etag"]}"',
+        "Cache-Control": "private, max-age=60, must-revalidate",
+        "Last-Modified": format_datetime(chart["taken_at"].astimezone(UTC), usegmt=True),
+    }
+    if request.if_none_match.contains(chart["etag"]):
+        return Response(status=304, headers=headers)
+    return Response(bytes(chart["png"]), mimetype="image/png", headers=headers)

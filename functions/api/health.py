@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 import time
-from datetime import UTC, datetime
+from datetime import UTC, datetime, timedelta
 from importlib import metadata
 from typing import Any, Literal
 
@@ -20,6 +20,8 @@ handler = lambda_handler(bp)
 # A check slower than this still works but makes the API "degraded".
 DEGRADED_LATENCY_MS = 1000
 DATABASE_TIMEOUT_S = 3.0
+# A bar this far past now is not a clock's skew but a date Massive got wrong.
+FUTURE_SLACK = timedelta(minutes=5)
 
 
 def _version() -> str:
@@ -45,7 +47,8 @@ def check_database() -> dict[str, Any]:
 
 
 def check_jobs(now: datetime | None = None) -> dict[str, Any]:
-    """Each job's last run, late/failed flags, and the symbols whose backfill failed for good."""
+    """Each job's last run, late/failed flags, the symbols whose backfill failed for good or stalled."""
+    from shared.bars.freshness import stall_reason
     from shared.jobs.lateness import Heartbeat, assess
     from shared.jobs.specs import JOBS, configured
 
@@ -65,13 +68,27 @@ def check_jobs(now: datetime | None = None) -> dict[str, Any]:
             "select symbol, attempts, last_error, updated_at from ingestion_queue"
             " where status = 'failed' order by symbol limit 50"
         ).fetchall()
+        # One index probe per backfilled symbol (the primary key leads with symbol, timeframe, ts).
+        newest = conn.execute(
+            "select q.symbol,"
+            " (select max(ts) from historical_bars b where b.symbol = q.symbol and b.timeframe = '1m'"
+            "  and b.ts <= %(now)s) as newest,"
+            " (select min(ts) from historical_bars b where b.symbol = q.symbol and b.ts > %(ahead)s) as future"
+            " from ingestion_queue q where q.status = 'done' order by q.symbol limit 500",
+            {"now": now, "ahead": now + FUTURE_SLACK},
+        ).fetchall()
+    stalled = [
+        {"symbol": row["symbol"], "reason": reason}
+        for row in newest
+        if (reason := stall_reason(row["newest"], row["future"], now)) is not None
+    ]
     last = {row["job"]: Heartbeat.model_validate(row) for row in rows}
     worked = {row["job"]: Heartbeat.model_validate(row) for row in worked_rows}
     jobs = {
         name: assess(configured(spec), last.get(name), now, worked.get(name)) for name, spec in JOBS.items()
     }
     return {
-        "ok": not any(job.degraded for job in jobs.values()),
+        "ok": not any(job.degraded for job in jobs.values()) and not stalled,
         "jobs": {name: job.model_dump(mode="json") for name, job in jobs.items()},
         "ingestion_failed": [
             {
@@ -82,6 +99,7 @@ def check_jobs(now: datetime | None = None) -> dict[str, Any]:
             }
             for row in failed
         ],
+        "ingestion_stalled": stalled,
     }
 
 
@@ -103,6 +121,8 @@ class JobsCheck(BaseModel):
     ok: bool
     jobs: dict[str, dict[str, Any]] = {}
     ingestion_failed: list[dict[str, Any]] = []
+    # Backfilled symbols whose newest minute is hours behind the market, or that hold a bar dated ahead.
+    ingestion_stalled: list[dict[str, str]] = []
     error: str | None = None
 
 

@@ -12,6 +12,7 @@ from werkzeug.exceptions import HTTPException
 
 from functions.web import path_ids
 from functions.web.errors import ApiError
+from functions.web.strict_json import StrictJSONProvider
 from shared.config import get_settings
 
 log = logging.getLogger(__name__)
@@ -39,8 +40,8 @@ def _json_error(status: int, code: str, message: str, field: str | None = None) 
 def create_app(blueprints: list[Blueprint]) -> Flask:
     """An app serving `blueprints` (`functions.api.all_blueprints()` for every area)."""
     app = Flask("honeydrip")
+    app.json = StrictJSONProvider(app)
     app.config["MAX_CONTENT_LENGTH"] = MAX_BODY_BYTES + 1
-    app.json.sort_keys = False  # type: ignore[attr-defined]
     path_ids.install(app)
     for blueprint in blueprints:
         app.register_blueprint(blueprint)

@@ -69,6 +69,10 @@ HEADER_DOCS: dict[str, dict[str, Any]] = {
         "description": "Retrying with the same key returns the first answer instead of acting twice.",
         "schema": {"type": "string", "minLength": 1, "maxLength": 255},
     },
+    "If-None-Match": {
+        "description": "The ETag of the copy the client holds; 304 when it is still current.",
+        "schema": {"type": "string"},
+    },
     "If-Match": {
         "description": "The trade `version` the client acted on; a newer version answers 409.",
         "schema": {"type": "string"},
@@ -241,7 +245,9 @@ def _query_parameters(model: type[BaseModel], schema: dict[str, Any]) -> list[di
 def _success(op: Operation, refs: dict[tuple[Any, str], Any]) -> dict[str, Any]:
     answers: dict[str, Any] = {}
     for status in (op.status, *op.also):
-        if op.response is None and op.content_type == "application/json":
+        if status == 304:
+            answers["304"] = {"description": "Not Modified: the copy named by If-None-Match is current"}
+        elif op.response is None and op.content_type == "application/json":
             answers[str(status)] = {"description": "No content"}
         elif op.response is None:
             answers[str(status)] = {"description": "OK", "content": {op.content_type: {"schema": {"type": "string"}}}}

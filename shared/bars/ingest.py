@@ -56,6 +56,8 @@ class IngestCounts(RunCounts):
     failed: int = 0
     reclaimed: int = 0
     deferred: int = 0
+    # Rows Massive sent that cannot be (NaN, h < l, a future bar, …): refused at the edge, never stored.
+    refused: int = 0
 
 
 @dataclass
@@ -190,7 +192,7 @@ class Ingestor:
         from shared.db import service_tx
 
         with service_tx() as conn:
-            last = last_bar_times(conn, symbol)
+            last = last_bar_times(conn, symbol, before=self.now())
         for timeframe in TIMEFRAMES:
             self._check_budget()
             try:
@@ -208,8 +210,10 @@ class Ingestor:
         now = self.now()
         multiplier, timespan = AGGREGATE[timeframe]
         start = fetch_start(last, now)
+        refused_before = self.client.refused
         bars = self.client.aggregates(symbol, multiplier, timespan, datetime_to_ms(start), datetime_to_ms(now))
         self.counts.fetches += 1
+        self.counts.refused += self.client.refused - refused_before
         with service_tx() as conn:
             written = upsert_bars(conn, symbol, timeframe, bars)
         self.counts.bars_written += written

@@ -51,10 +51,15 @@ def upsert_bars(conn: psycopg.Connection[Any], symbol: str, timeframe: Timeframe
     return max(changed, 0)
 
 
-def last_bar_times(conn: psycopg.Connection[Any], symbol: str) -> dict[str, datetime]:
-    """timeframe → the newest stored bar's start, for `symbol`."""
+def last_bar_times(conn: psycopg.Connection[Any], symbol: str, *, before: datetime) -> dict[str, datetime]:
+    """timeframe → the newest stored bar's start no later than `before`, for `symbol`.
+
+    A bar dated in the future (stored before the edge refused them) must not become where the
+    next fetch starts: "2100 → now" returns nothing, and the symbol would never update again.
+    """
     rows = conn.execute(
-        "select timeframe, max(ts) as last from historical_bars where symbol = %s group by timeframe", (symbol,)
+        "select timeframe, max(ts) as last from historical_bars where symbol = %s and ts <= %s group by timeframe",
+        (symbol, before),
     ).fetchall()
     return {row["timeframe"]: row["last"] for row in rows}
 

@@ -22,8 +22,9 @@ from datetime import UTC, datetime, timedelta
 import psycopg
 
 from shared.db import service_tx
+from shared.gamma.chart import draw_missing
 from shared.gamma.snapshot import ChainBuilder, snapshot
-from shared.gamma.store import prune_strikes, upsert_snapshots
+from shared.gamma.store import NonFiniteFigures, prune_strikes, upsert_snapshots
 from shared.jobs import PartialFailure
 from shared.jobs.counts import RunCounts
 from shared.jobs.progress import Progress, expect
@@ -44,6 +45,10 @@ class GammaCounts(RunCounts):
     unplaceable: int = 0
     without_options: int = 0
     strikes_pruned: int = 0
+    # Contracts Massive sent that cannot be (NaN, open interest 1e308, …): refused at the edge.
+    refused: int = 0
+    charts_drawn: int = 0
+    charts_failed: int = 0
     # Symbols the run had no time left to start.
     deferred: int = 0
 
@@ -96,6 +101,7 @@ class GammaRun:
         expect(self.progress, len(symbols))
         # One instant for the whole run: every symbol's rows share its bucket, so a retry overwrites them all.
         taken_at = self.now()
+        refused_before = self.client.refused
         for position, symbol in enumerate(symbols):
             if self.clock() >= self.deadline:
                 self.counts.deferred = len(symbols) - position
@@ -104,11 +110,16 @@ class GammaRun:
                 break
             try:
                 self._one(symbol, taken_at)
-            except (MassiveError, psycopg.Error) as error:
+            except (MassiveError, NonFiniteFigures, psycopg.Error) as error:
                 self.counts.errors.append(f"{symbol}: {error}")
                 log.warning("gamma snapshot failed", extra={"symbol": symbol, "error": str(error)[:300]})
             if self.progress is not None:
                 self.progress(symbol)
+        self.counts.refused = self.client.refused - refused_before
+        # Each newest snapshot's chart, drawn once here so no request handler ever draws one; a run out of
+        # time leaves them to the next (the heartbeat must come before the Lambda's timeout).
+        if self.clock() < self.deadline:
+            self.counts.charts_drawn, self.counts.charts_failed = draw_missing()
         with service_tx() as conn:
             self.counts.strikes_pruned = prune_strikes(conn, taken_at - self.strikes_retention)
         if self.counts.errors:
@@ -131,9 +142,14 @@ class GammaRun:
 
     def _one(self, symbol: str, taken_at: datetime) -> None:
         started = time.monotonic()
+        refused_before = self.client.refused
         builder = ChainBuilder()
         for page in self.client.option_chain_pages(symbol, deadline=self.deadline):
             builder.add(page)
+        if not len(builder) and not builder.unplaceable and self.client.refused > refused_before:
+            # Nothing but impossible rows is not "no listed options": it is Massive failing us.
+            refused = self.client.refused - refused_before
+            raise MassiveError(f"every contract of {symbol}'s chain was impossible ({refused} refused); nothing stored")
         if not len(builder) and not builder.unplaceable:
             self.counts.without_options += 1
             log.info("gamma: no listed options", extra={"symbol": symbol})

@@ -5,6 +5,8 @@ No numpy here: the routes that read snapshots must not pay for it at a cold star
 
 from __future__ import annotations
 
+import hashlib
+import math
 from collections.abc import Sequence
 from datetime import UTC, datetime
 from typing import Any
@@ -39,8 +41,25 @@ def bucket_of(at: datetime, interval_s: int) -> datetime:
     return datetime.fromtimestamp(seconds - seconds % interval_s, UTC)
 
 
+class NonFiniteFigures(ValueError):
+    """A snapshot whose totals or levels are NaN or infinite: stored, it would break every answer showing it."""
+
+
+def check_finite(record: SnapshotRecord) -> None:
+    """Raise NonFiniteFigures naming the first total or level of `record` that is not a finite number."""
+    for name in _TOTALS.split(","):
+        value = getattr(record, name.strip())
+        if isinstance(value, float) and not math.isfinite(value):
+            raise NonFiniteFigures(f"{record.symbol} {record.view}: {name.strip()} is {value}; not stored")
+
+
 def upsert_snapshots(conn: psycopg.Connection[Any], records: Sequence[SnapshotRecord]) -> int:
-    """Store `records` in the caller's transaction; a row already in the same bucket is replaced."""
+    """Store `records` in the caller's transaction; a row already in the same bucket is replaced.
+
+    Every record is checked first (NonFiniteFigures): none of a symbol's views is stored if one is impossible.
+    """
+    for record in records:
+        check_finite(record)
     names = [name.strip() for name in _COLUMNS.split(",")]
     updates = ", ".join(f"{name} = excluded.{name}" for name in names[2:] if name != "bucket")
     placeholders = ", ".join(["%s"] * (len(names) - 1) + ["%s::jsonb"])
@@ -57,6 +76,11 @@ def upsert_snapshots(conn: psycopg.Connection[Any], records: Sequence[SnapshotRe
     ]
     with conn.cursor() as cur:
         cur.executemany(statement, rows)
+        # A replaced snapshot's chart shows the figures it replaced: the job draws it again.
+        cur.executemany(
+            "delete from honeydrip.gamma_charts where symbol = %s and view = %s and bucket = %s",
+            [(record.symbol, record.view, record.bucket) for record in records],
+        )
     return len(rows)
 
 
@@ -107,3 +131,42 @@ def latest_levels(conn: psycopg.Connection[Any], symbols: Sequence[str], since: 
     return {
         row["symbol"]: GammaLevels(row["spot"], row["zero_gamma"], row["call_wall"], row["put_wall"]) for row in rows
     }
+
+
+# ---------------------------------------------------------------------------------------------- charts
+# Drawn by the job (shared/gamma/chart.py) and served as stored bytes: no request loads matplotlib.
+
+
+def store_chart(conn: psycopg.Connection[Any], symbol: str, view: View, bucket: datetime, png: bytes) -> str:
+    """Store (or replace) the chart of one snapshot; returns its ETag (the PNG's sha256, hex)."""
+    etag = hashlib.sha256(png).hexdigest()
+    conn.execute(
+        "insert into honeydrip.gamma_charts (symbol, view, bucket, png, etag) values (%s, %s, %s, %s, %s)"
+        " on conflict (symbol, view, bucket) do update set png = excluded.png, etag = excluded.etag,"
+        " drawn_at = now()",
+        (symbol, view, bucket, png, etag),
+    )
+    return etag
+
+
+def snapshots_without_chart(conn: psycopg.Connection[Any], limit: int) -> list[dict[str, Any]]:
+    """The newest snapshot of each symbol and view when it has no chart yet (strikes included), newest first."""
+    rows = conn.execute(
+        f"select {_COLUMNS} from (select distinct on (symbol, view) {_COLUMNS}"  # noqa: S608 - fixed columns
+        " from honeydrip.gamma_snapshots order by symbol, view, taken_at desc) latest"
+        " where not exists (select 1 from honeydrip.gamma_charts c"
+        "   where c.symbol = latest.symbol and c.view = latest.view and c.bucket = latest.bucket)"
+        " order by taken_at desc limit %s",
+        (limit,),
+    ).fetchall()
+    return list(rows)
+
+
+def latest_chart(conn: psycopg.Connection[Any], symbol: str, view: View) -> dict[str, Any] | None:
+    """The newest drawn chart of `symbol` in `view`: png, etag, taken_at; None when none is drawn."""
+    row: dict[str, Any] | None = conn.execute(
+        "select c.png, c.etag, s.taken_at from honeydrip.gamma_charts c join honeydrip.gamma_snapshots s"
+        " using (symbol, view, bucket) where c.symbol = %s and c.view = %s order by s.taken_at desc limit 1",
+        (symbol, view),
+    ).fetchone()
+    return row

@@ -21,7 +21,7 @@ import threading
 import time
 from collections.abc import Callable, Iterator
 from dataclasses import dataclass, field
-from datetime import date
+from datetime import UTC, date, datetime
 from typing import Any, TypeVar
 from urllib.parse import urlsplit
 
@@ -30,15 +30,32 @@ import urllib3.exceptions
 from pydantic import ValidationError
 
 from shared.logs import register_secret
+from shared.massive.errors import (
+    DeadlineExceeded,
+    EntitlementError,
+    MassiveError,
+    NotConfigured,
+    NotFoundError,
+    RateLimitedError,
+    TooLargeError,
+    UnavailableError,
+    UpstreamTimeout,
+)
 from shared.massive.models import (
     AggregatesPage,
     Bar,
+    ContractSnapshotAnswer,
     IndexSnapshot,
     IndexSnapshotPage,
     MarketStatus,
     OptionChainPage,
     OptionSnapshot,
     Page,
+    RowT,
+    StockSnapshot,
+    StockSnapshotsAnswer,
+    bar_check,
+    screen,
 )
 from shared.symbols import SymbolError, normalize_symbol
 
@@ -62,30 +79,13 @@ _READ_CHUNK = 64 * 1024
 SNAPSHOT_PAGE_LIMIT = 250
 AGGREGATES_LIMIT = 50_000
 LOOPBACK_HOSTS = ("127.0.0.1", "localhost", "::1")
-
-
-class MassiveError(RuntimeError):
-    """Massive could not give us what we asked for; the message says what and why."""
-
-
-class EntitlementError(MassiveError):
-    """401/403: the key is missing, wrong, or its plan does not cover the data."""
-
-
-class RateLimitedError(MassiveError):
-    """429s outlasted the process's rate-limit budget."""
-
-
-class UnavailableError(MassiveError):
-    """5xx or network failures outlasted the retries."""
-
-
-class DeadlineExceeded(MassiveError):
-    """The call's total deadline (the run's time, or a request's) came before Massive's answer."""
-
-
-class TooLargeError(MassiveError):
-    """A list or a body past its cap: more pages, rows or bytes than real data has."""
+# The grid a bar's start must sit on. Minute bars of any multiplier start on it (5 and 15 divide
+# the 09:30 open too); an hour or a day bar may start at the session's open or New York's
+# midnight, so for those only the whole minute is asserted: no real bar is refused for its grid.
+_MINUTE_MS = 60_000
+_HOUR_MS = 3_600_000
+# From a date's UTC midnight to the last instant of that date in New York (UTC-5 in winter).
+_NEW_YORK_DAY_END_MS = (24 + 5) * _HOUR_MS - 1
 
 
 def massive_ticker(symbol: str, *, index: bool = False) -> str:
@@ -201,6 +201,8 @@ class MassiveRest:
         # A header, not `?apiKey=`: URLs get logged, headers do not.
         self.session.headers.update({"Authorization": f"Bearer {api_key}", "Accept-Encoding": "gzip"})
         self.calls = 0
+        # Rows refused at the edge (impossible values) over this client's life: the jobs report it.
+        self.refused = 0
 
     def close(self) -> None:
         self.session.close()
@@ -223,8 +225,11 @@ class MassiveRest:
         path = f"/v2/aggs/ticker/{ticker}/range/{multiplier}/{timespan}/{_bound(start)}/{_bound(end)}"
         params = {"adjusted": str(adjusted).lower(), "sort": "asc", "limit": AGGREGATES_LIMIT}
         what = f"{multiplier} {timespan} aggregates of {ticker}"
+        grid_ms = _MINUTE_MS * multiplier if timespan == "minute" else _MINUTE_MS
+        end_ms = _epoch_ms(end, end_of_day=True)
+        check = bar_check(grid_ms, end_ms)
         pages = self._pages(path, params, AggregatesPage, what, MAX_AGGREGATE_ROWS, deadline)
-        return [bar for page in pages for bar in page.results]
+        return [bar for page in pages for bar in self._screen(page.results, Bar, what, check)]
 
     def option_chain_pages(
         self, underlying: str, *, deadline: float | None = None, **filters: str | float
@@ -235,7 +240,7 @@ class MassiveRest:
         what = f"the option chain snapshot of {ticker}"
         for page in self._pages(f"/v3/snapshot/options/{ticker}", params, OptionChainPage, what, MAX_CHAIN_ROWS,
                                 deadline):
-            yield page.results
+            yield self._screen(page.results, OptionSnapshot, what)
 
     def option_chain(
         self, underlying: str, *, deadline: float | None = None, **filters: str | float
@@ -250,7 +255,32 @@ class MassiveRest:
         params = {"ticker.any_of": ",".join(tickers), "limit": SNAPSHOT_PAGE_LIMIT}
         what = f"index snapshots of {', '.join(tickers)}"
         pages = self._pages("/v3/snapshot/indices", params, IndexSnapshotPage, what, MAX_INDEX_ROWS, deadline)
-        return [item for page in pages for item in page.results]
+        return [item for page in pages for item in self._screen(page.results, IndexSnapshot, what)]
+
+    def option_contract(self, underlying: str, contract: str, *, deadline: float | None = None) -> OptionSnapshot:
+        """One contract's snapshot (`O:SPY251219C00650000`); NotFoundError when Massive has no such contract."""
+        ticker = massive_ticker(underlying)
+        what = f"the snapshot of {contract}"
+        answer = self._get_model(
+            f"{self.base_url}/v3/snapshot/options/{ticker}/{contract}", None, ContractSnapshotAnswer, what,
+            self._until(deadline),
+        )
+        (found,) = self._screen([answer.results], OptionSnapshot, what) or (None,)
+        if found is None:
+            raise MassiveError(f"Massive's snapshot of {contract} is impossible; refused")
+        return found
+
+    def stock_snapshots(self, tickers: list[str], *, deadline: float | None = None) -> list[StockSnapshot]:
+        """Today's snapshot of each stock (one call for all); a ticker Massive does not know is absent."""
+        what = f"stock snapshots of {', '.join(tickers)}"
+        answer = self._get_model(
+            f"{self.base_url}/v2/snapshot/locale/us/markets/stocks/tickers",
+            {"tickers": ",".join(tickers)},
+            StockSnapshotsAnswer,
+            what,
+            self._until(deadline),
+        )
+        return self._screen(answer.tickers, StockSnapshot, what)
 
     def market_status(self, *, deadline: float | None = None) -> MarketStatus:
         """Massive's view of the market right now."""
@@ -260,6 +290,24 @@ class MassiveRest:
     def seconds_left(self, deadline: float | None = None) -> float:
         """Seconds before the earlier of this client's deadline and `deadline` (inf without either)."""
         return self._until(deadline) - self._clock()
+
+    def _screen(
+        self, rows: list[Any], model: type[RowT], what: str, check: Callable[[RowT], str | None] | None = None
+    ) -> list[RowT]:
+        """A page's possible rows; the impossible ones are counted on the client and logged, never returned."""
+        screened = screen(rows, model, check=check)
+        if screened.refused:
+            self.refused += screened.refused
+            log.warning(
+                "massive rows refused",
+                extra={
+                    "what": what,
+                    "refused": screened.refused,
+                    "kept": len(screened.rows),
+                    "reasons": screened.reasons,
+                },
+            )
+        return screened.rows
 
     # ------------------------------------------------------------------ transport
 
@@ -338,7 +386,8 @@ class MassiveRest:
             except (requests.ConnectionError, requests.Timeout) as error:
                 failures += 1
                 if failures >= self.retry.attempts:
-                    raise UnavailableError(
+                    kind = UpstreamTimeout if isinstance(error, requests.Timeout) else UnavailableError
+                    raise kind(
                         f"Massive could not be reached for {what} after {failures} tries ({type(error).__name__})"
                     ) from None
                 self._backoff(failures, path, f"network: {type(error).__name__}", until, what)
@@ -383,6 +432,8 @@ class MassiveRest:
                     raise UnavailableError(f"Massive answered HTTP {status} for {what} {failures} times in a row")
                 self._backoff(failures, path, f"HTTP {status}", until, what)
                 continue
+            if status == 404:
+                raise NotFoundError(f"Massive has no {what} (HTTP 404: {_message(body)})")
             raise MassiveError(f"Massive refused {what} (HTTP {status}: {_message(body)})")
 
     def _read_body(self, response: requests.Response, what: str, until: float) -> bytes:
@@ -435,7 +486,17 @@ def _bound(value: date | int) -> str:
     return value.isoformat() if isinstance(value, date) else str(int(value))
 
 
-def default_client() -> MassiveRest:
+def _epoch_ms(value: date | int, *, end_of_day: bool = False) -> int:
+    """Epoch milliseconds of a bound; a date as the end covers its whole day in New York (UTC-4/-5)."""
+    if isinstance(value, date):
+        midnight = int(datetime(value.year, value.month, value.day, tzinfo=UTC).timestamp() * 1000)
+        return midnight + (_NEW_YORK_DAY_END_MS if end_of_day else 0)
+    return int(value)
+
+
+def default_client(
+    *, retry: RetryPolicy | None = None, timeout: tuple[float, float] | None = None
+) -> MassiveRest:
     """The client for this process's settings; MassiveError when no MASSIVE_API_KEY is set."""
     from shared.config import get_settings
 
@@ -447,10 +508,10 @@ def default_client() -> MassiveRest:
         # make dev's simulator (shared/local/massive_simulator.py) takes any key; nothing leaves the machine.
         api_key = "simulator"
     else:
-        raise MassiveError("MASSIVE_API_KEY is not set: set it in .env, or run `make dev`, which simulates Massive")
+        raise NotConfigured("MASSIVE_API_KEY is not set: set it in .env, or run `make dev`, which simulates Massive")
     if PROCESS_BUDGET.total_s != settings.massive_rate_limit_budget_s:
         PROCESS_BUDGET.total_s = PROCESS_BUDGET.remaining_s = settings.massive_rate_limit_budget_s
-    return MassiveRest(rest_url, api_key)
+    return MassiveRest(rest_url, api_key, retry=retry, timeout=timeout or (CONNECT_TIMEOUT_S, READ_TIMEOUT_S))
 
 
 __all__ = [
@@ -458,11 +519,13 @@ __all__ = [
     "EntitlementError",
     "MassiveError",
     "MassiveRest",
+    "NotFoundError",
     "RateLimitBudget",
     "RateLimitedError",
     "RetryPolicy",
     "TooLargeError",
     "UnavailableError",
+    "UpstreamTimeout",
     "default_client",
     "massive_ticker",
 ]

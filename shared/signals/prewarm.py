@@ -49,7 +49,8 @@ class Prewarm:
                 symbols = sorted({normalize_symbol(s) for s in only})
             else:
                 symbols = [r["symbol"] for r in conn.execute("select distinct symbol from watchlist order by 1")]
-        counts = {"symbols": len(symbols), "fetches": 0, "bars_written": 0, "states_changed": 0}
+        counts = {"symbols": len(symbols), "fetches": 0, "bars_written": 0, "states_changed": 0, "refused": 0}
+        refused_before = self.client.refused
         now = self.now()
         start = window_start(now)
         expect(self.progress, len(symbols) * len(TIMEFRAMES))
@@ -63,6 +64,8 @@ class Prewarm:
                     counts["states_changed"] += self._store_state(conn, symbol, timeframe)
                 if self.progress is not None:
                     self.progress(f"{symbol} {timeframe}: {len(bars):,} bar{'' if len(bars) == 1 else 's'}")
+        # Bars Massive sent that cannot be: refused at the edge, never stored.
+        counts["refused"] = self.client.refused - refused_before
         return counts
 
     def _store_state(self, conn: Any, symbol: str, timeframe: Timeframe) -> int:

@@ -97,6 +97,8 @@ class ScanCounts(RunCounts):
     deferred: int = 0
     # Symbols whose newest bar is too old to scan (the market is closed, or ingestion is behind).
     stale: int = 0
+    # Bars Massive sent that cannot be (NaN, h < l, a future bar, …): refused at the edge, never stored.
+    refused: int = 0
     # Closed 1m bars evaluated: one a symbol a minute, more when a scan catches up on missed ones.
     bars_evaluated: int = 0
     # Caught-up signals already past their expiry: stored `expired`, not posted.
@@ -200,7 +202,7 @@ class Scanner:
         if today is None:
             return
         with service_tx() as conn:
-            last = last_bar_times(conn, symbol)
+            last = last_bar_times(conn, symbol, before=now)
         now_ms = datetime_to_ms(now)
         for timeframe in FETCHED:
             stored = last.get(timeframe)
@@ -209,6 +211,7 @@ class Scanner:
                 continue
             start = max(stored or today[0], today[0])
             multiplier, timespan = AGGREGATE[timeframe]
+            refused_before = self.client.refused
             try:
                 fetched = self.client.aggregates(
                     symbol, multiplier, timespan, datetime_to_ms(start), datetime_to_ms(now)
@@ -223,6 +226,7 @@ class Scanner:
                 )
                 continue
             self.counts.fetches += 1
+            self.counts.refused += self.client.refused - refused_before
             with service_tx() as conn:
                 upsert_bars(conn, symbol, timeframe, fetched)
 

@@ -217,6 +217,12 @@ def every_table_has_a_row(db: psycopg.Connection[Any], admin: Admin) -> Admin:
         " contracts_without_greeks, contracts_without_open_interest, strikes)"
         " values ('SPY', 'all', now(), now(), 600, 1, 1, 0, 1, 0, 0, '{}')"
     )
+    db.execute(
+        "insert into gamma_charts (symbol, view, bucket, png, etag)"
+        " select symbol, view, bucket, '\\x89504e470d0a1a0a'::bytea, repeat('0', 64) from gamma_snapshots"
+    )
+    db.execute("insert into market_cache (key, kind, body, expires_at) values ('quote:SPY', 'ok', '{}', now())")
+    db.execute("insert into market_fair_use (user_id, minute) values (%s, now())", (user,))
     db.execute("insert into signal_settings (asset_class, min_score, min_rr, cooldown_minutes, expires_minutes)"
                " values ('stock', 65, 1.5, 30, 60) on conflict do nothing")
     db.execute(

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import hashlib
 import subprocess
 import sys
 from datetime import UTC, datetime, timedelta
@@ -15,6 +16,7 @@ from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
 from shared.db import service_tx
+from shared.gamma.chart import draw_missing, render
 from shared.gamma.store import STRIKE_FIELDS, SnapshotRecord, upsert_snapshots
 from tests.conftest import Admin, repo_path
 
@@ -41,6 +43,12 @@ def record(symbol: str = "I:SPX", view: str = "all", taken_at: datetime = T0, **
 def store(*records: SnapshotRecord) -> None:
     with service_tx() as conn:
         upsert_snapshots(conn, records)
+
+
+def store_and_draw(*records: SnapshotRecord) -> None:
+    """Store snapshots and draw their charts, as one gamma run does."""
+    store(*records)
+    draw_missing()
 
 
 def test_the_latest_snapshot_in_the_issues_shape_for_spx_or_i_spx(
@@ -140,22 +148,60 @@ def test_an_unknown_view_is_a_422(client: FlaskClient, db: psycopg.Connection[An
         assert response.status_code == 422
 
 
-def test_the_chart_is_a_png_of_the_latest_snapshot(
+def test_the_chart_is_the_png_the_job_drew_of_the_latest_snapshot(
     client: FlaskClient, db: psycopg.Connection[Any], admin: Admin
 ) -> None:
-    store(record())
+    store_and_draw(record(taken_at=T0 - timedelta(minutes=5)))
+    store_and_draw(record())
     response = client.get("/api/gamma/SPX/chart.png", headers=admin.headers)
     assert response.status_code == 200
     assert response.mimetype == "image/png"
     assert response.data.startswith(b"\x89PNG\r\n\x1a\n") and len(response.data) > 5000
+    stored = db.execute("select etag from gamma_charts where bucket = %s", (T0,)).fetchone()
+    assert stored is not None and response.headers["ETag"] == f'"{stored[0]}"'
+    assert stored[0] == hashlib.sha256(response.data).hexdigest()
+    assert response.headers["Cache-Control"] == "private, max-age=60, must-revalidate"
+
+
+def test_a_client_holding_the_current_chart_gets_a_304_without_the_bytes(
+    client: FlaskClient, db: psycopg.Connection[Any], admin: Admin
+) -> None:
+    store_and_draw(record())
+    etag = client.get("/api/gamma/SPX/chart.png", headers=admin.headers).headers["ETag"]
+    again = client.get("/api/gamma/SPX/chart.png", headers={**admin.headers, "If-None-Match": etag})
+    assert again.status_code == 304 and again.data == b"" and again.headers["ETag"] == etag
+    store_and_draw(record(taken_at=T0 + timedelta(minutes=5), net_gex=2.0, call_wall=6050.0))
+    newer = client.get("/api/gamma/SPX/chart.png", headers={**admin.headers, "If-None-Match": etag})
+    assert newer.status_code == 200 and newer.headers["ETag"] != etag
+
+
+def test_a_snapshot_whose_chart_is_not_drawn_yet_is_a_404_chart_not_drawn(
+    client: FlaskClient, db: psycopg.Connection[Any], admin: Admin
+) -> None:
+    store(record())
+    response = client.get("/api/gamma/SPX/chart.png", headers=admin.headers)
+    assert response.status_code == 404
+    assert response.get_json()["error"]["code"] == "chart_not_drawn"
+
+
+def test_a_snapshot_stored_without_a_chart_gets_one_on_the_jobs_next_pass(db: psycopg.Connection[Any]) -> None:
+    store(record(), record(view="nearest"), record(symbol="SPY", spot=598.0))
+    assert draw_missing() == (3, 0)
+    assert draw_missing() == (0, 0)  # drawn once: a snapshot never changes
+    assert db.execute("select count(*) from gamma_charts").fetchone() == (3,)
+
+
+def test_the_same_snapshot_always_draws_the_same_bytes() -> None:
+    row = record().model_dump()
+    assert render(row) == render(row)
 
 
 def test_a_chart_without_levels_or_strikes_still_draws(
     client: FlaskClient, db: psycopg.Connection[Any], admin: Admin
 ) -> None:
     empty: dict[str, list[float]] = {name: [] for name in STRIKE_FIELDS}
-    store(record(symbol="SPY", spot=598.0, call_wall=None, put_wall=None, zero_gamma=None, max_pain=None,
-                 strikes=empty))
+    store_and_draw(record(symbol="SPY", spot=598.0, call_wall=None, put_wall=None, zero_gamma=None, max_pain=None,
+                          strikes=empty))
     response = client.get("/api/gamma/SPY/chart.png", headers=admin.headers)
     assert response.status_code == 200 and response.data.startswith(b"\x89PNG")
 
@@ -201,7 +247,7 @@ def test_the_openapi_document_describes_the_gamma_routes(client: FlaskClient) ->
     assert "image/png" in paths["/api/gamma/{symbol}/chart.png"]["get"]["responses"]["200"]["content"]
 
 
-def test_no_handler_but_the_gamma_job_and_chart_loads_numpy_or_matplotlib_at_import() -> None:
+def test_no_handler_but_the_gamma_job_loads_numpy_or_matplotlib_at_import() -> None:
     # A fresh interpreter per check: this test process has long since imported numpy.
     script = (
         "import importlib, sys\n"
@@ -252,7 +298,7 @@ def test_a_snapshot_with_missing_per_strike_values_still_reads_and_draws(
     strikes = {"strike": [590.0, 600.0, 610.0], "call_gex": [0.0, nan, 5.0], "put_gex": [-1.0, 0.0, 0.0],
                "net_gex": [-1.0, nan, float("inf")], "call_oi": [0.0, 1.0], "put_oi": [1.0, 0.0, 0.0],
                "call_volume": [0.0, 0.0, 0.0], "put_volume": [0.0, 0.0, 0.0]}
-    store(record(symbol="QQQ", spot=600.0, strikes=strikes))
+    store_and_draw(record(symbol="QQQ", spot=600.0, strikes=strikes))
     body = client.get("/api/gamma/QQQ", headers=admin.headers)
     assert body.status_code == 200
     # Stored JSON has no NaN: a missing figure reads as null, and uneven columns end at the shortest.

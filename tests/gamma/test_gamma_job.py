@@ -104,6 +104,18 @@ def test_a_forced_run_reads_every_page_of_a_20000_contract_chain_and_stores_thre
     assert heartbeat is not None and heartbeat[0] == "ok" and heartbeat[1]["contracts"] == 20_002
 
 
+def test_a_run_draws_the_chart_of_every_snapshot_it_stores(
+    settings: Any, db: psycopg.Connection[Any], massive: FakeMassiveRest
+) -> None:
+    massive.chains["SPY"] = small_spy_chain()
+    client = client_for(massive)
+    counts = GammaRun(client, interval_s=300).run(["SPY"], "")
+    client.close()
+    assert (counts.snapshots, counts.charts_drawn, counts.charts_failed) == (3, 3, 0)
+    charts = db.execute("select view, substr(png, 1, 4) from gamma_charts order by view").fetchall()
+    assert charts == [("30d", b"\x89PNG"), ("all", b"\x89PNG"), ("nearest", b"\x89PNG")]
+
+
 def test_a_retried_run_in_the_same_interval_overwrites_its_rows(
     settings: Any, db: psycopg.Connection[Any], massive: FakeMassiveRest
 ) -> None:
@@ -112,12 +124,16 @@ def test_a_retried_run_in_the_same_interval_overwrites_its_rows(
     first = datetime(2025, 11, 25, 15, 1, tzinfo=UTC)
     client = client_for(massive)
     GammaRun(client, interval_s=300, now=lambda: first).run(["SPY"], "")
+    first_charts = db.execute("select view, etag from gamma_charts order by view").fetchall()
     massive.chains["SPY"] = small_spy_chain(oi=2000.0, expiry=friday)
     retry = datetime(2025, 11, 25, 15, 4, 30, tzinfo=UTC)
     GammaRun(client, interval_s=300, now=lambda: retry).run(["SPY"], "")
     rows = db.execute("select view, taken_at, call_gex from gamma_snapshots order by view").fetchall()
     # One row per view, holding the retry's figures: 0.05 × 2,000 × 100 × 598² × 0.01 = 35,760,400.
     assert rows == [(view, retry, 35_760_400.0) for view in ("30d", "all", "nearest")]
+    # …and the chart of each is drawn again from them, not left showing the figures they replaced.
+    retry_charts = db.execute("select view, etag from gamma_charts order by view").fetchall()
+    assert len(retry_charts) == 3 and set(retry_charts).isdisjoint(first_charts)
     next_interval = datetime(2025, 11, 25, 15, 5, tzinfo=UTC)
     GammaRun(client, interval_s=300, now=lambda: next_interval).run(["SPY"], "")
     assert db.execute("select count(*) from gamma_snapshots").fetchone() == (6,)
@@ -194,23 +210,39 @@ def test_gamma_interval_sets_the_dev_schedulers_interval(monkeypatch: pytest.Mon
     assert intervals["gamma"] == 600 and intervals["ingest"] == 15 * 60
 
 
-def test_a_chain_with_odd_values_is_stored_not_a_crash(
+def impossible_contracts(expiry: date) -> list[dict[str, Any]]:
+    """A contract with open interest 1e12, one with a gamma of a billion, one struck at ten million."""
+    return [
+        option_contract("SPY", expiry, "call", 600.0, spot=598.0, iv=0.2, gamma=0.05, open_interest=1e12),
+        option_contract("SPY", expiry, "put", 0.01, spot=598.0, iv=0.5, gamma=1e9, open_interest=0.0),
+        option_contract("SPY", expiry, "put", 1e7, spot=598.0, iv=0.2, gamma=0.0, open_interest=None),
+    ]
+
+
+def test_impossible_contracts_are_refused_and_the_rest_of_the_chain_is_stored(
     settings: Any, db: psycopg.Connection[Any], massive: FakeMassiveRest
 ) -> None:
     expiry = date(2025, 11, 28)
-    odd = [
-        option_contract("SPY", expiry, "call", 600.0, spot=598.0, iv=0.0, gamma=-0.05, open_interest=1e12),
-        option_contract("SPY", expiry, "put", 0.01, spot=598.0, iv=50.0, gamma=1e9, open_interest=0.0),
-        option_contract("SPY", expiry, "put", 1e7, spot=598.0, iv=-1.0, gamma=0.0, open_interest=None),
-    ]
-    massive.chains["SPY"] = odd
+    massive.chains["SPY"] = small_spy_chain(expiry=expiry) + impossible_contracts(expiry)
     client = client_for(massive)
-    GammaRun(client, interval_s=300, now=lambda: datetime(2025, 11, 25, 15, tzinfo=UTC)).run(["SPY"], "")
+    counts = GammaRun(client, interval_s=300, now=lambda: datetime(2025, 11, 25, 15, tzinfo=UTC)).run(["SPY"], "")
     client.close()
     row = stored(db, "SPY")["all"]
-    # The negative-gamma call counts as Massive sent it: −0.05 × 1e12 × 100 × 598² × 0.01.
-    assert row["call_gex"] == pytest.approx(-0.05 * 1e12 * 100 * 598**2 * 0.01)
-    assert (row["contracts"], row["contracts_without_open_interest"]) == (3, 1)
+    # By hand: call 0.05 × 1,000 × 100 × 598² × 0.01 = 17,880,200; put −0.04 × 500 × 100 × 598² × 0.01 = −7,152,080.
+    assert (row["call_gex"], row["put_gex"], row["net_gex"]) == (17_880_200.0, -7_152_080.0, 10_728_120.0)
+    assert row["contracts"] == 2
+    assert counts.refused == 3
+
+
+def test_a_chain_of_nothing_but_impossible_contracts_fails_its_symbol_and_stores_nothing(
+    settings: Any, db: psycopg.Connection[Any], massive: FakeMassiveRest
+) -> None:
+    massive.chains["SPY"] = impossible_contracts(date(2025, 11, 28))
+    client = client_for(massive)
+    with pytest.raises(PartialFailure, match="every contract of SPY's chain was impossible"):
+        GammaRun(client, interval_s=300, now=lambda: datetime(2025, 11, 25, 15, tzinfo=UTC)).run(["SPY"], "")
+    client.close()
+    assert stored(db, "SPY") == {}
 
 
 def test_snapshots_past_the_retention_keep_their_totals_but_not_their_strikes(

@@ -148,9 +148,15 @@ def test_index_symbols_get_their_prefix_in_one_place(rest: MassiveRest, massive:
 
 
 def test_a_body_that_is_not_what_massive_sends_is_a_clear_error(rest: MassiveRest, massive: FakeMassiveRest) -> None:
-    massive.fail_next(200, body={"results": [{"t": "soon"}]}, path_prefix="/v2/aggs/")
+    massive.fail_next(200, body={"results": "soon"}, path_prefix="/v2/aggs/")
     with pytest.raises(MassiveError, match="not what we expect"):
         rest.aggregates("SPY", 1, "minute", DAY_MS, DAY_MS)
+
+
+def test_a_row_that_is_not_a_bar_is_refused_and_counted(rest: MassiveRest, massive: FakeMassiveRest) -> None:
+    massive.fail_next(200, body={"results": [{"t": "soon"}]}, path_prefix="/v2/aggs/")
+    assert rest.aggregates("SPY", 1, "minute", DAY_MS, DAY_MS) == []
+    assert rest.refused == 1
 
 
 def test_jitter_spreads_simultaneous_retries(massive: FakeMassiveRest) -> None:

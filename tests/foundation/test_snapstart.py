@@ -1,0 +1,114 @@
+"""SnapStart: a handler builds everything before the snapshot, and a restored one opens its own connections.
+
+Lambda's runtime calls the hooks registered with `snapshot_restore_py`; here a fresh interpreter
+plays that runtime: it imports a handler (its init), runs the before-snapshot hooks, serves a
+request, has its database connections killed under it (the sockets a snapshot would carry), runs
+the after-restore hooks and serves again.
+"""
+
+from __future__ import annotations
+
+import json
+import os
+import subprocess
+import sys
+from typing import Any
+
+import psycopg
+import pytest
+
+from tests.conftest import TEST_JWT_SECRET, Admin, repo_path
+from tests.foundation.test_lambda_handlers import http_api_event
+
+RESTORED_PROCESS = """
+import json, os, random, sys
+import psycopg
+import snapshot_restore_py
+from shared.db import pool
+
+def run(hooks):
+    for func, args, kwargs in hooks:
+        func(*args, **kwargs)
+
+def backends():
+    with psycopg.connect(os.environ["DATABASE_URL"]) as admin:
+        return sorted(r[0] for r in admin.execute(
+            "select pid from pg_stat_activity where datname = current_database() and pid <> pg_backend_pid()"
+            " and application_name <> 'test-admin'"))
+
+from functions.api import watchlist  # the function's init: registers its hooks
+event = json.loads(sys.argv[1])
+report = {"hooks": [len(snapshot_restore_py.get_before_snapshot()), len(snapshot_restore_py.get_after_restore())]}
+run(snapshot_restore_py.get_before_snapshot())
+report["pools_in_snapshot"] = len(pool._pools)
+report["first"] = watchlist.handler(event, None)["statusCode"]
+before = backends()
+with psycopg.connect(os.environ["DATABASE_URL"], application_name="test-admin") as admin:
+    for pid in before:  # the sockets the snapshot carried: gone under the process
+        admin.execute("select pg_terminate_backend(%s)", (pid,))
+snapshot = random.getstate()
+draws = []
+for _ in range(2):  # two environments restored from one snapshot
+    random.setstate(snapshot)
+    run(snapshot_restore_py.get_after_restore())
+    draws.append(random.random())
+report["pools_after_restore"] = len(pool._pools)
+report["second"] = watchlist.handler(event, None)["statusCode"]
+after = backends()
+report["fresh_connection"] = bool(after) and not set(after) & set(before)
+report["draws_differ"] = draws[0] != draws[1]
+print(json.dumps(report))
+"""
+
+
+@pytest.fixture
+def restored(database_url: str, db: psycopg.Connection[Any], admin: Admin) -> dict[str, Any]:
+    event = http_api_event("GET", "/api/watchlist", headers=admin.headers)
+    env = {**os.environ, "DATABASE_URL": database_url, "SUPABASE_JWT_SECRET": TEST_JWT_SECRET, "LOG_FORMAT": "json"}
+    result = subprocess.run(
+        [sys.executable, "-c", RESTORED_PROCESS, json.dumps(event)],
+        capture_output=True, text=True, env=env, cwd=repo_path(), timeout=120, check=False,
+    )
+    assert result.returncode == 0, result.stderr[-2000:]
+    report: dict[str, Any] = json.loads(result.stdout.strip().splitlines()[-1])
+    return report
+
+
+@pytest.mark.real_clock
+def test_a_handler_registers_its_hooks_with_lambdas_runtime(restored: dict[str, Any]) -> None:
+    assert restored["hooks"] == [1, 1]
+
+
+@pytest.mark.real_clock
+def test_no_database_connection_is_in_the_snapshot(restored: dict[str, Any]) -> None:
+    assert restored["pools_in_snapshot"] == 0
+
+
+@pytest.mark.real_clock
+def test_a_restored_environment_opens_fresh_connections_and_serves(restored: dict[str, Any]) -> None:
+    assert (restored["first"], restored["second"]) == (200, 200)
+    assert restored["pools_after_restore"] == 0
+    assert restored["fresh_connection"] is True
+
+
+@pytest.mark.real_clock
+def test_two_environments_restored_from_one_snapshot_draw_different_random_numbers(
+    restored: dict[str, Any],
+) -> None:
+    assert restored["draws_differ"] is True
+
+
+def test_without_lambdas_runtime_registering_does_nothing(monkeypatch: pytest.MonkeyPatch) -> None:
+    from functions.web import snapstart
+
+    monkeypatch.setitem(sys.modules, "snapshot_restore_py", None)  # what `import` finds outside Lambda
+    assert snapstart.register(lambda: pytest.fail("built without a snapshot")) is False
+
+
+def test_the_warm_up_builds_every_model_the_routes_take_or_answer(settings: Any) -> None:
+    from functions.api import all_blueprints
+    from functions.web.app import create_app
+    from functions.web.snapstart import build_models
+
+    # Every area's bodies, queries and answers: dozens, each built once before the snapshot.
+    assert build_models(create_app(all_blueprints())) > 20
