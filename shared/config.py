@@ -70,6 +70,11 @@ class Settings(BaseSettings):
     # Seconds one process may spend waiting out Massive's 429s before its calls fail.
     massive_rate_limit_budget_s: float = Field(default=180.0, ge=0, validation_alias="MASSIVE_RATE_LIMIT_BUDGET_S")
 
+    # The market routes (functions/api/market.py): requests per admin per minute, and how long one
+    # request may wait on Massive (it must fit the function's timeout).
+    market_requests_per_minute: int = Field(default=300, ge=1, validation_alias="MARKET_REQUESTS_PER_MINUTE")
+    market_upstream_deadline_s: float = Field(default=8.0, gt=0, le=25, validation_alias="MARKET_UPSTREAM_DEADLINE_S")
+
     # Scheduled jobs.
     ingest_run_budget_s: float = Field(default=600.0, gt=0, validation_alias="INGEST_RUN_BUDGET_S")
     # A scan stops starting symbols after this many seconds, so it never runs into the next minute's.
@@ -77,6 +82,8 @@ class Settings(BaseSettings):
     # Seconds between gamma snapshots; a snapshot's bucket is its time floored to this, so keep it
     # equal to serverless.yml's gamma cron (every 5 minutes).
     gamma_interval_s: int = Field(default=300, ge=60, le=3600, validation_alias="GAMMA_INTERVAL")
+    # A gamma run starts no symbol after this many seconds, and no Massive call outlasts it (Lambda: 240 s).
+    gamma_run_budget_s: float = Field(default=200.0, gt=0, validation_alias="GAMMA_RUN_BUDGET_S")
     # Always snapshotted, besides every watchlist symbol with listed options.
     gamma_symbols: str = Field(default="SPX,NDX,SPY,QQQ", validation_alias="GAMMA_SYMBOLS")
     # Per-strike arrays are ~134 KB a symbol a snapshot: older snapshots keep their totals and levels only.

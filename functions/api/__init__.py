@@ -24,6 +24,7 @@ AREAS: tuple[str, ...] = (
     "functions.api.docs",
     "functions.api.gamma",
     "functions.api.challenges",
+    "functions.api.market",
 )
 
 

@@ -82,6 +82,8 @@ class MassiveSimulator:
                 return self._indices(query, now_ms)
             if path.startswith("/v2/snapshot/locale/us/markets/stocks/tickers/") and len(parts) == 8:
                 return self._stock(parts[7], now_ms)
+            if path == "/v2/snapshot/locale/us/markets/stocks/tickers":
+                return self._stocks(query, now_ms)
             if path == "/v1/marketstatus/now":
                 return 200, self._market_status(now_ms)
         except ValueError as error:
@@ -190,6 +192,12 @@ class MassiveSimulator:
                             "value": session["close"], "market_status": status, "last_updated": now_ms * 1_000_000,
                             "timeframe": "REAL-TIME", "session": session})
         return 200, {"status": "OK", "request_id": "sim", "results": results}
+
+    def _stocks(self, query: dict[str, str], now_ms: int) -> tuple[int, Any]:
+        # Massive's snapshot of many stocks; the simulator prices any ticker (an unknown one starts at 100).
+        tickers = [t for t in query.get("tickers", "").split(",") if t]
+        return 200, {"status": "OK", "request_id": "sim",
+                     "tickers": [self._stock(ticker, now_ms)[1]["ticker"] for ticker in tickers]}
 
     def _stock(self, ticker: str, now_ms: int) -> tuple[int, Any]:
         session = self._session(ticker, now_ms)

@@ -121,15 +121,28 @@ class ContractDetails(_Loose):
         return value
 
 
+# In a snapshot's sub-objects (`day`, `last_quote`, `last_trade`, `underlying_asset`, `prevDay`), these
+# are prices, sizes and volumes: never negative. The rest may be (`change`, `change_to_break_even`) or
+# are large by nature (`last_updated` in nanoseconds); they need only be finite.
+_NON_NEGATIVE_KEYS = frozenset({
+    "open", "high", "low", "close", "volume", "vwap", "previous_close", "bid", "ask", "bid_size", "ask_size",
+    "midpoint", "price", "size", "o", "h", "l", "c", "v", "vw", "p", "s",
+})  # fmt: skip
+
+
 def _finite_values(value: dict[str, Any] | None, what: str) -> dict[str, Any] | None:
-    """A sub-object's numbers must be finite and non-negative (prices, sizes, volumes)."""
+    """A sub-object's numbers must be finite, and its prices, sizes and volumes possible."""
     if value is None:
         return None
     for key, item in value.items():
-        if isinstance(item, bool) or not isinstance(item, int | float | str | None):
-            raise ValueError(f"{what}.{key} is not a number")
-        if isinstance(item, int | float) and not (math.isfinite(item) and 0 <= item < MAX_VOLUME):
-            raise ValueError(f"{what}.{key} {item} is not a possible value")
+        items = item if isinstance(item, list) else [item]
+        for one in items:
+            if isinstance(one, bool) or not isinstance(one, int | float | str | None):
+                raise ValueError(f"{what}.{key} is not a number")
+            if isinstance(one, float) and not math.isfinite(one):
+                raise ValueError(f"{what}.{key} {one} is not finite")
+            if key in _NON_NEGATIVE_KEYS and isinstance(one, int | float) and not 0 <= one < MAX_VOLUME:
+                raise ValueError(f"{what}.{key} {one} is not a possible value")
     return value
 
 
@@ -144,9 +157,10 @@ class OptionSnapshot(_Loose):
     fmv: Price | None = None
     day: dict[str, float | int | None] | None = None
     last_quote: dict[str, float | int | str | None] | None = None
+    last_trade: dict[str, float | int | str | list[int] | None] | None = None
     underlying_asset: dict[str, float | int | str | None] | None = None
 
-    @field_validator("day", "last_quote", "underlying_asset", mode="before")
+    @field_validator("day", "last_quote", "last_trade", "underlying_asset", mode="before")
     @classmethod
     def _numbers_possible(cls, value: Any, info: Any) -> Any:
         if isinstance(value, dict):
@@ -174,6 +188,47 @@ class IndexSnapshot(_Loose):
                 if isinstance(item, float) and not math.isfinite(item):
                     raise ValueError(f"session.{key} is not finite")
         return value
+
+
+class ContractSnapshotAnswer(_Loose):
+    """`GET /v3/snapshot/options/{underlying}/{contract}`: one contract, screened as `OptionSnapshot`."""
+
+    status: str | None = None
+    results: Any = None
+
+
+class StockSnapshot(_Loose):
+    """One stock of `GET /v2/snapshot/locale/us/markets/stocks/tickers`: today's change and the last trade."""
+
+    ticker: str
+    todaysChange: Finite | None = None  # noqa: N815 - Massive's field name
+    todaysChangePerc: Finite | None = None  # noqa: N815
+    updated: Count | None = None
+    day: dict[str, float | int | None] | None = None
+    lastTrade: dict[str, float | int | str | list[int] | None] | None = None  # noqa: N815
+    prevDay: dict[str, float | int | None] | None = None  # noqa: N815
+
+    @field_validator("day", "prevDay", mode="before")
+    @classmethod
+    def _numbers_possible(cls, value: Any, info: Any) -> Any:
+        if isinstance(value, dict):
+            return _finite_values(value, info.field_name)
+        return value
+
+    @property
+    def last_price(self) -> float | None:
+        """The last trade's price, else today's close so far; None when Massive has neither."""
+        for source in (self.lastTrade or {}).get("p"), (self.day or {}).get("c"):
+            if isinstance(source, int | float) and not isinstance(source, bool) and 0 < source < MAX_PRICE:
+                return float(source)
+        return None
+
+
+class StockSnapshotsAnswer(_Loose):
+    """The stocks snapshot's body: `tickers`, each screened as `StockSnapshot`."""
+
+    status: str | None = None
+    tickers: list[Any] = Field(default_factory=list)
 
 
 class MarketStatus(_Loose):

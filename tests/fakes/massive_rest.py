@@ -58,6 +58,8 @@ class FakeMassiveRest:
     bars: dict[tuple[str, int, str], list[dict[str, Any]]] = field(default_factory=dict)
     chains: dict[str, list[dict[str, Any]]] = field(default_factory=dict)
     indices: dict[str, dict[str, Any]] = field(default_factory=dict)
+    # Stocks' snapshots (`/v2/snapshot/locale/us/markets/stocks/tickers`), by ticker: `stock_snapshot` builds one.
+    stocks: dict[str, dict[str, Any]] = field(default_factory=dict)
     forbidden_prefixes: set[str] = field(default_factory=set)
     delay_s: float = 0.0
     seen: list[Seen] = field(default_factory=list)
@@ -110,8 +112,13 @@ class FakeMassiveRest:
             return 403, NOT_AUTHORIZED_BODY
         if path.startswith("/v2/aggs/ticker/"):
             return self._aggregates(path, query)
+        if path.startswith("/v3/snapshot/options/") and path.count("/") == 5:
+            return self._contract(path)
         if path.startswith("/v3/snapshot/options/"):
-            return self._listing(path, query, self.chains.get(path.rsplit("/", 1)[1], []))
+            return self._listing(path, query, _filtered(self.chains.get(path.rsplit("/", 1)[1], []), query))
+        if path == "/v2/snapshot/locale/us/markets/stocks/tickers":
+            wanted = [t for t in query.get("tickers", "").split(",") if t]
+            return 200, {"status": "OK", "tickers": [self.stocks[t] for t in wanted if t in self.stocks]}
         if path == "/v3/snapshot/indices":
             tickers = [t for t in query.get("ticker.any_of", "").split(",") if t]
             missing = {"error": "NOT_FOUND", "message": "Ticker not found."}
@@ -120,6 +127,14 @@ class FakeMassiveRest:
         if path == "/v1/marketstatus/now":
             return 200, {"market": "open", "serverTime": datetime.now(UTC).isoformat(), "exchanges": {"nyse": "open"}}
         return 404, {"status": "NOT_FOUND", "message": "no such route"}
+
+    def _contract(self, path: str) -> tuple[int, Any]:
+        # /v3/snapshot/options/{underlying}/{contract}
+        underlying, ticker = path.split("/")[4:6]
+        for contract in self.chains.get(underlying, []):
+            if contract.get("details", {}).get("ticker") == ticker:
+                return 200, {"status": "OK", "request_id": "fake", "results": contract}
+        return 404, {"status": "NOT_FOUND", "request_id": "fake", "message": "Contract not found."}
 
     def _listing(self, path: str, query: dict[str, str], results: list[dict[str, Any]]) -> tuple[int, Any]:
         start = int(query.get("cursor", "0"))
@@ -151,6 +166,36 @@ class FakeMassiveRest:
         if cursor + limit < len(bars):
             body["next_url"] = f"{self.url}{path}?{urlencode({**query, 'cursor': cursor + limit})}"
         return 200, body
+
+
+def _filtered(contracts: list[dict[str, Any]], query: dict[str, str]) -> list[dict[str, Any]]:
+    """The chain snapshot's filters as Massive applies them: type, expiration, a strike range."""
+    def keep(contract: dict[str, Any]) -> bool:
+        details = contract.get("details", {})
+        strike = details.get("strike_price")
+        checks = (
+            ("contract_type", lambda v: details.get("contract_type") == v),
+            ("expiration_date", lambda v: details.get("expiration_date") == v),
+            ("strike_price.gte", lambda v: isinstance(strike, int | float) and strike >= float(v)),
+            ("strike_price.lte", lambda v: isinstance(strike, int | float) and strike <= float(v)),
+        )
+        return all(test(query[name]) for name, test in checks if name in query)
+
+    return [contract for contract in contracts if keep(contract)]
+
+
+def stock_snapshot(ticker: str, price: float, change: float, *, updated_ns: int = 0) -> dict[str, Any]:
+    """One stock in the shape of Massive's stocks snapshot: the last trade, today's change from the previous close."""
+    previous = price - change
+    return {
+        "ticker": ticker,
+        "todaysChange": change,
+        "todaysChangePerc": 100 * change / previous,
+        "updated": updated_ns,
+        "day": {"o": previous, "h": max(price, previous), "l": min(price, previous), "c": price, "v": 1000},
+        "lastTrade": {"p": price, "s": 100, "t": updated_ns},
+        "prevDay": {"c": previous},
+    }
 
 
 def _as_ms(value: str, *, end: bool) -> int:

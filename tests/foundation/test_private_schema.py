@@ -221,6 +221,8 @@ def every_table_has_a_row(db: psycopg.Connection[Any], admin: Admin) -> Admin:
         "insert into gamma_charts (symbol, view, bucket, png, etag)"
         " select symbol, view, bucket, '\\x89504e470d0a1a0a'::bytea, repeat('0', 64) from gamma_snapshots"
     )
+    db.execute("insert into market_cache (key, kind, body, expires_at) values ('quote:SPY', 'ok', '{}', now())")
+    db.execute("insert into market_fair_use (user_id, minute) values (%s, now())", (user,))
     db.execute("insert into signal_settings (asset_class, min_score, min_rr, cooldown_minutes, expires_minutes)"
                " values ('stock', 65, 1.5, 30, 60) on conflict do nothing")
     db.execute(
@@ -231,6 +233,7 @@ def every_table_has_a_row(db: psycopg.Connection[Any], admin: Admin) -> Admin:
     )
     db.execute("insert into signal_cooldowns (user_id, symbol, detector, last_bar_time, until)"
                " values (%s, 'SPY', 'trend', now(), now())", (user,))
+    db.execute("insert into scan_watermarks (symbol, bar_time) values ('SPY', now())")
     challenge = db.execute(
         "insert into challenges (user_id, name, starting_balance, target_balance, start_date)"
         " values (%s, 'C', 1000, 2000, '2025-12-01') returning id",

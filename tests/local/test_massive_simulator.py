@@ -136,3 +136,33 @@ def test_with_no_key_and_no_simulator_a_job_says_what_to_do_in_one_line(database
     lines = [line for line in result.stderr.splitlines() if line.strip()]
     assert len(lines) == 1 and "MASSIVE_API_KEY is not set" in lines[0] and "make dev" in lines[0], result.stderr
     assert "Traceback" not in result.stderr
+
+
+def test_the_market_routes_answer_from_the_simulator_without_a_key(
+    app: Any, admin: Any, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    from shared.config import get_settings
+
+    with MassiveSimulatorServer() as live:  # on the real clock, as make dev runs it
+        monkeypatch.setenv("MASSIVE_REST_URL", live.url)
+        monkeypatch.delenv("MASSIVE_API_KEY", raising=False)
+        get_settings.cache_clear()
+        web = app.test_client()
+        expirations = web.get("/api/market/options/spy/expirations", headers=admin.headers)
+        assert expirations.status_code == 200, expirations.get_json()
+        nearest = expirations.get_json()["expirations"][0]["date"]
+        chain = web.get(f"/api/market/options/SPY/chain?expiration={nearest}&strikes=3", headers=admin.headers)
+        body = chain.get_json()
+        assert chain.status_code == 200 and len(body["contracts"]) == 14  # 7 strikes, a call and a put each
+        atm = [c for c in body["contracts"] if c["atm"]]
+        assert {c["strike"] for c in atm} == {body["atm_strike"]}
+        two_sided = [c for c in body["contracts"] if c["bid"] is not None and c["ask"] is not None]
+        assert two_sided and all(c["bid"] <= c["mid"] <= c["ask"] for c in two_sided)
+        contract = web.get(f"/api/market/options/contracts/{atm[0]['occ']}", headers=admin.headers)
+        assert contract.status_code == 200 and contract.get_json()["contract"]["occ"] == atm[0]["occ"]
+        quotes = web.get("/api/market/quotes?symbols=SPY,SPX", headers=admin.headers).get_json()
+        spy = quotes["quotes"][0]
+        # The chain's underlying and the quote are the same simulated price path.
+        assert spy["symbol"] == "SPY" and abs(spy["price"] - body["underlying_price"]) < 0.02 * spy["price"]
+        assert [q["symbol"] for q in quotes["quotes"]] == ["SPY", "I:SPX"]
+    get_settings.cache_clear()

@@ -149,3 +149,29 @@ def test_an_index_with_an_impossible_value_is_refused(rest: MassiveRest, massive
     assert [s.ticker for s in snapshots] == ["I:NDX"]
     assert rest.refused == 1
 
+
+
+def test_a_contract_as_massive_documents_it_on_a_down_day_is_kept() -> None:
+    # Every field of docs/reference/massive.md (B): a negative day change, nanosecond timestamps, trade conditions.
+    raw: dict[str, Any] = {
+        "break_even_price": 651.2,
+        "day": {"open": 1.5, "high": 1.6, "low": 1.1, "close": 1.2, "change": -0.35, "change_percent": -22.58,
+                "previous_close": 1.55, "volume": 1520, "vwap": 1.31, "last_updated": 1_764_086_400_000_000_000},
+        "details": {"contract_type": "call", "exercise_style": "american", "expiration_date": "2025-12-19",
+                    "shares_per_contract": 100, "strike_price": 650, "ticker": "O:SPY251219C00650000"},
+        "fmv": 1.21,
+        "greeks": {"delta": 0.31, "gamma": 0.021, "theta": -0.24, "vega": 0.52},
+        "implied_volatility": 0.18,
+        "last_quote": {"bid": 1.18, "ask": 1.22, "bid_size": 40, "ask_size": 12, "midpoint": 1.2,
+                       "timeframe": "REAL-TIME", "last_updated": 1_764_086_399_000_000_000},
+        "last_trade": {"price": 1.2, "size": 3, "exchange": 65, "conditions": [209],
+                       "sip_timestamp": 1_764_086_398_000_000_000, "timeframe": "REAL-TIME"},
+        "open_interest": 18234,
+        "underlying_asset": {"ticker": "SPY", "price": 640.12, "change_to_break_even": 11.08,
+                             "last_updated": 1_764_086_400_000_000_000, "timeframe": "REAL-TIME"},
+    }
+    assert screen([raw], OptionSnapshot).refused == 0
+    raw["underlying_asset"]["change_to_break_even"] = -3.5  # a put's break-even below the price
+    raw["day"]["close"] = -1.2
+    screened = screen([raw], OptionSnapshot)
+    assert screened.refused == 1 and "day.close -1.2" in screened.reasons[0]
