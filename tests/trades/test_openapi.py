@@ -13,6 +13,7 @@ from openapi_spec_validator import validate
 from schemathesis.checks import content_type_conformance, response_schema_conformance, status_code_conformance
 
 from tests.fakes.discord import FakeDiscord
+from tests.fakes.massive_rest import FakeMassiveRest
 from tests.trades.conftest import Api
 
 # Bounded: a few dozen requests per operation, the whole run well under a minute.
@@ -40,9 +41,11 @@ def test_the_document_needs_no_token(api: Api) -> None:
     assert api.client.get("/api/openapi.json").status_code == 200
 
 
-def test_schemathesis_finds_no_server_error(app: Flask, api: Api, fake_discord: FakeDiscord) -> None:
+def test_schemathesis_finds_no_server_error(
+    app: Flask, api: Api, fake_discord: FakeDiscord, massive_env: FakeMassiveRest
+) -> None:
     # fake_discord: a generated webhook URL that passes validation is checked live against the fake,
-    # never against discord.com.
+    # never against discord.com; massive_env: a trade loaded without a price is quoted by the fake Massive.
     trades = [api.load()["id"], api.enter()["id"], api.enter()["id"]]
     api.act(trades[2], "exit", price="2.00")
     known_ids = itertools.cycle([*trades, None])
