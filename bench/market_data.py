@@ -14,6 +14,9 @@ from __future__ import annotations
 
 import argparse
 import os
+import platform
+import statistics
+import subprocess
 import sys
 import threading
 import time
@@ -28,13 +31,34 @@ sys.path.insert(0, str(REPO))
 import psycopg  # noqa: E402
 import requests  # noqa: E402
 
-from bench.api_latency import machine, percentiles  # noqa: E402
 from tests.scratch_database import scratch_database  # noqa: E402
 
 JWT_SECRET = "bench-secret-" + uuid.uuid4().hex
 SPOT = 601.2
 STRIKES = 200  # each side of the chain: 400 contracts, two of Massive's 250-contract pages
 ADMIN_REQUESTS = 100
+
+
+def percentiles(samples_ms: list[float]) -> tuple[float, float]:
+    """p50 and p99 of the samples, in ms."""
+    cuts = statistics.quantiles(samples_ms, n=100, method="inclusive")
+    return statistics.median(samples_ms), cuts[98]
+
+
+def machine() -> str:
+    cpu = ""
+    try:
+        lscpu = subprocess.run(["lscpu"], capture_output=True, text=True, check=True).stdout
+        cpu = next((ln.split(":", 1)[1].strip() for ln in lscpu.splitlines() if ln.startswith("Model name")), "")
+    except (OSError, subprocess.CalledProcessError):
+        pass
+    with psycopg.connect(os.environ["DATABASE_URL"]) as conn:
+        row = conn.execute("show server_version").fetchone()
+    load = os.getloadavg()[0]
+    return (
+        f"{os.cpu_count()} CPUs ({cpu}), Python {platform.python_version()}, "
+        f"PostgreSQL {row[0] if row else '?'} on 127.0.0.1, load average {load:.1f}"
+    )
 
 
 def chain_of(expiration: date) -> list[dict[str, Any]]:
