@@ -120,7 +120,7 @@ test: lint pytest
 # The database suites once more against a server Postgres, when one answers at SERVER_DATABASE_URL.
 test-server-db: install
 	@if $(BIN)/python -c "import psycopg; psycopg.connect('$(SERVER_DATABASE_URL)', connect_timeout=3).close()" 2>/dev/null; then \
-		DATABASE_URL='$(SERVER_DATABASE_URL)' $(BIN)/pytest tests/foundation tests/discord tests/delivery tests/trades tests/alerts tests/jobs tests/gamma tests/signals tests/bars tests/massive; \
+		DATABASE_URL='$(SERVER_DATABASE_URL)' $(BIN)/pytest tests/foundation tests/discord tests/delivery tests/trades tests/alerts tests/jobs tests/gamma tests/signals tests/bars tests/massive tests/market_data; \
 	else \
 		echo "test-server-db: no Postgres answers at $(SERVER_DATABASE_URL); the embedded pass in 'make test' stands"; \
 	fi

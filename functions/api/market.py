@@ -29,6 +29,7 @@ from shared.market_data.quotes import Quote
 from shared.massive.errors import (
     EntitlementError,
     MassiveError,
+    NotConfigured,
     NotFoundError,
     RateLimitedError,
     UpstreamTimeout,
@@ -158,6 +159,11 @@ def market_data() -> Any:
 
 def upstream_error(error: Exception, what: str) -> ApiError:
     """Massive's refusal told in our words: never its text, never its key."""
+    if isinstance(error, NotConfigured):
+        return ServiceUnavailable(
+            f"market data is not configured here (no MASSIVE_API_KEY); {what} cannot be read",
+            code="market_data_not_configured",
+        )
     if isinstance(error, RateLimitedError):
         return ServiceUnavailable(
             f"Massive is rate-limiting our plan; {what} will be back shortly",
@@ -209,7 +215,7 @@ def underlying_symbol(raw: str) -> str:
 @bp.get("/api/market/options/<underlying>/expirations")
 @openapi.operation(
     summary="The listed option expirations of an underlying, nearest first", tag=_TAG,
-    response=ExpirationsResponse, errors=(429, 502, 504),
+    response=ExpirationsResponse, errors=(422, 429, 502, 503, 504),
 )
 @requires_user
 @fair_use
@@ -225,7 +231,7 @@ def expirations(underlying: str) -> ExpirationsResponse:
 @bp.get("/api/market/options/<underlying>/chain")
 @openapi.operation(
     summary="The strikes around the money of one expiration: quotes, IV and greeks per contract", tag=_TAG,
-    response=ChainResponse, query=ChainQuery, errors=(429, 502, 504),
+    response=ChainResponse, query=ChainQuery, errors=(429, 502, 503, 504),
 )
 @requires_user
 @fair_use
@@ -262,7 +268,7 @@ def chain(underlying: str) -> ChainResponse:
 @bp.get("/api/market/options/contracts/<occ>")
 @openapi.operation(
     summary="One option contract's snapshot by its OCC symbol, and its underlying's price", tag=_TAG,
-    response=ContractResponse, errors=(429, 502, 504),
+    response=ContractResponse, errors=(422, 429, 502, 503, 504),
 )
 @requires_user
 @fair_use
@@ -284,7 +290,7 @@ def contract(occ: str) -> ContractResponse:
 @bp.get("/api/market/quotes")
 @openapi.operation(
     summary="Last price or index value, day change and session of up to 50 symbols", tag=_TAG,
-    response=QuotesResponse, query=QuotesQuery, errors=(429, 502, 504),
+    response=QuotesResponse, query=QuotesQuery, errors=(404, 429, 502, 503, 504),
 )
 @requires_user
 @fair_use

@@ -21,6 +21,7 @@ import psycopg
 from shared.massive.errors import (
     EntitlementError,
     MassiveError,
+    NotConfigured,
     NotFoundError,
     RateLimitedError,
     UnavailableError,
@@ -37,6 +38,7 @@ ERROR_TTL_S: dict[type[MassiveError], float] = {
     NotFoundError: 30.0,
     UpstreamTimeout: 2.0,
     UnavailableError: 2.0,
+    NotConfigured: 2.0,
     MassiveError: 2.0,
 }
 _ERRORS = {kind.__name__: kind for kind in ERROR_TTL_S}

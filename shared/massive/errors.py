@@ -25,3 +25,7 @@ class UpstreamTimeout(UnavailableError):
 
 class NotFoundError(MassiveError):
     """404: Massive has no such ticker or contract."""
+
+
+class NotConfigured(MassiveError):
+    """No MASSIVE_API_KEY here, and no local simulator to ask instead."""

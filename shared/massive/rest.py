@@ -26,6 +26,7 @@ from shared.logs import register_secret
 from shared.massive.errors import (
     EntitlementError,
     MassiveError,
+    NotConfigured,
     NotFoundError,
     RateLimitedError,
     UnavailableError,
@@ -379,7 +380,7 @@ def default_client(
         # make dev's simulator (shared/local/massive_simulator.py) takes any key; nothing leaves the machine.
         api_key = "simulator"
     else:
-        raise MassiveError("MASSIVE_API_KEY is not set: set it in .env, or run `make dev`, which simulates Massive")
+        raise NotConfigured("MASSIVE_API_KEY is not set: set it in .env, or run `make dev`, which simulates Massive")
     if PROCESS_BUDGET.total_s != settings.massive_rate_limit_budget_s:
         PROCESS_BUDGET.total_s = PROCESS_BUDGET.remaining_s = settings.massive_rate_limit_budget_s
     return MassiveRest(rest_url, api_key, retry=retry, timeout=timeout or (CONNECT_TIMEOUT_S, READ_TIMEOUT_S))

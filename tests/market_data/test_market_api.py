@@ -293,3 +293,13 @@ def test_the_key_is_never_in_an_answer_or_a_log(
     assert all(seen.authorization == "Bearer test-key" for seen in market.seen)
     assert not any("test-key" in text for text in answers)
     assert "test-key" not in caplog.text
+
+
+def test_without_a_key_the_routes_say_market_data_is_not_configured(
+    client: FlaskClient, admin: Admin, settings: Any, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    monkeypatch.delenv("MASSIVE_API_KEY", raising=False)
+    monkeypatch.setenv("MASSIVE_REST_URL", "https://api.massive.invalid")
+    get_settings.cache_clear()
+    status, body, _ = get(client, admin, "/api/market/quotes?symbols=SPY")
+    assert status == 503 and body["error"]["code"] == "market_data_not_configured"

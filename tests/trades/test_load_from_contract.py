@@ -179,3 +179,11 @@ def test_an_alert_edit_is_named_before_the_body() -> None:
                             entered=False, quoted=False)
     assert sources == {"entry_price": None, "current_price": "alert", "target_price": "default", "stop_loss": None}
     assert json.dumps(sources)
+
+
+def test_without_a_key_loading_without_a_price_is_a_503_naming_the_missing_configuration(api: Api) -> None:
+    # The tests' environment has no MASSIVE_API_KEY and Massive's real address: nothing leaves the machine.
+    response = api.post("/api/trades", load_body(contract=OCC, current_price=None))
+    assert response.status_code == 503
+    assert response.get_json()["error"]["code"] == "market_data_not_configured"
+    assert api.post("/api/trades", load_body(contract=OCC)).status_code == 201  # with a price, no key is needed
