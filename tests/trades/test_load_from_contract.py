@@ -4,7 +4,6 @@ from __future__ import annotations
 
 import json
 import logging
-from datetime import date
 from decimal import Decimal
 from typing import Any
 
@@ -12,23 +11,12 @@ import pytest
 
 from shared.trades.models import Trade
 from shared.trades.sources import premium_of_mid, price_sources
-from tests.fakes.massive_rest import NOT_AUTHORIZED_BODY, RATE_LIMIT_BODY, FakeMassiveRest, option_contract
-from tests.trades.conftest import Api, load_body
+from tests.fakes.massive_rest import NOT_AUTHORIZED_BODY, RATE_LIMIT_BODY, FakeMassiveRest
+from tests.trades.conftest import SPY_EXPIRY, Api, load_body
 
 OCC = "O:SPY251219C00650000"  # the SPY 650 call of 2025-12-19: 14 DTE on the tests' clock
-EXPIRY = date(2025, 12, 19)
+EXPIRY = SPY_EXPIRY
 SNAPSHOT = "/v3/snapshot/options/SPY/" + OCC
-
-
-@pytest.fixture
-def quoted(massive_env: FakeMassiveRest) -> FakeMassiveRest:
-    """The contract quoted 1.15 × 1.20 with SPY at 647.30; a one-sided 660 call beside it."""
-    call = option_contract("SPY", EXPIRY, "call", 650.0, spot=647.3, iv=0.2, gamma=0.03, open_interest=900.0)
-    call["last_quote"] = {"bid": 1.15, "ask": 1.2, "midpoint": 1.175, "timeframe": "REAL-TIME"}
-    bare = option_contract("SPY", EXPIRY, "call", 660.0, spot=647.3, iv=0.2, gamma=0.01, open_interest=10.0)
-    bare["last_quote"] = {"bid": 0.0, "ask": 0.0, "timeframe": "REAL-TIME"}
-    massive_env.chains["SPY"] = [call, bare]
-    return massive_env
 
 
 def snapshot_requests(fake: FakeMassiveRest) -> int:
