@@ -20,6 +20,8 @@ from shared.logs import configure_logging
 log = logging.getLogger("functions")
 # The scheduled jobs that read Massive's REST API (all of them, today).
 MASSIVE_JOBS = frozenset({"ingest", "prewarm", "scanner", "gamma"})
+# The seed's worker names (its deployment checklist: `pnpm start:composite`, `start:ingestion`), accepted for ours.
+JOB_ALIASES = {"composite": "scanner", "ingestion": "ingest"}
 
 
 def start_scheduler() -> Callable[[], None]:
@@ -193,7 +195,7 @@ def main(argv: list[str] | None = None) -> int:
     from shared.jobs.specs import JOBS
 
     run_cmd = commands.add_parser("run", help="run a scheduled job now")
-    run_cmd.add_argument("job", choices=sorted(JOBS))
+    run_cmd.add_argument("job", choices=sorted([*JOBS, *JOB_ALIASES]))
     run_cmd.add_argument("--force", action="store_true", help="run even outside market hours")
     run_cmd.add_argument("--after-close", action="store_true", help="as the schedule's run after the close")
     run_cmd.add_argument("--symbols", type=_symbol_list, default=None, help="only these, e.g. SPY,QQQ")
@@ -207,6 +209,8 @@ def main(argv: list[str] | None = None) -> int:
         help="with --replay: also store the signals (and alert the signals channels) as a live scan would",
     )
     args = parser.parse_args(argv)
+    if args.command == "run":
+        args.job = JOB_ALIASES.get(args.job, args.job)
     if args.command == "run" and (args.replay is not None or args.json or args.store):
         if args.job != "scanner" or args.replay is None:
             parser.error("--replay YYYY-MM-DD (and --json, --store) go with `run scanner` only")

@@ -82,6 +82,8 @@ class Settings(BaseSettings):
     # Seconds between gamma snapshots; a snapshot's bucket is its time floored to this, so keep it
     # equal to serverless.yml's gamma cron (every 5 minutes).
     gamma_interval_s: int = Field(default=300, ge=60, le=3600, validation_alias="GAMMA_INTERVAL")
+    # A gamma run starts no symbol after this many seconds, and no Massive call outlasts it (Lambda: 240 s).
+    gamma_run_budget_s: float = Field(default=200.0, gt=0, validation_alias="GAMMA_RUN_BUDGET_S")
     # Always snapshotted, besides every watchlist symbol with listed options.
     gamma_symbols: str = Field(default="SPX,NDX,SPY,QQQ", validation_alias="GAMMA_SYMBOLS")
     # Per-strike arrays are ~134 KB a symbol a snapshot: older snapshots keep their totals and levels only.

@@ -27,6 +27,7 @@ from shared.market_data.chain import ContractQuote, window
 from shared.market_data.expirations import Expiration
 from shared.market_data.quotes import Quote
 from shared.massive.errors import (
+    DeadlineExceeded,
     EntitlementError,
     MassiveError,
     NotConfigured,
@@ -174,7 +175,7 @@ def upstream_error(error: Exception, what: str) -> ApiError:
         return ApiError(f"our Massive plan does not include {what}", status=403, code="not_entitled")
     if isinstance(error, NotFoundError):
         return NotFound(f"Massive has no {what}", code="not_found")
-    if isinstance(error, UpstreamTimeout | CacheBusy):
+    if isinstance(error, UpstreamTimeout | DeadlineExceeded | CacheBusy):
         return ApiError(f"Massive did not answer in time for {what}", status=504, code="upstream_timeout")
     return ApiError(f"Massive could not give {what} right now", status=502, code="upstream_unavailable")
 

@@ -35,9 +35,11 @@ def run(
     budget = budget_s if budget_s is not None else get_settings().ingest_run_budget_s
 
     def work() -> dict[str, int]:
+        deadline = time.monotonic() + budget
         client = default_client()
+        client.deadline = deadline  # no Massive call (its waits included) outlasts the run's budget
         try:
-            ingestor = Ingestor(client, deadline=time.monotonic() + budget, progress=progress)
+            ingestor = Ingestor(client, deadline=deadline, progress=progress)
             return ingestor.run(symbols).as_counts()
         finally:
             client.close()

@@ -39,9 +39,11 @@ def run(
     budget = budget_s if budget_s is not None else get_settings().scanner_run_budget_s
 
     def work() -> dict[str, int]:
+        deadline = time.monotonic() + budget
         client = default_client()
+        client.deadline = deadline  # a symbol's fetch (its 429 waits included) ends with the run's budget
         try:
-            scanner = Scanner(client, progress=progress, deadline=time.monotonic() + budget)
+            scanner = Scanner(client, progress=progress, deadline=deadline)
             return scanner.run(only).as_counts()
         finally:
             client.close()

@@ -21,7 +21,7 @@ from shared.jobs import PartialFailure
 from shared.jobs.counts import RunCounts
 from shared.jobs.progress import expect
 from shared.logs import redact
-from shared.massive.rest import MassiveRest
+from shared.massive.rest import DeadlineExceeded, MassiveRest
 from shared.symbols import normalize_symbol
 
 log = logging.getLogger(__name__)
@@ -99,7 +99,9 @@ class Ingestor:
         except BudgetSpent:
             log.info("ingest budget spent; the rest waits for the next run", extra=self.counts.as_counts())
         if self.counts.errors:
-            raise PartialFailure(self.counts.errors, of=len(done), outcome="not updated")
+            raise PartialFailure(
+                self.counts.errors, of=len(done), outcome="not updated", counts=self.counts.as_counts()
+            )
         return self.counts
 
     # ------------------------------------------------------------------ steps
@@ -193,7 +195,13 @@ class Ingestor:
             last = last_bar_times(conn, symbol, before=self.now())
         for timeframe in TIMEFRAMES:
             self._check_budget()
-            self.fetch_and_store(symbol, timeframe, last.get(timeframe))
+            try:
+                self.fetch_and_store(symbol, timeframe, last.get(timeframe))
+            except DeadlineExceeded as error:
+                # Massive held a fetch to the run's end: the run fails saying so, and the symbol
+                # goes back to the queue without losing an attempt to our own clock.
+                self.counts.errors.append(redact(f"{symbol}: {error}")[:300])
+                raise BudgetSpent from None
 
     def fetch_and_store(self, symbol: str, timeframe: Timeframe, last: datetime | None) -> int:
         """Fetch `symbol`'s `timeframe` bars from `last` (or the backfill horizon) to now; store them."""

@@ -44,6 +44,7 @@ YEAR_SECONDS = 365.0 * 24 * 3600
 MIN_YEARS = 3600.0 / YEAR_SECONDS
 TRIAL_LEVELS = 60
 TRIAL_RANGE = (0.8, 1.2)
+PROFILE_SLICE = 8192
 _SQRT_2PI = math.sqrt(2.0 * math.pi)
 
 
@@ -165,8 +166,12 @@ def zero_gamma_level(chain: Chain, spot: float, levels: int = TRIAL_LEVELS) -> f
     part = chain.select(usable)
     trial = np.linspace(TRIAL_RANGE[0] * spot, TRIAL_RANGE[1] * spot, levels)
     column = trial[:, np.newaxis]
-    gammas = bs_gamma(column, part.strike, part.iv, part.years_to_expiry)
-    profile = _signed_gex(gammas, part.open_interest, column, part.is_call).sum(axis=1)
+    profile = np.zeros(levels, dtype=np.float64)
+    # In slices of contracts: levels × N temporaries for a 200,000-contract chain would be ~100 MB each.
+    for start in range(0, len(part), PROFILE_SLICE):
+        end = start + PROFILE_SLICE
+        gammas = bs_gamma(column, part.strike[start:end], part.iv[start:end], part.years_to_expiry[start:end])
+        profile += _signed_gex(gammas, part.open_interest[start:end], column, part.is_call[start:end]).sum(axis=1)
     signs = np.sign(profile)
     crossings = np.nonzero(signs[:-1] * signs[1:] < 0)[0]
     exact = np.nonzero(profile == 0)[0]
@@ -180,15 +185,35 @@ def zero_gamma_level(chain: Chain, spot: float, levels: int = TRIAL_LEVELS) -> f
     return min(candidates, key=lambda level: abs(level - spot))
 
 
+def pain_by_strike(chain: Chain) -> tuple[FloatArray, FloatArray]:
+    """Each distinct strike S (sorted) and the holders' total intrinsic value if the chain settles at S.
+
+    O(N log N), no strikes × contracts matrix: with per-strike sums over sorted strikes, the calls
+    at or below S are worth S × ΣOI − Σ(OI × K) and the puts above S are worth Σ(OI × K) − S × ΣOI.
+    """
+    oi = np.nan_to_num(chain.open_interest)
+    strikes, index = np.unique(chain.strike, return_inverse=True)
+    count = strikes.shape[0]
+
+    def summed(values: FloatArray, mask: BoolArray) -> FloatArray:
+        return np.bincount(index, weights=np.where(mask, values, 0.0), minlength=count).astype(np.float64)
+
+    call_oi = np.cumsum(summed(oi, chain.is_call))
+    call_oik = np.cumsum(summed(oi * chain.strike, chain.is_call))
+    put_oi = np.cumsum(summed(oi, ~chain.is_call))
+    put_oik = np.cumsum(summed(oi * chain.strike, ~chain.is_call))
+    calls = strikes * call_oi - call_oik
+    puts = (put_oik[-1] - put_oik) - strikes * (put_oi[-1] - put_oi) if count else put_oik
+    return strikes, np.asarray(calls + puts, dtype=np.float64)
+
+
 def max_pain(chain: Chain) -> float | None:
     """The strike where the holders' total intrinsic value at expiry (Σ OI × payoff) is least."""
     oi = np.nan_to_num(chain.open_interest)
     if len(chain) == 0 or not (oi > 0).any():
         return None
-    settle = np.unique(chain.strike)[:, np.newaxis]
-    payoff = np.where(chain.is_call, np.maximum(settle - chain.strike, 0.0), np.maximum(chain.strike - settle, 0.0))
-    pain = (payoff * oi).sum(axis=1)
-    return float(settle[int(np.argmin(pain)), 0])
+    strikes, pain = pain_by_strike(chain)
+    return float(strikes[int(np.argmin(pain))])
 
 
 def view_mask(chain: Chain, view: View) -> BoolArray:

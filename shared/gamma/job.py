@@ -4,6 +4,10 @@ Symbols: GAMMA_SYMBOLS (SPX, NDX, SPY, QQQ) and every watchlist symbol; a symbol
 empty has no listed options and is counted, not an error. Spot is the index's `value` for an
 index and the chain's `underlying_asset.price` otherwise. A symbol Massive refuses does not stop
 the others; the run fails at the end naming it, as ingestion does.
+
+A run has a deadline (GAMMA_RUN_BUDGET_S, cut to what its Lambda has left): every Massive call
+is bounded by it, and a run that reaches it starts no further symbol and ends failed, "out of
+time", naming how many symbols were left. A chain is reduced page by page (ChainBuilder).
 """
 
 from __future__ import annotations
@@ -19,7 +23,7 @@ import psycopg
 
 from shared.db import service_tx
 from shared.gamma.chart import draw_missing
-from shared.gamma.snapshot import build_chain, snapshot
+from shared.gamma.snapshot import ChainBuilder, snapshot
 from shared.gamma.store import NonFiniteFigures, prune_strikes, upsert_snapshots
 from shared.jobs import PartialFailure
 from shared.jobs.counts import RunCounts
@@ -45,6 +49,8 @@ class GammaCounts(RunCounts):
     refused: int = 0
     charts_drawn: int = 0
     charts_failed: int = 0
+    # Symbols the run had no time left to start.
+    deferred: int = 0
 
 
 def symbols_to_snapshot(configured: str, watchlist: Sequence[str]) -> list[str]:
@@ -71,8 +77,13 @@ class GammaRun:
         strikes_retention: timedelta = timedelta(days=7),
         progress: Progress | None = None,
         now: Callable[[], datetime] = lambda: datetime.now(UTC),
+        deadline: float = math.inf,
+        clock: Callable[[], float] = time.monotonic,
     ) -> None:
         self.client = client
+        # A time.monotonic() instant: no symbol starts after it, and no Massive call outlasts it.
+        self.deadline = deadline
+        self.clock = clock
         self.interval_s = interval_s
         self.strikes_retention = strikes_retention
         self.progress = progress
@@ -91,7 +102,12 @@ class GammaRun:
         # One instant for the whole run: every symbol's rows share its bucket, so a retry overwrites them all.
         taken_at = self.now()
         refused_before = self.client.refused
-        for symbol in symbols:
+        for position, symbol in enumerate(symbols):
+            if self.clock() >= self.deadline:
+                self.counts.deferred = len(symbols) - position
+                self.counts.errors.append(f"out of time: {self.counts.deferred} symbols not started")
+                log.warning("gamma run out of time; the rest wait", extra={"deferred": self.counts.deferred})
+                break
             try:
                 self._one(symbol, taken_at)
             except (MassiveError, NonFiniteFigures, psycopg.Error) as error:
@@ -100,17 +116,21 @@ class GammaRun:
             if self.progress is not None:
                 self.progress(symbol)
         self.counts.refused = self.client.refused - refused_before
-        # Each newest snapshot's chart, drawn once here so no request handler ever draws one.
-        self.counts.charts_drawn, self.counts.charts_failed = draw_missing()
+        # Each newest snapshot's chart, drawn once here so no request handler ever draws one; a run out of
+        # time leaves them to the next (the heartbeat must come before the Lambda's timeout).
+        if self.clock() < self.deadline:
+            self.counts.charts_drawn, self.counts.charts_failed = draw_missing()
         with service_tx() as conn:
             self.counts.strikes_pruned = prune_strikes(conn, taken_at - self.strikes_retention)
         if self.counts.errors:
-            raise PartialFailure(self.counts.errors, of=len(symbols), outcome="got no snapshot")
+            raise PartialFailure(
+                self.counts.errors, of=len(symbols), outcome="got no snapshot", counts=self.counts.as_counts()
+            )
         return self.counts
 
     def _spot(self, symbol: str, underlying_price: float | None) -> float:
         if symbol.startswith("I:"):
-            found = self.client.index_snapshot([symbol])
+            found = self.client.index_snapshot([symbol], deadline=self.deadline)
             entry = next((item for item in found if item.ticker == symbol), None)
             if entry is None or entry.error or entry.value is None or not 0 < entry.value < math.inf:
                 reason = (entry.error or entry.message) if entry is not None else "absent"
@@ -123,16 +143,18 @@ class GammaRun:
     def _one(self, symbol: str, taken_at: datetime) -> None:
         started = time.monotonic()
         refused_before = self.client.refused
-        contracts = self.client.option_chain(symbol)
-        if not contracts and self.client.refused > refused_before:
+        builder = ChainBuilder()
+        for page in self.client.option_chain_pages(symbol, deadline=self.deadline):
+            builder.add(page)
+        if not len(builder) and not builder.unplaceable and self.client.refused > refused_before:
             # Nothing but impossible rows is not "no listed options": it is Massive failing us.
             refused = self.client.refused - refused_before
             raise MassiveError(f"every contract of {symbol}'s chain was impossible ({refused} refused); nothing stored")
-        if not contracts:
+        if not len(builder) and not builder.unplaceable:
             self.counts.without_options += 1
             log.info("gamma: no listed options", extra={"symbol": symbol})
             return
-        arrays = build_chain(contracts, taken_at)
+        arrays = builder.finish(taken_at)
         spot = self._spot(symbol, arrays.underlying_price)
         records = snapshot(symbol, arrays, spot, taken_at=taken_at, interval_s=self.interval_s)
         with service_tx() as conn:

@@ -8,7 +8,8 @@ whole chain at once.
 from __future__ import annotations
 
 import math
-from collections.abc import Sequence
+from array import array
+from collections.abc import Iterable, Sequence
 from dataclasses import dataclass, replace
 from datetime import UTC, date, datetime
 
@@ -37,62 +38,84 @@ def _number(value: object) -> float:
     return math.nan
 
 
+class ChainBuilder:
+    """A chain reduced page by page into compact columns (8 bytes a number), so no page's models outlive it.
+
+    `add` each page of contracts as it arrives, then `finish` once: the whole chain is never held
+    as models (about 6 KB a contract), only as arrays (about 60 bytes a contract).
+    """
+
+    def __init__(self) -> None:
+        self.strikes = array("d")
+        self.calls = array("b")
+        self.expiry_codes = array("q")
+        self.gammas = array("d")
+        self.ivs = array("d")
+        self.ois = array("d")
+        self.volumes = array("d")
+        # Few distinct expirations: each gets a code once, the contracts carry the code.
+        self.expirations: dict[str, int] = {}
+        self.unplaceable = 0
+        self.underlying_price: float | None = None
+
+    def __len__(self) -> int:
+        return len(self.strikes)
+
+    def add(self, contracts: Iterable[OptionSnapshot]) -> ChainBuilder:
+        """Reduce one page of contracts into the columns; unplaceable contracts are only counted."""
+        for contract in contracts:
+            details = contract.details
+            kind = (details.contract_type or "").lower()
+            strike = _number(details.strike_price)
+            expiry = details.expiration_date or ""
+            if kind not in ("call", "put") or not strike > 0 or len(expiry) != 10:
+                self.unplaceable += 1
+                continue
+            self.strikes.append(strike)
+            self.calls.append(kind == "call")
+            self.expiry_codes.append(self.expirations.setdefault(expiry, len(self.expirations)))
+            self.gammas.append(_number(contract.greeks.gamma) if contract.greeks is not None else math.nan)
+            self.ivs.append(_number(contract.implied_volatility))
+            self.ois.append(_number(contract.open_interest))
+            self.volumes.append(_number((contract.day or {}).get("volume")))
+            if self.underlying_price is None and contract.underlying_asset is not None:
+                candidate = _number(contract.underlying_asset.get("price"))
+                self.underlying_price = candidate if candidate > 0 else None
+        return self
+
+    def finish(self, now: datetime) -> ChainArrays:
+        """The chain's parallel arrays at `now`; NaN where Massive gave no gamma, IV, OI or volume."""
+        today = now.astimezone(calendar.NEW_YORK).date()
+        count = len(self.expirations)
+        days = np.empty(count, dtype=np.int64)
+        years = np.empty(count, dtype=np.float64)
+        for text, i in self.expirations.items():
+            try:
+                expiry_date = date.fromisoformat(text)
+            except ValueError:
+                days[i], years[i] = -1, 0.0
+                continue
+            days[i] = (expiry_date - today).days
+            seconds = (calendar.expiration_cutoff(expiry_date) - now.astimezone(UTC)).total_seconds()
+            years[i] = max(seconds / YEAR_SECONDS, MIN_YEARS)
+        index = np.frombuffer(self.expiry_codes, dtype=np.int64) if len(self) else np.empty(0, dtype=np.int64)
+        chain = Chain(
+            strike=np.frombuffer(self.strikes, dtype=np.float64).copy(),
+            is_call=np.frombuffer(self.calls, dtype=np.int8).astype(np.bool_),
+            days_to_expiry=days[index] if len(self) else np.empty(0, dtype=np.int64),
+            years_to_expiry=years[index] if len(self) else np.empty(0, dtype=np.float64),
+            gamma=np.frombuffer(self.gammas, dtype=np.float64).copy(),
+            iv=np.frombuffer(self.ivs, dtype=np.float64).copy(),
+            open_interest=np.frombuffer(self.ois, dtype=np.float64).copy(),
+            volume=np.frombuffer(self.volumes, dtype=np.float64).copy(),
+        )
+        live = chain.days_to_expiry >= 0
+        return ChainArrays(chain.select(live), self.unplaceable + int((~live).sum()), self.underlying_price)
+
+
 def build_chain(contracts: Sequence[OptionSnapshot], now: datetime) -> ChainArrays:
-    """The chain's parallel arrays at `now`; NaN where Massive gave no gamma, IV, OI or volume."""
-    today = now.astimezone(calendar.NEW_YORK).date()
-    strikes: list[float] = []
-    calls: list[bool] = []
-    expirations: list[str] = []
-    gammas: list[float] = []
-    ivs: list[float] = []
-    ois: list[float] = []
-    volumes: list[float] = []
-    unplaceable = 0
-    price: float | None = None
-    for contract in contracts:
-        details = contract.details
-        kind = (details.contract_type or "").lower()
-        strike = _number(details.strike_price)
-        expiry = details.expiration_date or ""
-        if kind not in ("call", "put") or not strike > 0 or len(expiry) != 10:
-            unplaceable += 1
-            continue
-        strikes.append(strike)
-        calls.append(kind == "call")
-        expirations.append(expiry)
-        gammas.append(_number(contract.greeks.gamma) if contract.greeks is not None else math.nan)
-        ivs.append(_number(contract.implied_volatility))
-        ois.append(_number(contract.open_interest))
-        volumes.append(_number((contract.day or {}).get("volume")))
-        if price is None and contract.underlying_asset is not None:
-            candidate = _number(contract.underlying_asset.get("price"))
-            price = candidate if candidate > 0 else None
-    # Few distinct expirations: their times are worked out once each, then spread over the contracts.
-    unique, index = np.unique(np.array(expirations, dtype=str), return_inverse=True)
-    days = np.empty(unique.shape[0], dtype=np.int64)
-    years = np.empty(unique.shape[0], dtype=np.float64)
-    for i, text in enumerate(unique.tolist()):
-        try:
-            expiry_date = date.fromisoformat(text)
-        except ValueError:
-            days[i], years[i] = -1, 0.0
-            continue
-        days[i] = (expiry_date - today).days
-        seconds = (calendar.expiration_cutoff(expiry_date) - now.astimezone(UTC)).total_seconds()
-        years[i] = max(seconds / YEAR_SECONDS, MIN_YEARS)
-    chain = Chain(
-        strike=np.array(strikes, dtype=np.float64),
-        is_call=np.array(calls, dtype=np.bool_),
-        days_to_expiry=days[index] if len(strikes) else np.empty(0, dtype=np.int64),
-        years_to_expiry=years[index] if len(strikes) else np.empty(0, dtype=np.float64),
-        gamma=np.array(gammas, dtype=np.float64),
-        iv=np.array(ivs, dtype=np.float64),
-        open_interest=np.array(ois, dtype=np.float64),
-        volume=np.array(volumes, dtype=np.float64),
-    )
-    live = chain.days_to_expiry >= 0
-    unplaceable += int((~live).sum())
-    return ChainArrays(chain.select(live), unplaceable, price)
+    """The chain's parallel arrays at `now` from contracts already in hand (ChainBuilder for pages)."""
+    return ChainBuilder().add(contracts).finish(now)
 
 
 def _cents(value: float) -> float:

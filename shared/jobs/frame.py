@@ -3,6 +3,10 @@
 A run takes a transaction-scoped advisory lock for its job on a connection of its own and holds
 that transaction open while it works, so the lock survives a transaction pooler (Supavisor) and
 goes away with the connection if the process dies. A run that finds the lock held is skipped.
+
+Every heartbeat is written on that held connection, in the lock's transaction: a skipped run
+needs no second connection (a pool with none to give cannot turn a skip into a traceback), and a
+database that gives no connection at all ends the run with one line in the log, never a traceback.
 """
 
 from __future__ import annotations
@@ -17,6 +21,7 @@ from typing import Any, Literal
 
 import orjson
 import psycopg
+from psycopg_pool import PoolTimeout
 
 from shared.jobs.specs import JobSpec
 from shared.logs import redact
@@ -92,6 +97,15 @@ def write_heartbeat(conn: psycopg.Connection[Any], run: JobRun) -> None:
     )
 
 
+def _as_service(conn: psycopg.Connection[Any]) -> None:
+    """The rest of the lock's transaction runs as service_role, as service_tx does (RLS bypassed, our schema)."""
+    from shared.db import SCHEMA
+
+    conn.execute(
+        "select set_config('role', 'service_role', true), set_config('search_path', %s, true)", (SCHEMA,)
+    )
+
+
 def run_job(
     spec: JobSpec,
     work: Callable[[], Counts],
@@ -105,7 +119,7 @@ def run_job(
     `work` returns its counts; an exception it raises makes the run `failed` (logged, recorded,
     not re-raised) so one bad run never stops the schedule.
     """
-    from shared.db import database_url, service_tx
+    from shared.db import database_url
     from shared.db.pool import connect_kwargs
 
     started = now()
@@ -113,7 +127,14 @@ def run_job(
     status: Status = "ok"
     counts: dict[str, int] = {}
     error: str | None = None
-    with psycopg.connect(database_url(), **connect_kwargs()) as lock_conn, lock_conn.transaction():
+    try:
+        lock_conn = psycopg.connect(database_url(), **connect_kwargs())
+    except psycopg.OperationalError as failure:
+        # Nowhere to write a heartbeat: the log line and the run's answer say it.
+        error = _describe(failure).splitlines()[0]
+        log.error("job failed: the database gave no connection", extra={"job": spec.name, "error": error})
+        return JobRun(spec.name, "failed", started, started + timedelta(seconds=time.monotonic() - clock), {}, error)
+    with lock_conn, lock_conn.transaction():
         # The transaction stays open for the whole run: the server must not end it for idling.
         lock_conn.execute("set local idle_in_transaction_session_timeout = 0")
         row = lock_conn.execute("select pg_try_advisory_xact_lock(%s) as held", (lock_key(spec.name),)).fetchone()
@@ -130,14 +151,19 @@ def run_job(
             log.info("job started", extra={"job": spec.name, "force": force})
             try:
                 counts = {k: int(v) for k, v in work().items()}
+            except (PoolTimeout, psycopg.OperationalError) as failure:
+                status, error = "failed", _describe(failure).splitlines()[0]
+                counts = {k: int(v) for k, v in getattr(failure, "counts", {}).items()}
+                log.error("job failed: the database gave no connection", extra={"job": spec.name, "error": error})
             except Exception as failure:
                 status, error = "failed", _describe(failure)
+                counts = {k: int(v) for k, v in getattr(failure, "counts", {}).items()}
                 log.exception("job failed", extra={"job": spec.name})
         finished = started + timedelta(seconds=time.monotonic() - clock)
         run = JobRun(spec.name, status, started, finished, counts, error)
-        # Written while the lock is still held, so the next run always sees this one's heartbeat.
-        with service_tx() as conn:
-            write_heartbeat(conn, run)
+        # Written in the lock's transaction, so the next run always sees this one's heartbeat.
+        _as_service(lock_conn)
+        write_heartbeat(lock_conn, run)
     if status != "skipped":
         log.info(
             "job finished",

@@ -19,11 +19,13 @@ import orjson
 import psycopg
 
 from shared.massive.errors import (
+    DeadlineExceeded,
     EntitlementError,
     MassiveError,
     NotConfigured,
     NotFoundError,
     RateLimitedError,
+    TooLargeError,
     UnavailableError,
     UpstreamTimeout,
 )
@@ -39,6 +41,8 @@ ERROR_TTL_S: dict[type[MassiveError], float] = {
     UpstreamTimeout: 2.0,
     UnavailableError: 2.0,
     NotConfigured: 2.0,
+    DeadlineExceeded: 2.0,
+    TooLargeError: 10.0,
     MassiveError: 2.0,
 }
 _ERRORS = {kind.__name__: kind for kind in ERROR_TTL_S}

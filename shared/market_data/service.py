@@ -12,6 +12,7 @@ call per life), expirations a minute (they change once a day).
 from __future__ import annotations
 
 import threading
+import time
 from collections.abc import Callable, Sequence
 from dataclasses import dataclass
 from datetime import UTC, date, datetime
@@ -94,6 +95,8 @@ class MarketData:
         self._client = client
         self._wait_s = wait_s
         self._now = now
+        # One total deadline for every Massive call of this request (connect, reads, retries).
+        self._deadline = time.monotonic() + wait_s
 
     def today(self) -> date:
         return self._now().astimezone(calendar.NEW_YORK).date()
@@ -133,7 +136,7 @@ class MarketData:
         client = self._client()
         found: dict[str, Any] = {}
         if indices:
-            for item in client.index_snapshot(indices):
+            for item in client.index_snapshot(indices, deadline=self._deadline):
                 if item.error == "NOT_ENTITLED":
                     found[f"quote:{item.ticker}"] = EntitlementError(f"the Massive plan lacks {item.ticker}")
                     continue
@@ -149,7 +152,7 @@ class MarketData:
                     "as_of_ns": item.last_updated,
                 }
         if stocks:
-            for stock in client.stock_snapshots(stocks):
+            for stock in client.stock_snapshots(stocks, deadline=self._deadline):
                 price = stock.last_price
                 if price is None:
                     continue
@@ -180,7 +183,7 @@ class MarketData:
             spot = self.spot(underlying)
             half = max(spot * EXPIRATION_BAND, MIN_BAND)
             contracts = self._client().option_chain(
-                underlying, contract_type="call", strike_price__gte=round(spot - half, 2),
+                underlying, deadline=self._deadline, contract_type="call", strike_price__gte=round(spot - half, 2),
                 strike_price__lte=round(spot + half, 2),
             )  # fmt: skip
             dates = {c.details.expiration_date for c in contracts if c.details.expiration_date}
@@ -195,7 +198,9 @@ class MarketData:
         """Every contract of one expiration, and the underlying's price from the same snapshot."""
 
         def fetch() -> dict[str, Any]:
-            snapshots = self._client().option_chain(underlying, expiration_date=expiration.isoformat())
+            snapshots = self._client().option_chain(
+                underlying, deadline=self._deadline, expiration_date=expiration.isoformat()
+            )
             rows = [row for row in (quote_of(s, underlying) for s in snapshots) if row is not None]
             if not rows:
                 raise NotFoundError(f"Massive lists no {underlying} options expiring {expiration}")
@@ -216,7 +221,7 @@ class MarketData:
         underlying = normalize_symbol(terms.underlying)
 
         def fetch() -> dict[str, Any]:
-            snapshot = self._client().option_contract(underlying, ticker)
+            snapshot = self._client().option_contract(underlying, ticker, deadline=self._deadline)
             row = quote_of(snapshot, underlying)
             if row is None:
                 raise NotFoundError(f"Massive's snapshot of {ticker} lacks its terms")

@@ -29,3 +29,11 @@ class NotFoundError(MassiveError):
 
 class NotConfigured(MassiveError):
     """No MASSIVE_API_KEY here, and no local simulator to ask instead."""
+
+
+class DeadlineExceeded(MassiveError):
+    """The call's total deadline (the run's time, or a request's) came before Massive's answer."""
+
+
+class TooLargeError(MassiveError):
+    """A list or a body past its cap: more pages, rows or bytes than real data has."""

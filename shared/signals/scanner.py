@@ -1,9 +1,11 @@
 """One scan: every watchlist symbol computed once, its signals fired once per watching admin, alerted.
 
 Per symbol: the bars since the last stored ones fetched from Massive and stored, the stored
-history read back, the indicators computed over it, the detectors run at the last closed 1m bar,
-and each signal written for every admin watching the symbol with its Discord deliveries in the
-same transaction. The deliveries are dispatched after that transaction commits.
+history read back, the indicators computed over it, the detectors run at every closed 1m bar since
+the symbol's watermark (the last bar a scan evaluated; CATCH_UP at most, and as far back on its
+first scan), and each signal written for every admin watching the symbol with its Discord
+deliveries in the same transaction as the watermark's move. The deliveries are dispatched after
+that transaction commits. A caught-up signal already past its expiry is stored `expired`, not posted.
 """
 
 from __future__ import annotations
@@ -27,7 +29,7 @@ from shared.jobs.counts import RunCounts
 from shared.jobs.progress import Progress, expect
 from shared.logs import redact
 from shared.market import calendar
-from shared.massive.rest import MassiveError, MassiveRest
+from shared.massive.rest import DeadlineExceeded, MassiveError, MassiveRest
 from shared.signals import store
 from shared.signals.assets import asset_class
 from shared.signals.confluence import Rules, Signal
@@ -43,6 +45,8 @@ HISTORY_SESSIONS: dict[Timeframe, int] = {"1m": 11, "5m": 6, "15m": 10, "1d": 60
 FETCHED: tuple[Timeframe, ...] = ("1m", "5m", "15m")
 # A last 1m bar older than this is stale data, not a setup (a halted or illiquid symbol).
 STALE_AFTER_MS = 3 * MINUTE_MS
+# How far back a scan catches up on bars it has not evaluated (a failed, throttled or deferred minute).
+CATCH_UP = timedelta(minutes=15)
 # A gamma snapshot older than this is no context for a setup.
 GAMMA_MAX_AGE = timedelta(hours=24)
 
@@ -95,6 +99,18 @@ class ScanCounts(RunCounts):
     stale: int = 0
     # Bars Massive sent that cannot be (NaN, h < l, a future bar, …): refused at the edge, never stored.
     refused: int = 0
+    # Closed 1m bars evaluated: one a symbol a minute, more when a scan catches up on missed ones.
+    bars_evaluated: int = 0
+    # Caught-up signals already past their expiry: stored `expired`, not posted.
+    late: int = 0
+
+
+def bars_to_evaluate(starts_ms: Sequence[int], mark: datetime | None, now: datetime) -> list[int]:
+    """Indices of the closed 1m bars (starts in epoch ms, ascending) a scan evaluates: those after the
+    watermark `mark`, within CATCH_UP of `now` (all of that window on a symbol's first scan)."""
+    floor = datetime_to_ms(now - CATCH_UP)
+    after = floor if mark is None else max(floor, datetime_to_ms(mark) + 1)
+    return [i for i, start in enumerate(starts_ms) if start >= after]
 
 
 def _dispatch_default(delivery_ids: Sequence[UUID]) -> None:
@@ -148,7 +164,9 @@ class Scanner:
             if self.progress is not None:
                 self.progress(symbol)
         if self.counts.errors:
-            raise PartialFailure(self.counts.errors, of=len(by_symbol), outcome="not scanned")
+            raise PartialFailure(
+                self.counts.errors, of=len(by_symbol), outcome="not scanned", counts=self.counts.as_counts()
+            )
         return self.counts
 
     def _scan(self, symbol: str, users: list[UUID], rules: Rules, gamma: GammaLevels | None, now: datetime) -> None:
@@ -157,14 +175,20 @@ class Scanner:
         self._fetch_recent(symbol, now)
         with service_tx() as conn:
             series = load_series(conn, symbol, now, gamma)
+            mark = store.watermark(conn, symbol)
         bars = series.minute.bars
         if len(bars) == 0 or int(bars.t[-1]) + MINUTE_MS < datetime_to_ms(now) - STALE_AFTER_MS:
             self.counts.stale += 1
             return
-        signals = signals_at(series.view(len(bars) - 1), rules)
-        if not signals:
-            return
-        delivery_ids = self._fire(symbol, users, signals, rules, now)
+        due = bars_to_evaluate([int(t) for t in bars.t], mark, now)
+        found: list[tuple[datetime, list[Signal]]] = []
+        for i in due:
+            self.counts.bars_evaluated += 1
+            signals = signals_at(series.view(i), rules)
+            if signals:
+                found.append((datetime.fromtimestamp(int(bars.t[i]) / 1000, tz=UTC), signals))
+        newest = datetime.fromtimestamp(int(bars.t[-1]) / 1000, tz=UTC)
+        delivery_ids = self._fire(symbol, users, found, rules, now, newest)
         if delivery_ids:
             self.dispatch(delivery_ids)
 
@@ -192,6 +216,8 @@ class Scanner:
                 fetched = self.client.aggregates(
                     symbol, multiplier, timespan, datetime_to_ms(start), datetime_to_ms(now)
                 )
+            except DeadlineExceeded:
+                raise  # the run's time is spent: this symbol fails saying so, the watermark stays
             except MassiveError as error:
                 # The stored bars still make a scan; ingestion catches up later.
                 self.counts.fetch_errors += 1
@@ -205,30 +231,43 @@ class Scanner:
                 upsert_bars(conn, symbol, timeframe, fetched)
 
     def _fire(
-        self, symbol: str, users: list[UUID], signals: list[Signal], rules: Rules, now: datetime
+        self,
+        symbol: str,
+        users: list[UUID],
+        found: list[tuple[datetime, list[Signal]]],
+        rules: Rules,
+        now: datetime,
+        evaluated_through: datetime,
     ) -> list[UUID]:
+        """Store `found` (oldest bar first) for every watcher, alert the live ones, move the watermark: one tx."""
         from shared.db import service_tx
         from shared.delivery.outbox import channels_for_action, enqueue_deliveries
 
         delivery_ids: list[UUID] = []
-        fired_count = 0
+        fired_count = late = 0
         with service_tx() as conn:
-            for signal in signals:
-                bar_time = datetime.fromtimestamp(signal.candidate.bar_time_ms / 1000, tz=UTC)
-                payload = signal_payload(signal, bar_time)
-                for user_id in users:
-                    fired = store.record_signal(conn, user_id, signal, rules, bar_time)
-                    if fired is None:
-                        continue
-                    fired_count += 1
-                    channels = channels_for_action(conn, user_id, "signal")
-                    if not channels:
-                        continue
-                    ids = enqueue_deliveries(conn, user_id=user_id, channel_ids=channels, payload=payload)
-                    delivery_ids.extend(ids)
-                    store.mark_alerted(conn, fired.id, now)
+            for _, signals in found:
+                for signal in signals:
+                    bar_time = datetime.fromtimestamp(signal.candidate.bar_time_ms / 1000, tz=UTC)
+                    payload = signal_payload(signal, bar_time)
+                    for user_id in users:
+                        fired = store.record_signal(conn, user_id, signal, rules, bar_time, now)
+                        if fired is None:
+                            continue
+                        fired_count += 1
+                        if fired.row.get("status") == "expired":
+                            late += 1  # a missed minute's signal, too old to act on: kept, not posted
+                            continue
+                        channels = channels_for_action(conn, user_id, "signal")
+                        if not channels:
+                            continue
+                        ids = enqueue_deliveries(conn, user_id=user_id, channel_ids=channels, payload=payload)
+                        delivery_ids.extend(ids)
+                        store.mark_alerted(conn, fired.id, now)
+            store.set_watermark(conn, symbol, evaluated_through)
         # Counted once committed: a symbol whose transaction rolled back fired nothing.
         self.counts.signals += fired_count
+        self.counts.late += late
         self.counts.deliveries += len(delivery_ids)
         return delivery_ids
 

@@ -76,15 +76,19 @@ class Fired:
     row: dict[str, Any]
 
 
-def record_signal(conn: Connection, user_id: UUID, signal: Signal, rules: Rules, bar_time: datetime) -> Fired | None:
+def record_signal(
+    conn: Connection, user_id: UUID, signal: Signal, rules: Rules, bar_time: datetime, now: datetime | None = None
+) -> Fired | None:
     """Insert the signal for `user_id` unless its key exists or its cooldown holds; None then.
 
     The cooldown row and the signal are written by one statement: a concurrent scan of the same
-    setup waits on the cooldown row, then finds it cooling and writes nothing.
+    setup waits on the cooldown row, then finds it cooling and writes nothing. A signal already
+    past its expiry at `now` (a caught-up bar) is stored `expired`, for the record, not to be posted.
     """
     candidate = signal.candidate
     until = bar_time + timedelta(minutes=rules.cooldown_minutes)
     expires = bar_time + timedelta(minutes=rules.expires_minutes)
+    status = "expired" if now is not None and expires <= now else "active"
     row = conn.execute(
         "with cooled as ("
         "  insert into signal_cooldowns (user_id, symbol, detector, last_bar_time, until)"
@@ -95,9 +99,9 @@ def record_signal(conn: Connection, user_id: UUID, signal: Signal, rules: Rules,
         "  returning 1"
         ")"
         " insert into composite_signals (user_id, symbol, detector, direction, style, score, factors, entry, stop,"
-        "   targets, rr, bar_time, expires_at)"
+        "   targets, rr, bar_time, expires_at, status)"
         " select %(user)s, %(symbol)s, %(detector)s, %(direction)s, %(style)s, %(score)s, %(factors)s::jsonb,"
-        "   %(entry)s, %(stop)s, %(targets)s, %(rr)s, %(bar_time)s, %(expires)s"
+        "   %(entry)s, %(stop)s, %(targets)s, %(rr)s, %(bar_time)s, %(expires)s, %(status)s"
         " where exists (select 1 from cooled)"
         " on conflict on constraint composite_signals_once do nothing"
         " returning *",
@@ -116,11 +120,28 @@ def record_signal(conn: Connection, user_id: UUID, signal: Signal, rules: Rules,
             "bar_time": bar_time,
             "until": until,
             "expires": expires,
+            "status": status,
         },
     ).fetchone()
     if row is None:
         return None
     return Fired(row["id"], user_id, dict(row))
+
+
+def watermark(conn: Connection, symbol: str) -> datetime | None:
+    """The start of the last 1m bar of `symbol` a scan evaluated, or None before its first scan."""
+    row = conn.execute("select bar_time from scan_watermarks where symbol = %s", (symbol,)).fetchone()
+    return None if row is None else row["bar_time"]
+
+
+def set_watermark(conn: Connection, symbol: str, bar_time: datetime) -> None:
+    """Move `symbol`'s watermark to `bar_time`, never back (a slower concurrent scan cannot undo it)."""
+    conn.execute(
+        "insert into scan_watermarks (symbol, bar_time) values (%s, %s)"
+        " on conflict (symbol) do update set bar_time = greatest(scan_watermarks.bar_time, excluded.bar_time),"
+        " updated_at = now()",
+        (symbol, bar_time),
+    )
 
 
 def mark_alerted(conn: Connection, signal_id: UUID, at: datetime) -> None:

@@ -233,6 +233,7 @@ def every_table_has_a_row(db: psycopg.Connection[Any], admin: Admin) -> Admin:
     )
     db.execute("insert into signal_cooldowns (user_id, symbol, detector, last_bar_time, until)"
                " values (%s, 'SPY', 'trend', now(), now())", (user,))
+    db.execute("insert into scan_watermarks (symbol, bar_time) values ('SPY', now())")
     challenge = db.execute(
         "insert into challenges (user_id, name, starting_balance, target_balance, start_date)"
         " values (%s, 'C', 1000, 2000, '2025-12-01') returning id",

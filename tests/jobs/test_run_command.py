@@ -119,3 +119,17 @@ def test_a_terminal_bar_shows_a_total_once_the_job_expects_one() -> None:
     progress.close()
     assert "1/4" in stream.getvalue() and "25%" in stream.getvalue()
     expect(lambda label: None, 3)  # any Progress: a plain callable ignores the total
+
+
+@pytest.mark.real_clock
+def test_the_seeds_worker_names_run_our_jobs(
+    database_url: str, db: psycopg.Connection[Any], massive: FakeMassiveRest
+) -> None:
+    massive.add_bars("QQQ", 1, "minute", minute_bars(AN_HOUR_AGO_MS, 3))
+    ingestion = run_command(database_url, massive, "ingestion", "--force", "--symbols", "QQQ")
+    assert ingestion.returncode == 0, ingestion.stderr
+    assert json.loads(ingestion.stdout)["job"] == "ingest"
+    composite = run_command(database_url, massive, "composite", "--force", "--symbols", "QQQ")
+    assert composite.returncode == 0, composite.stderr
+    assert json.loads(composite.stdout)["job"] == "scanner"
+    assert db.execute("select job from job_heartbeats order by id").fetchall() == [("ingest",), ("scanner",)]
