@@ -7,6 +7,7 @@ prices the relay's WebSocket simulator streams (shared/market/simulated.py):
     GET /v3/snapshot/options/{underlying}                                           chain: greeks, IV, OI, `next_url`
     GET /v3/snapshot/options/{underlying}/{contract}                                one contract
     GET /v3/snapshot/indices?ticker.any_of=I:SPX,I:NDX                               index values
+    GET /v3/snapshot?ticker.any_of=SPY,I:SPX,O:SPY…                                  stocks, indices and options at once
     GET /v2/snapshot/locale/us/markets/stocks/tickers/{ticker}                      a stock's snapshot
     GET /v1/marketstatus/now                                                        open or closed (XNYS calendar)
     GET /health                                                                     {"ok": true, "simulator": true}
@@ -34,6 +35,7 @@ import requests
 
 from shared.market import calendar
 from shared.market import simulated as market
+from shared.symbols import SymbolError, normalize_symbol, parse_occ
 
 log = logging.getLogger(__name__)
 
@@ -80,6 +82,8 @@ class MassiveSimulator:
                 return self._contract(parts[3], parts[4], now_ms)
             if path == "/v3/snapshot/indices":
                 return self._indices(query, now_ms)
+            if path == "/v3/snapshot":
+                return self._universal(query, now_ms)
             if path.startswith("/v2/snapshot/locale/us/markets/stocks/tickers/") and len(parts) == 8:
                 return self._stock(parts[7], now_ms)
             if path == "/v2/snapshot/locale/us/markets/stocks/tickers":
@@ -112,6 +116,7 @@ class MassiveSimulator:
 
     def _contract_json(self, underlying: str, contract: market.SimContract, spot: float) -> dict[str, Any]:
         spread = max(0.01, round(contract.mid * 0.01, 2))
+        at_ns = self._now_ms() * 1_000_000
         return {
             "break_even_price": round(contract.strike + (1 if contract.kind == "call" else -1) * contract.mid, 2),
             "day": {"close": contract.mid, "open": contract.mid, "high": contract.mid, "low": contract.mid,
@@ -124,11 +129,13 @@ class MassiveSimulator:
                 "strike_price": contract.strike,
                 "ticker": contract.ticker,
             },
-            "greeks": {"delta": contract.delta, "gamma": round(contract.gamma, 8), "theta": -0.05, "vega": 0.1},
+            "greeks": {"delta": contract.delta, "gamma": round(contract.gamma, 8), "theta": contract.theta,
+                       "vega": contract.vega},
             "implied_volatility": contract.iv,
             "open_interest": contract.open_interest,
             "last_quote": {"bid": round(contract.mid - spread, 2), "ask": round(contract.mid + spread, 2),
                            "midpoint": contract.mid, "timeframe": "REAL-TIME"},
+            "last_trade": {"price": contract.mid, "size": 1, "sip_timestamp": at_ns, "timeframe": "REAL-TIME"},
             "underlying_asset": {"ticker": underlying, "price": round(spot, 2), "timeframe": "REAL-TIME"},
         }
 
@@ -158,6 +165,46 @@ class MassiveSimulator:
                 return 200, {"status": "OK", "request_id": "sim", "results": found}
         missing = f"no contract {ticker} in the simulated chain"
         return 404, {"status": "NOT_FOUND", "request_id": "sim", "message": missing}
+
+    def _universal(self, query: dict[str, str], now_ms: int) -> tuple[int, Any]:
+        # Massive's snapshot of any tickers at once: each result typed, an unknown one an error in place.
+        tickers = [t for t in query.get("ticker.any_of", "").split(",") if t]
+        if len(tickers) > SNAPSHOT_LIMIT:
+            raise ValueError(f"at most {SNAPSHOT_LIMIT} tickers in ticker.any_of")
+        status = self._market_status(now_ms)["market"]
+        results: list[dict[str, Any]] = []
+        for ticker in tickers:
+            found = self._universal_one(ticker, now_ms)
+            if found is None:
+                results.append({"ticker": ticker, "error": "NOT_FOUND", "message": "Ticker not found."})
+            else:
+                results.append({"ticker": ticker, "market_status": status, "timeframe": "REAL-TIME",
+                                "last_updated": now_ms * 1_000_000, **found})
+        return 200, {"status": "OK", "request_id": "sim", "results": results}
+
+    def _universal_one(self, ticker: str, now_ms: int) -> dict[str, Any] | None:
+        if ticker.startswith("O:"):
+            try:
+                root = parse_occ(ticker).underlying
+                underlying = normalize_symbol(root)
+            except SymbolError:
+                return None
+            status, body = self._contract(underlying, ticker, now_ms)
+            return {"type": "options", "name": ticker, **body["results"]} if status == 200 else None
+        if ticker.startswith("I:"):
+            if ticker.removeprefix("I:") not in market.UNDERLYINGS:
+                return None
+            session = self._session(ticker, now_ms)
+            return {"type": "indices", "name": ticker.removeprefix("I:"), "value": session["close"], "session": session}
+        session = self._session(ticker, now_ms)
+        close = session["close"]
+        spread = max(0.01, round(close * 0.0001, 2))
+        return {
+            "type": "stocks", "name": ticker, "session": session,
+            "last_trade": {"price": close, "size": 100, "sip_timestamp": now_ms * 1_000_000, "timeframe": "REAL-TIME"},
+            "last_quote": {"bid": round(close - spread, 2), "ask": round(close + spread, 2), "midpoint": close,
+                           "timeframe": "REAL-TIME"},
+        }  # fmt: skip
 
     def _session(self, ticker: str, now_ms: int) -> dict[str, float]:
         at_ms = market.last_price_ms(now_ms)

@@ -212,6 +212,9 @@ class SimContract:
     delta: float
     open_interest: int
     mid: float
+    # Black-Scholes at zero rates, as Massive quotes them: theta per calendar day, vega per vol point.
+    theta: float = 0.0
+    vega: float = 0.0
 
 
 def _norm_cdf(x: float) -> float:
@@ -238,7 +241,10 @@ def option_chain(underlying: str, now_ms: int, *, spot: float | None = None) -> 
             sigma_t = iv * math.sqrt(years)
             d1 = (-moneyness + 0.5 * sigma_t * sigma_t) / sigma_t
             d2 = d1 - sigma_t
-            gamma = math.exp(-0.5 * d1 * d1) / (spot * sigma_t * math.sqrt(2 * math.pi))
+            density = math.exp(-0.5 * d1 * d1) / math.sqrt(2 * math.pi)
+            gamma = density / (spot * sigma_t)
+            vega = spot * density * math.sqrt(years) / 100
+            theta = -spot * density * iv / (2 * math.sqrt(years)) / 365
             # Open interest peaks near the money and on round strikes, more on puts below and calls above.
             round_bonus = 3.0 if strike % (step * 10) == 0 else 1.5 if strike % (step * 5) == 0 else 1.0
             for kind in ("call", "put"):
@@ -251,5 +257,5 @@ def option_chain(underlying: str, now_ms: int, *, spot: float | None = None) -> 
                     delta, mid = _norm_cdf(d1) - 1, strike * _norm_cdf(-d2) - spot * _norm_cdf(-d1)
                 ticker = f"O:{root}{expiry:%y%m%d}{kind[0].upper()}{round(strike * 1000):08d}"
                 contracts.append(SimContract(ticker, kind, strike, expiry, round(iv, 4), gamma, round(delta, 4),
-                                             oi, round(max(mid, 0.01), 2)))
+                                             oi, round(max(mid, 0.01), 2), round(theta, 4), round(vega, 4)))
     return contracts

@@ -31,8 +31,12 @@ def is_option_root_of(root: str, ticker: str) -> bool:
     return root[:-1] == bare and root[-1:].isdigit() and root[-1:].isascii()
 
 
-def resolve_contract(ticker: str, symbol: str, strike: Decimal, expiry: date, side: Side) -> ResolvedContract:
-    """Check the parts against the symbol; InputError names the first part that disagrees."""
+def resolve_contract(
+    ticker: str, symbol: str, strike: Decimal | None = None, expiry: date | None = None, side: Side | None = None
+) -> ResolvedContract:
+    """Check the given parts against the symbol (a part not given is taken from it).
+
+    InputError names the first part that disagrees."""
     try:
         display = underlying_ticker(normalize_symbol(ticker))
     except SymbolError as error:
@@ -44,10 +48,10 @@ def resolve_contract(ticker: str, symbol: str, strike: Decimal, expiry: date, si
     canonical = parsed.symbol
     if not is_option_root_of(parsed.underlying, display):
         raise InputError("contract.symbol", f"{canonical} is not an option on {display}")
-    if parsed.strike != strike:
+    if strike is not None and parsed.strike != strike:
         raise InputError("contract.strike", f"{canonical} has strike {parsed.strike.normalize():f}, not {strike}")
-    if parsed.expiry != expiry:
+    if expiry is not None and parsed.expiry != expiry:
         raise InputError("contract.expiry", f"{canonical} expires {parsed.expiry.isoformat()}, not {expiry}")
-    if parsed.side != side:
+    if side is not None and parsed.side != side:
         raise InputError("contract.type", f"{canonical} is a {parsed.side}, not a {side}")
     return ResolvedContract(display, canonical, parsed.underlying, parsed.strike, parsed.expiry, parsed.side)

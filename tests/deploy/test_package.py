@@ -37,10 +37,11 @@ SENTINELS = {
     "SUPABASE_JWT_SECRET": "sentinel-jwt-secret-42be",
     "DATABASE_URL": "postgresql://sentinel:sentinel-db-pass-5e0a@db.invalid/postgres",
 }
-# Names a request handler must never get, whatever their value; the market routes alone read Massive
-# (for the web client, which must never hold the key) and so alone get MASSIVE_API_KEY.
+# Names a request handler must never get, whatever their value; the market routes and the trades
+# routes (quoting a contract loaded without a price) alone read Massive, for the web client, which must
+# never hold the key, and so alone get MASSIVE_API_KEY.
 SCHEDULED_ONLY = {"MASSIVE_API_KEY", "SUPABASE_SERVICE_ROLE_KEY"}
-MARKET_READERS = {"market": {"MASSIVE_API_KEY"}}
+MARKET_READERS = {"market": {"MASSIVE_API_KEY"}, "trades": {"MASSIVE_API_KEY"}}
 THIS_MACHINE = {"x86_64": "x86_64", "amd64": "x86_64", "aarch64": "arm64", "arm64": "arm64"}.get(platform.machine())
 
 

@@ -57,6 +57,25 @@ def post_an_alert_through_the_console_sink(api: str, headers: dict[str, str]) ->
     assert [d["status"] for d in deliveries] == ["sent"]
 
 
+def a_contract_is_picked_and_loaded_from_the_simulator(api: str, headers: dict[str, str]) -> None:
+    """The admin's morning without a key: the chain around the money, then load its ATM call by symbol alone."""
+    chain = requests.get(f"{api}/api/market/options/SPY/chain?strikes=2&type=call", headers=headers, timeout=30)
+    assert chain.status_code == 200, chain.text
+    body = chain.json()
+    assert [c["strike"] for c in body["contracts"]] == sorted(c["strike"] for c in body["contracts"])
+    (atm,) = [c for c in body["contracts"] if c["atm"]]
+    quotes = requests.get(f"{api}/api/market/quotes?symbols=SPY,SPX", headers=headers, timeout=30)
+    assert quotes.status_code == 200 and [q["symbol"] for q in quotes.json()["quotes"]] == ["SPY", "I:SPX"]
+    loaded = requests.post(f"{api}/api/trades", json={"ticker": "SPY", "contract": atm["occ"], "action": "load"},
+                           headers=headers, timeout=30)
+    assert loaded.status_code == 201, loaded.text
+    answer = loaded.json()
+    assert answer["price_sources"]["current_price"] == "snapshot"
+    # Within the contract's 2 s life the trade's price is the mid the chain showed, or the next minute's.
+    assert answer["snapshot"]["occ"] == atm["occ"] and answer["snapshot"]["mid"] > 0
+    assert float(answer["trade"]["current_price"]) == answer["snapshot"]["mid"]
+
+
 def an_index_value_arrives_from_the_simulator(relay_port: int, token: str) -> None:
     with connect(f"ws://127.0.0.1:{relay_port}/ws/indices?token={token}", open_timeout=10) as ws:
         ws.send(json.dumps({"action": "subscribe", "params": "V.SPX"}))
@@ -134,6 +153,7 @@ def test_make_dev_runs_the_stack_and_stops_on_ctrl_c(tmp_path: Path, make_token:
         assert requests.get(f"http://127.0.0.1:{relay_port}/api/health", timeout=10).status_code == 200
         an_index_value_arrives_from_the_simulator(relay_port, token)
         post_an_alert_through_the_console_sink(f"http://127.0.0.1:{api_port}", bearer(token))
+        a_contract_is_picked_and_loaded_from_the_simulator(f"http://127.0.0.1:{api_port}", bearer(token))
         assert "python -m websockets" in banner  # a way to try the relay with what the project installs
         assert f"http://127.0.0.1:{api_port}" in banner and "/api/docs" in banner
         assert "REST simulator" in banner and "the built-in simulator" in banner

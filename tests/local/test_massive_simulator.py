@@ -166,3 +166,60 @@ def test_the_market_routes_answer_from_the_simulator_without_a_key(
         assert spy["symbol"] == "SPY" and abs(spy["price"] - body["underlying_price"]) < 0.02 * spy["price"]
         assert [q["symbol"] for q in quotes["quotes"]] == ["SPY", "I:SPX"]
     get_settings.cache_clear()
+
+
+def test_the_chain_honours_massives_filters(client: MassiveRest) -> None:
+    everything = client.option_chain("SPY")
+    nearest = min(c.details.expiration_date or "" for c in everything)
+    chosen = client.option_chain(
+        "SPY", contract_type="put", expiration_date=nearest, strike_price__gte=590, strike_price__lte=610
+    )
+    expected = [c.details.ticker for c in everything if c.details.contract_type == "put"
+                and c.details.expiration_date == nearest and 590 <= (c.details.strike_price or 0) <= 610]
+    assert chosen and [c.details.ticker for c in chosen] == expected
+
+
+def test_a_contract_is_the_same_in_the_chain_its_own_snapshot_and_the_universal_snapshot(
+    client: MassiveRest, simulator: MassiveSimulatorServer
+) -> None:
+    listed = client.option_chain("SPY", contract_type="call", strike_price__gte=600, strike_price__lte=600)[0]
+    ticker = listed.details.ticker
+    assert ticker is not None
+    alone = client.option_contract("SPY", ticker)
+    assert alone.model_dump() == listed.model_dump()
+    universal = requests.get(f"{simulator.url}/v3/snapshot", params={"ticker.any_of": f"SPY,I:SPX,{ticker},I:ZZZ"},
+                             timeout=10).json()["results"]
+    assert [r["ticker"] for r in universal] == ["SPY", "I:SPX", ticker, "I:ZZZ"]
+    stock, index, option, unknown = universal
+    assert (stock["type"], index["type"], option["type"]) == ("stocks", "indices", "options")
+    assert (option["last_quote"], option["greeks"]["theta"]) == (alone.last_quote, alone.greeks and alone.greeks.theta)
+    assert unknown["error"] == "NOT_FOUND"
+    # The same prices as the stocks and indices snapshots, and the chain's underlying within a minute's move.
+    (spy,) = client.stock_snapshots(["SPY"])
+    assert stock["last_trade"]["price"] == spy.last_price
+    (spx,) = client.index_snapshot(["I:SPX"])
+    assert index["value"] == spx.value
+    underlying = float(listed.underlying_asset["price"])  # type: ignore[index, arg-type]
+    assert abs(underlying - stock["last_trade"]["price"]) < 0.01 * stock["last_trade"]["price"]
+
+
+def test_the_simulated_greeks_keep_black_scholes_identities(client: MassiveRest) -> None:
+    # Zero rates: a call and a put of one strike share gamma, vega and theta, their deltas differ by 1 and
+    # their prices by spot minus strike (put-call parity), to the quotes' rounding.
+    (spy,) = client.stock_snapshots(["SPY"])
+    assert spy.last_price is not None
+    chain = client.option_chain("SPY", strike_price__gte=spy.last_price - 2, strike_price__lte=spy.last_price + 2)
+    spot = float(chain[0].underlying_asset["price"])  # type: ignore[index, arg-type]
+    by_key = {(c.details.expiration_date, c.details.strike_price, c.details.contract_type): c for c in chain}
+    pairs = [(c, by_key[(e, k, "put")]) for (e, k, kind), c in by_key.items() if kind == "call"]
+    assert len(pairs) >= 5
+    for call, put in pairs:
+        assert call.greeks is not None and put.greeks is not None
+        assert (call.greeks.gamma, call.greeks.vega, call.greeks.theta) == (
+            put.greeks.gamma, put.greeks.vega, put.greeks.theta)  # fmt: skip
+        assert call.greeks.theta is not None and call.greeks.theta < 0 < (call.greeks.vega or 0)
+        assert (call.greeks.delta or 0) - (put.greeks.delta or 0) == pytest.approx(1, abs=0.0002)
+        strike = call.details.strike_price or 0
+        call_mid = float((call.last_quote or {})["midpoint"])  # type: ignore[arg-type]
+        put_mid = float((put.last_quote or {})["midpoint"])  # type: ignore[arg-type]
+        assert call_mid - put_mid == pytest.approx(spot - strike, abs=0.02)

@@ -5,7 +5,7 @@ from __future__ import annotations
 import uuid
 from collections.abc import Callable, Iterator
 from dataclasses import dataclass, field
-from datetime import UTC, datetime, timedelta
+from datetime import UTC, date, datetime, timedelta
 from typing import Any
 
 import psycopg
@@ -17,6 +17,7 @@ from functions.api.trades.routes import CLOCK_KEY
 from tests.conftest import Admin
 from tests.delivery.conftest import insert_channel
 from tests.fakes.discord import FakeDiscord, FakeWebhook, fake_discord
+from tests.fakes.massive_rest import FakeMassiveRest, option_contract
 
 __all__ = ["Admin", "fake_discord"]
 
@@ -86,6 +87,20 @@ def load_body(**overrides: Any) -> dict[str, Any]:
     body: dict[str, Any] = {"ticker": "SPY", "contract": dict(SPY_CONTRACT), "action": "load", "current_price": "1.20"}
     body.update(overrides)
     return body
+
+
+SPY_EXPIRY = date(2025, 12, 19)
+
+
+@pytest.fixture
+def quoted(massive_env: FakeMassiveRest) -> FakeMassiveRest:
+    """The fake Massive quoting SPY_CONTRACT 1.15 × 1.20 (SPY at 647.30), and a 660 call with no quote."""
+    call = option_contract("SPY", SPY_EXPIRY, "call", 650.0, spot=647.3, iv=0.2, gamma=0.03, open_interest=900.0)
+    call["last_quote"] = {"bid": 1.15, "ask": 1.2, "midpoint": 1.175, "timeframe": "REAL-TIME"}
+    bare = option_contract("SPY", SPY_EXPIRY, "call", 660.0, spot=647.3, iv=0.2, gamma=0.01, open_interest=10.0)
+    bare["last_quote"] = {"bid": 0.0, "ask": 0.0, "timeframe": "REAL-TIME"}
+    massive_env.chains["SPY"] = [call, bare]
+    return massive_env
 
 
 @pytest.fixture

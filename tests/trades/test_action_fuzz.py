@@ -9,6 +9,7 @@ from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
 from shared.trades.ledger import make_fill, position_pnl, replay
+from tests.fakes.massive_rest import FakeMassiveRest
 from tests.trades.conftest import Api, load_body
 
 ACTIONS = st.sampled_from(["enter", "trim", "add", "update_sl", "trail_stop", "update", "exit", "share_exit"])
@@ -73,7 +74,8 @@ CREATE_BODIES = st.fixed_dictionaries(
 
 @settings(max_examples=40, deadline=None, suppress_health_check=[HealthCheck.function_scoped_fixture])
 @given(CREATE_BODIES)
-def test_no_new_trade_body_reaches_a_5xx(api: Api, body: dict[str, Any]) -> None:
+def test_no_new_trade_body_reaches_a_5xx(api: Api, quoted: FakeMassiveRest, body: dict[str, Any]) -> None:
+    # quoted: a load without a price takes the contract's mid from the fake Massive.
     response = api.post("/api/trades", load_body(**body))
     assert response.status_code < 500, (body, response.get_json())
     if response.status_code == 201:

@@ -46,7 +46,8 @@ def test_schemathesis_finds_no_server_error(
 ) -> None:
     # fake_discord: a generated webhook URL that passes validation is checked live against the fake,
     # never against discord.com; massive_env: the market routes ask the fake Massive, which knows nothing,
-    # so every generated symbol is an honest 404, never a 5xx.
+    # so every generated symbol is an honest 404, never a 5xx; a trade
+    # loaded without a price is quoted by it (a 404 too).
     trades = [api.load()["id"], api.enter()["id"], api.enter()["id"]]
     api.act(trades[2], "exit", price="2.00")
     known_ids = itertools.cycle([*trades, None])

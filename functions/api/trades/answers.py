@@ -13,7 +13,9 @@ from uuid import UUID
 
 from pydantic import BaseModel, ConfigDict
 
+from functions.api.trades.quoted import SnapshotQuote
 from shared.delivery.outbox import DeliveryOut
+from shared.trades.sources import PriceSource
 
 Money = str
 
@@ -138,6 +140,23 @@ class TradeAnswer(_Answer):
     trade: TradeOut
     update: UpdateOut
     alert: AlertOut | None
+
+
+class PriceSourcesOut(_Answer):
+    """Where each price came from: the body (`request`), the alert composer's edit (`alert`), the contract's
+    mid in Massive's snapshot (`snapshot`), the entry fill (`entry`) or the default by DTE (`default`)."""
+
+    entry_price: PriceSource | None
+    current_price: PriceSource | None
+    target_price: PriceSource | None
+    stop_loss: PriceSource | None
+
+
+class TradeCreated(TradeAnswer):
+    """Answer of `POST /api/trades`: also where each price came from, and the snapshot quoted (if any)."""
+
+    price_sources: PriceSourcesOut
+    snapshot: SnapshotQuote | None
 
 
 class TradeList(_Answer):

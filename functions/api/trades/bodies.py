@@ -7,7 +7,7 @@ from decimal import Decimal
 from typing import Annotated, Literal
 from uuid import UUID
 
-from pydantic import BaseModel, ConfigDict, Field, field_validator, model_validator
+from pydantic import BaseModel, BeforeValidator, ConfigDict, Field, field_validator, model_validator
 
 from shared.alerts.models import AlertBlock
 from shared.alerts.presets import AlertAction
@@ -29,12 +29,13 @@ class _Body(BaseModel):
 
 
 class ContractIn(_Body):
-    """The option: its OCC symbol and the parts the symbol must agree with."""
+    """The option: its OCC symbol, alone (`"O:SPY251219C00650000"`) or with parts it must agree with."""
 
     symbol: str = Field(min_length=1, max_length=32, examples=["O:SPY251219C00650000"])
-    strike: Decimal = Field(gt=0, lt=100000, max_digits=12, decimal_places=3)
-    expiry: date
-    type: Side
+    # Not given: taken from the symbol. Given: checked against it (a mismatch is a 422 naming the part).
+    strike: Decimal | None = Field(default=None, gt=0, lt=100000, max_digits=12, decimal_places=3)
+    expiry: date | None = None
+    type: Side | None = None
 
     @field_validator("symbol")
     @classmethod
@@ -46,11 +47,20 @@ class ContractIn(_Body):
             raise ValueError(str(error)) from None
 
 
+def _symbol_alone(value: object) -> object:
+    return {"symbol": value} if isinstance(value, str) else value
+
+
+OccText = Annotated[str, Field(min_length=1, max_length=32, examples=["O:SPY251219C00650000"])]
+# The object, or the OCC symbol alone (the parts then taken from it); the document shows both.
+ContractField = Annotated[ContractIn, BeforeValidator(_symbol_alone, json_schema_input_type=ContractIn | OccText)]
+
+
 class TradeDraft(_Body):
     """A trade before it is saved: what `POST /api/trades` and a new-trade preview describe."""
 
     ticker: str = Field(min_length=1, max_length=16, examples=["SPY"])
-    contract: ContractIn
+    contract: ContractField
     entry_price: Premium | None = None
     current_price: Premium | None = None
     target_price: Premium | None = None
@@ -99,7 +109,7 @@ class TradePatch(_Body):
     """Body of `PATCH /api/trades/<id>`: the fields to change (null clears an optional one)."""
 
     ticker: str | None = Field(default=None, min_length=1, max_length=16)
-    contract: ContractIn | None = None
+    contract: ContractField | None = None
     entry_price: Premium | None = None
     current_price: Premium | None = None
     target_price: Premium | None = None

@@ -10,22 +10,25 @@ from __future__ import annotations
 import logging
 from collections.abc import Callable, Iterator, Sequence
 from contextlib import contextmanager
-from datetime import datetime
+from datetime import date, datetime
+from decimal import Decimal
 from typing import Any
 from uuid import UUID
 
 import psycopg
 from flask import Blueprint, current_app, request
 
-from functions.api.trades.answers import TradeAnswer, TradeDetail, TradeEdited, TradeList
+from functions.api.trades.answers import TradeAnswer, TradeCreated, TradeDetail, TradeEdited, TradeList
 from functions.api.trades.bodies import (
     ActionInputsBody,
+    ContractIn,
     TradeActionBody,
     TradeCreate,
     TradeDraft,
     TradeListQuery,
     TradePatch,
 )
+from functions.api.trades.quoted import quoted_mid
 from functions.api.trades.views import alert_view, fill_view, trade_view, update_view
 from functions.web import openapi
 from functions.web.auth import current_user, requires_user
@@ -62,7 +65,8 @@ from shared.trades.lifecycle import (
     next_state,
     with_default_levels,
 )
-from shared.trades.models import ActionInputs, Trade
+from shared.trades.models import ActionInputs, Side, Trade
+from shared.trades.sources import PRICE_FIELDS, price_sources
 
 bp = Blueprint("trades", __name__)
 handler = lambda_handler(bp)
@@ -331,11 +335,15 @@ def _write_step(
 # ---------------------------------------------------------------------------------------------
 
 
-def draft_trade(body: TradeDraft, at: datetime) -> Trade:
-    """A new (watching) trade from its body: contract checked, type from DTE, default target and stop."""
-    contract = resolve_contract(
-        body.ticker, body.contract.symbol, body.contract.strike, body.contract.expiry, body.contract.type
-    )
+def _contract_parts(contract: ContractIn) -> tuple[str, Decimal | None, date | None, Side | None]:
+    return contract.symbol, contract.strike, contract.expiry, contract.type
+
+
+def draft_trade(body: TradeDraft, at: datetime, current_price: Decimal | None = None) -> Trade:
+    """A new (watching) trade from its body: contract checked, type from DTE, default target and stop.
+
+    `current_price` stands in for the body's when it gave none (the contract's quoted mid)."""
+    contract = resolve_contract(body.ticker, *_contract_parts(body.contract))
     trade = Trade(
         ticker=contract.ticker,
         contract=contract.symbol,
@@ -347,7 +355,7 @@ def draft_trade(body: TradeDraft, at: datetime) -> Trade:
         state="watching",
         quantity=body.quantity or 1,
         entry_price=body.entry_price,
-        current_price=body.current_price,
+        current_price=body.current_price if body.current_price is not None else current_price,
         target_price=body.target_price,
         stop_loss=body.stop_loss,
         target_underlying=body.target_underlying,
@@ -360,20 +368,33 @@ def draft_trade(body: TradeDraft, at: datetime) -> Trade:
     return with_default_levels(trade, at)
 
 
+def _edited_prices(block: AlertBlock | None) -> dict[str, Any]:
+    return block.prices.model_dump() if block is not None and block.prices is not None else {}
+
+
 @bp.post("/api/trades")
 @openapi.operation(
-    summary="Load a trade, or enter it straight away", tag="trades", response=TradeAnswer, status=201,
-    body=TradeCreate, headers=(IDEMPOTENCY_HEADER,), errors=(409,),
+    summary="Load a trade, or enter it straight away", tag="trades", response=TradeCreated, status=201,
+    body=TradeCreate, headers=(IDEMPOTENCY_HEADER,), errors=(404, 409, 502, 503, 504),
 )
 @requires_user
 def create_trade() -> tuple[Any, int, dict[str, str]] | tuple[dict[str, Any], int]:
     body = parse_body(TradeCreate)
     user, at = current_user(), now()
     action = Action(body.action)
+    edited = _edited_prices(body.alert)
     try:
         draft = draft_trade(body, at)
     except InputError as error:
         raise Unprocessable(error.message, field=error.field) from None
+    snapshot = None
+    # Loading without a current price takes the contract's mid (entering makes the entry the current price).
+    if action is Action.LOAD and body.current_price is None and edited.get("current") is None:
+        mid, snapshot = quoted_mid(draft.contract)
+        try:
+            draft = draft_trade(body, at, current_price=mid)
+        except InputError as error:
+            raise Unprocessable(error.message, field=error.field) from None
     with _action_tx(user) as (conn, replay):
         if replay is not None:
             return _replayed(conn, replay)
@@ -383,13 +404,20 @@ def create_trade() -> tuple[Any, int, dict[str, str]] | tuple[dict[str, Any], in
         saved = store.insert_trade(conn, step.trade, at)
         update = _write_step(conn, _id(saved), step, [], at)
         alert, delivery_ids = _send_alert(conn, user, saved, action, composition, body.alert, update["id"], at)
+        requested = body.model_dump(include=set(PRICE_FIELDS))
+        sources = price_sources(
+            saved, requested=requested, edited=edited, entered=action is Action.ENTER, quoted=snapshot is not None
+        )
         response = {
             "trade": trade_view(saved, step.ledger, store.linked_channels(conn, _id(saved)), at),
             "update": update_view(update),
             "alert": alert,
+            "price_sources": sources,
+            "snapshot": snapshot.model_dump(mode="json") if snapshot is not None else None,
         }
         _remember(conn, 201, response)
-    log.info("trade created", extra={"trade_id": str(saved.id), "action": action.value, "alerted": bool(alert)})
+    log.info("trade created", extra={"trade_id": str(saved.id), "action": action.value, "alerted": bool(alert),
+                                     "quoted": snapshot is not None})
     _deliver(user, response, delivery_ids)
     return response, 201
 
@@ -520,13 +548,8 @@ def edit_trade(trade_id: UUID) -> dict[str, Any]:
 def _contract_changes(trade: Trade, body: TradePatch, at: datetime) -> dict[str, Any]:
     contract = body.contract
     try:
-        resolved = resolve_contract(
-            body.ticker or trade.ticker,
-            contract.symbol if contract else trade.contract,
-            contract.strike if contract else trade.strike,
-            contract.expiry if contract else trade.expiry,
-            contract.type if contract else trade.side,
-        )
+        parts = _contract_parts(contract) if contract else (trade.contract, trade.strike, trade.expiry, trade.side)
+        resolved = resolve_contract(body.ticker or trade.ticker, *parts)
     except InputError as error:
         raise Unprocessable(error.message, field=error.field) from None
     changes: dict[str, Any] = {
