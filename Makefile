@@ -33,10 +33,10 @@ help:
 	@echo "make install         the virtualenv (.venv) with the project and its dev extras"
 	@echo "make migrate         apply pending migrations (python -m shared.db migrate)"
 	@echo "make token           print an admin token for local use (python -m functions token)"
-	@echo "make lambda          the functions' zip (.local/lambda/honeydrip-backend.zip)"
+	@echo "make lambda          the functions' zips, one per kind (.local/lambda/api.zip, jobs.zip)"
 	@echo "make package         the zip and the CloudFormation template, no AWS call (STAGE=prod)"
 	@echo "make deploy          package and deploy the functions (AWS credentials; STAGE=prod)"
-	@echo "make lock            re-lock requirements.lambda.txt and requirements.relay.txt"
+	@echo "make lock            re-lock requirements.api.txt, requirements.jobs.txt and requirements.relay.txt"
 	@echo "make image-test      build the relay image, run it on the simulator, check health and SIGTERM"
 	@echo "make node            the deploy tool (npm ci from package-lock.json)"
 	@echo "make browser         Debian's chromium, when root (the status page's test)"
@@ -67,7 +67,7 @@ browser:
 
 STAGE ?= prod
 
-# The functions' zip (.local/lambda/honeydrip-backend.zip): locked wheels for serverless.yml's architecture.
+# The functions' zips, one per kind (deploy/artefacts.py): each kind's locked wheels for serverless.yml's architecture.
 lambda: install
 	$(BIN)/python -m deploy.lambda_build
 
@@ -84,14 +84,16 @@ deploy: install node
 image-test:
 	bash deploy/image_test.sh
 
-# Re-lock after a change to pyproject.toml's dependencies (the Lambda's: core + api; the relay image's: core + relay). boto3 is left
-# out: the python3.11 runtime has it, and only the SQS hand-off uses it.
+# Re-lock after a change to pyproject.toml's dependencies: one lock per Lambda artefact (deploy/artefacts.py:
+# api = core + api, jobs = core + api + jobs) and the relay image's (core + relay). boto3 is left out of
+# the Lambda locks: the runtime has it, and only the SQS hand-off uses it.
 LOCK_FLAGS := --quiet --only-binary :all: --generate-hashes --no-header --annotation-style line
-# The Lambda's: serverless.yml's runtime (python3.13, Amazon Linux 2023) and architecture.
+# The Lambdas': serverless.yml's runtime (python3.13, Amazon Linux 2023) and architecture.
+LAMBDA_LOCK_FLAGS := $(LOCK_FLAGS) --python-version 3.13 --python-platform x86_64-manylinux_2_28 \
+	--no-emit-package boto3 --no-emit-package botocore --no-emit-package s3transfer --no-emit-package jmespath
 lock: install
-	$(BIN)/uv pip compile pyproject.toml --extra api $(LOCK_FLAGS) --python-version 3.13 --python-platform x86_64-manylinux_2_28 \
-		--no-emit-package boto3 --no-emit-package botocore --no-emit-package s3transfer --no-emit-package jmespath \
-		-o requirements.lambda.txt
+	$(BIN)/uv pip compile pyproject.toml --extra api $(LAMBDA_LOCK_FLAGS) -o requirements.api.txt
+	$(BIN)/uv pip compile pyproject.toml --extra jobs $(LAMBDA_LOCK_FLAGS) -o requirements.jobs.txt
 	$(BIN)/uv pip compile pyproject.toml --extra relay $(LOCK_FLAGS) --python-version 3.11 --python-platform x86_64-manylinux_2_28 \
 		-o requirements.relay.txt
 

@@ -1,7 +1,8 @@
-"""Builds the functions' one Lambda zip: locked dependencies for the declared architecture, our code, bytecode.
+"""Builds the functions' Lambda zips, one per kind (deploy/artefacts.py): locked wheels, our code, bytecode.
 
-`python -m deploy.lambda_build` writes .local/lambda/honeydrip-backend.zip, which serverless.yml
-deploys as `package.artifact`. Why not serverless-python-requirements: its `slim` strips the .pyc
+`python -m deploy.lambda_build` writes .local/lambda/api.zip and jobs.zip, and artefacts.json naming
+each function's zip, which deploy/serverless-plugins/lambda-build.js gives each function as its
+`package.artifact`. Why not serverless-python-requirements: its `slim` strips the .pyc
 files, and the ones pip writes are timestamp-checked, so a read-only /var/task recompiled every
 module on every cold start. Here every .pyc is `unchecked-hash` (valid whatever the zip does to
 mtimes), and the dependency tree is cached per lock file, so a second build does not touch PyPI.
@@ -11,6 +12,8 @@ from __future__ import annotations
 
 import argparse
 import hashlib
+import json
+import os
 import shutil
 import subprocess
 import sys
@@ -18,41 +21,42 @@ import tomllib
 import zipfile
 from pathlib import Path
 
+from deploy.artefacts import KINDS, Kind, code_files, kind_of, snapstart_enabled, uses_snapstart
 from deploy.service import ROOT, Service, load_service, runtime_interpreter
 
-LOCK_FILE = ROOT / "requirements.lambda.txt"
 OUT_DIR = ROOT / ".local" / "lambda"
-ARTIFACT_NAME = "honeydrip-backend.zip"
+# Each function's zip (path from the repository root) and whether it gets SnapStart, for the plugin.
+MAP_NAME = "artefacts.json"
 LAMBDA_TASK_ROOT = "/var/task"
-# Our packages that run in a Lambda. relay/ is the container's.
-CODE_PACKAGES = ("functions", "shared")
-# What the zip leaves out, by rule: everything only the local stack runs lives in shared/local/, and
-# `python -m functions` is the local CLI (tokens, jobs by hand). A folder ends with "/".
-DEV_ONLY = ("shared/local/", "functions/__main__.py")
-# Test suites some wheels ship: never imported at run time.
-DEPENDENCY_TESTS = ("numpy/_core/tests", "numpy/tests", "numpy/*/tests", "numpy/_pyinstaller")
+# What some wheels ship that nothing loads at run time: numpy's test suites, and Swagger UI's source
+# maps and ES-module builds (GET /api/docs serves only functions/api/docs.py's ASSETS; ~9.6 MB).
+DEPENDENCY_UNUSED = (
+    "numpy/_core/tests", "numpy/tests", "numpy/*/tests", "numpy/_pyinstaller",
+    "swagger_ui_bundle/vendor/*/*.map", "swagger_ui_bundle/vendor/*/swagger-ui-es-bundle*.js",
+    "swagger_ui_bundle/vendor/*/swagger-ui.js",
+)  # fmt: skip
 # One fixed time for every zip entry, so two builds of the same tree give the same bytes.
 ZIP_TIME = (2020, 1, 1, 0, 0, 0)
 
 
-def _lock_key(service: Service) -> str:
-    digest = hashlib.sha256(LOCK_FILE.read_bytes())
+def _lock_key(service: Service, kind: Kind) -> str:
+    digest = hashlib.sha256(kind.lock.read_bytes())
     digest.update(f"{service.pip_platforms}:{service.python_version}".encode())
     return digest.hexdigest()[:16]
 
 
-def install_dependencies(service: Service, out_dir: Path) -> Path:
-    """The locked dependencies as wheels for the declared platform, in a tree cached per lock file."""
-    tree = out_dir / f"deps-{service.architecture}-{_lock_key(service)}"
+def install_dependencies(service: Service, kind: Kind, out_dir: Path) -> Path:
+    """The kind's locked dependencies as wheels for the declared platform, in a tree cached per lock file."""
+    tree = out_dir / f"deps-{kind.name}-{service.architecture}-{_lock_key(service, kind)}"
     if (tree / ".complete").exists():
         return tree
     shutil.rmtree(tree, ignore_errors=True)
-    for stale in out_dir.glob(f"deps-{service.architecture}-*"):
+    for stale in out_dir.glob(f"deps-{kind.name}-{service.architecture}-*"):
         shutil.rmtree(stale, ignore_errors=True)
     command = [
         sys.executable, "-m", "pip", "install", "--quiet", "--disable-pip-version-check",
         "--target", str(tree),
-        "--requirement", str(LOCK_FILE),
+        "--requirement", str(kind.lock),
         "--require-hashes", "--no-deps", "--no-compile",
         # Wheels only, for Lambda's platform and Python, whatever this machine is.
         "--only-binary=:all:",
@@ -65,10 +69,13 @@ def install_dependencies(service: Service, out_dir: Path) -> Path:
     result = subprocess.run(command, capture_output=True, text=True, check=False)
     if result.returncode != 0:
         sys.stderr.write(result.stdout + result.stderr)
-        raise SystemExit(f"lambda build: pip could not install {LOCK_FILE.name} for {service.architecture}")
-    for pattern in DEPENDENCY_TESTS:
+        raise SystemExit(f"lambda build: pip could not install {kind.lock.name} for {service.architecture}")
+    for pattern in DEPENDENCY_UNUSED:
         for path in tree.glob(pattern):
-            shutil.rmtree(path, ignore_errors=True)
+            if path.is_dir():
+                shutil.rmtree(path)
+            else:
+                path.unlink()
     # pip's console scripts point at this machine's interpreter; nothing in a Lambda runs them.
     shutil.rmtree(tree / "bin", ignore_errors=True)
     (tree / ".complete").touch()
@@ -80,27 +87,16 @@ def _project_version() -> str:
     return str(project["version"])
 
 
-def is_dev_only(relative: str) -> bool:
-    """Whether a file of our code (its path from the repository root, with "/") is the local stack's."""
-    return any(relative.startswith(rule) if rule.endswith("/") else relative == rule for rule in DEV_ONLY)
-
-
-def stage(service: Service, out_dir: Path) -> Path:
-    """The artefact's tree: dependencies, our code, our distribution metadata, all compiled."""
-    deps = install_dependencies(service, out_dir)
-    staging = out_dir / "staging"
+def stage(service: Service, kind: Kind, out_dir: Path) -> Path:
+    """The kind's tree: its dependencies, its share of our code, our distribution metadata, all compiled."""
+    deps = install_dependencies(service, kind, out_dir)
+    staging = out_dir / f"staging-{kind.name}"
     shutil.rmtree(staging, ignore_errors=True)
     shutil.copytree(deps, staging, ignore=shutil.ignore_patterns(".complete", "__pycache__"))
-    for package in CODE_PACKAGES:
-        for source in sorted((ROOT / package).rglob("*")):
-            relative = source.relative_to(ROOT).as_posix()
-            if not source.is_file() or "__pycache__" in relative or is_dev_only(relative):
-                continue
-            if source.suffix not in {".py", ".sql", ".json", ".html", ".css", ".js"}:
-                continue
-            target = staging / relative
-            target.parent.mkdir(parents=True, exist_ok=True)
-            shutil.copy2(source, target)
+    for relative in code_files(kind, service.functions):
+        target = staging / relative
+        target.parent.mkdir(parents=True, exist_ok=True)
+        shutil.copy2(ROOT / relative, target)
     # /api/health reports this version; without the metadata it would say "unknown".
     version = _project_version()
     meta = staging / f"honeydrip_backend-{version}.dist-info"
@@ -143,22 +139,41 @@ def write_zip(staging: Path, artifact: Path) -> None:
     partial.replace(artifact)
 
 
-def build(out_dir: Path = OUT_DIR) -> Path:
-    """Build the artefact; returns its path."""
+def build(out_dir: Path = OUT_DIR) -> dict[str, Path]:
+    """Build every kind's artefact and the map of which function deploys which; kind name → zip."""
     service = load_service()
-    staging = stage(service, out_dir)
-    artifact = out_dir / ARTIFACT_NAME
-    write_zip(staging, artifact)
-    return artifact
+    artifacts: dict[str, Path] = {}
+    for kind in KINDS:
+        staging = stage(service, kind, out_dir)
+        artifacts[kind.name] = out_dir / kind.artifact_name
+        write_zip(staging, artifacts[kind.name])
+        shutil.rmtree(staging, ignore_errors=True)
+    snapstart = snapstart_enabled(os.environ)
+    shown = {
+        f.name: {"artifact": _shown(artifacts[kind_of(f).name]), "snapStart": uses_snapstart(f, snapstart)}
+        for f in service.functions
+    }
+    (out_dir / MAP_NAME).write_text(json.dumps(shown, indent=2, sort_keys=True) + "\n", encoding="utf-8")
+    return artifacts
+
+
+def _shown(path: Path) -> str:
+    return path.relative_to(ROOT).as_posix() if path.is_relative_to(ROOT) else str(path)
+
+
+def unzipped_size(artifact: Path) -> int:
+    """Bytes the zip takes once unpacked (what Lambda's 250 MB limit counts)."""
+    with zipfile.ZipFile(artifact) as archive:
+        return sum(info.file_size for info in archive.infolist())
 
 
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0] if __doc__ else None)
-    parser.add_argument("--out", type=Path, default=OUT_DIR, help="where the zip and its caches go")
+    parser.add_argument("--out", type=Path, default=OUT_DIR, help="where the zips and their caches go")
     args = parser.parse_args()
-    artifact = build(args.out)
-    print(f"lambda build: {artifact.relative_to(ROOT) if artifact.is_relative_to(ROOT) else artifact} "
-          f"({artifact.stat().st_size / 1e6:.1f} MB)")
+    for name, artifact in build(args.out).items():
+        print(f"lambda build: {name}: {_shown(artifact)} ({artifact.stat().st_size / 1e6:.1f} MB, "
+              f"{unzipped_size(artifact) / 1e6:.1f} MB unzipped)")
 
 
 if __name__ == "__main__":

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import re
 
-from deploy.lambda_build import CODE_PACKAGES, is_dev_only
+from deploy.artefacts import CODE_PACKAGES, is_dev_only
 from deploy.service import ROOT
 
 
