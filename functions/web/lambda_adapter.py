@@ -35,5 +35,5 @@ def lambda_handler(blueprint: Blueprint) -> LambdaHandler:
 
     from functions.web import snapstart
 
-    snapstart.register(build)
+    snapstart.register(build, blueprint.import_name)
     return handler

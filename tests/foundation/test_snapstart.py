@@ -102,7 +102,34 @@ def test_without_lambdas_runtime_registering_does_nothing(monkeypatch: pytest.Mo
     from functions.web import snapstart
 
     monkeypatch.setitem(sys.modules, "snapshot_restore_py", None)  # what `import` finds outside Lambda
-    assert snapstart.register(lambda: pytest.fail("built without a snapshot")) is False
+    assert snapstart.register(lambda: pytest.fail("built without a snapshot"), "functions.api.health") is False
+
+
+@pytest.mark.parametrize(
+    ("module", "handler", "registers"),
+    [
+        ("functions.api.health", "functions/api/health.handler", True),
+        ("functions.api.trades.routes", "functions/api/trades.handler", True),  # a package's handler
+        ("functions.api.trades.routes", "functions/api/alerts.handler", False),  # alerts imports trades
+        ("functions.api.discord_channels", "functions/api/deliveries.handler", False),
+        ("functions.api.health", None, True),  # outside Lambda: every handler module
+    ],
+)
+def test_only_the_functions_own_handler_snapshots_its_app(module: str, handler: str | None, registers: bool) -> None:
+    from functions.web.snapstart import is_this_functions_handler
+
+    environ = {"_HANDLER": handler} if handler else {}
+    assert is_this_functions_handler(module, environ) is registers
+
+
+def test_the_warm_up_renders_the_openapi_document_into_the_snapshot(settings: Any) -> None:
+    from functions.api import openapi
+    from functions.web.app import create_app
+    from functions.web.snapstart import warm
+
+    openapi._cached = None
+    warm(create_app([openapi.bp]))
+    assert openapi._cached is not None and "/api/market/quotes" in openapi._cached["paths"]
 
 
 def test_the_warm_up_builds_every_model_the_routes_take_or_answer(settings: Any) -> None:
