@@ -9,14 +9,12 @@ from __future__ import annotations
 
 import itertools
 import json
-import threading
 import time
 from dataclasses import dataclass, field
-from http.server import ThreadingHTTPServer
 from typing import Any
 from urllib.parse import parse_qs, urlencode, urlsplit
 
-from tests.fakes.massive_rest import FakeMassiveRest, _Handler
+from tests.fakes.massive_rest import FakeMassiveRest, FakeMassiveRestServer, _Handler
 
 
 @dataclass
@@ -74,28 +72,16 @@ class _HostileHandler(_Handler):
             pass  # the client gave up, as it should
 
 
-class HostileMassiveServer:
+class HostileMassiveServer(FakeMassiveRestServer):
     """Runs a HostileMassiveRest on a free loopback port in a thread; `with` stops it."""
 
-    def __init__(self, fake: HostileMassiveRest | None = None) -> None:
-        self.fake = fake or HostileMassiveRest()
-        handler = type("Handler", (_HostileHandler,), {"fake": self.fake})
-        self.server = ThreadingHTTPServer(("127.0.0.1", 0), handler)
-        self.server.daemon_threads = True
-        self.fake.url = f"http://127.0.0.1:{self.server.server_port}"
-        self.thread = threading.Thread(
-            target=self.server.serve_forever, args=(0.05,), name="hostile-massive", daemon=True
-        )
+    handler = _HostileHandler
+    thread_name = "hostile-massive"
+    fake: HostileMassiveRest
 
-    @property
-    def url(self) -> str:
-        return self.fake.url
+    def __init__(self, fake: HostileMassiveRest | None = None) -> None:
+        super().__init__(fake or HostileMassiveRest())
 
     def __enter__(self) -> HostileMassiveServer:
         self.thread.start()
         return self
-
-    def __exit__(self, *exc: object) -> None:
-        self.server.shutdown()
-        self.server.server_close()
-        self.thread.join(timeout=5)

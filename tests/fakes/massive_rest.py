@@ -317,14 +317,17 @@ class _Handler(BaseHTTPRequestHandler):
 class FakeMassiveRestServer:
     """Runs a FakeMassiveRest on a free loopback port in a thread; `with` stops it."""
 
+    handler: type[BaseHTTPRequestHandler] = _Handler
+    thread_name = "fake-massive-rest"
+
     def __init__(self, fake: FakeMassiveRest | None = None) -> None:
         self.fake = fake or FakeMassiveRest()
-        handler = type("Handler", (_Handler,), {"fake": self.fake})
+        handler = type("Handler", (self.handler,), {"fake": self.fake})
         self.server = ThreadingHTTPServer(("127.0.0.1", 0), handler)
         self.server.daemon_threads = True
         self.fake.url = f"http://127.0.0.1:{self.server.server_port}"
         self.thread = threading.Thread(
-            target=self.server.serve_forever, args=(0.05,), name="fake-massive-rest", daemon=True
+            target=self.server.serve_forever, args=(0.05,), name=self.thread_name, daemon=True
         )
 
     @property
