@@ -145,7 +145,7 @@ clock-%: install
 	@env -u DATABASE_URL $(BIN)/pytest -q -p no:cacheprovider $(CLOCK_SUITES) --clock=$(CLOCK_$*)
 
 # Every benchmark in bench/ (numbers in docs/benchmarks.md), or one: make bench BENCH=relay_fanout
-BENCHES := relay_fanout discord_delivery api_latency ingest scanner gex gamma_job cold_start
+BENCHES := relay_fanout discord_delivery api_latency ingest scanner gex gamma_job hostile_chain market_data cold_start
 BENCH ?= $(BENCHES)
 bench: install
 	@for name in $(BENCH); do \
