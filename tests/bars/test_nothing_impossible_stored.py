@@ -188,22 +188,23 @@ def test_migration_0013_removes_impossible_and_future_rows_and_keeps_the_rest(
     before_0013: tuple[str, Path],
 ) -> None:
     url, _ = before_0013
+    # Dates long past (2020) and far ahead (2100): the test holds at any instant the suite runs at.
     with psycopg.connect(url, autocommit=True) as conn:
         conn.execute(
             "insert into honeydrip.historical_bars (symbol, timeframe, ts, o, h, l, c, v) values"
-            " ('SPY', '1m', '2026-12-02T15:00Z', 10, 11, 10, 10.5, 1),"
-            " ('SPY', '1m', '2026-12-02T15:01Z', 'NaN', 11, 10, 10.5, 1),"
-            " ('SPY', '1m', '2026-12-02T15:02Z', 10, 9, 11, 10.5, 1),"
+            " ('SPY', '1m', '2020-06-01T15:00Z', 10, 11, 10, 10.5, 1),"
+            " ('SPY', '1m', '2020-06-01T15:01Z', 'NaN', 11, 10, 10.5, 1),"
+            " ('SPY', '1m', '2020-06-01T15:02Z', 10, 9, 11, 10.5, 1),"
             " ('SPY', '1m', '2100-01-01T00:00Z', 10, 11, 10, 10.5, 1)"
         )
         conn.execute(
             "insert into honeydrip.gamma_snapshots (symbol, view, bucket, taken_at, spot, net_gex, call_gex, put_gex,"
             " contracts, contracts_without_greeks, contracts_without_open_interest, strikes) values"
-            " ('SPY', 'all', '2026-12-02T15:00Z', '2026-12-02T15:00Z', 600, 1, 1, 0, 1, 0, 0, '{}'),"
-            " ('SPY', 'all', '2026-12-02T15:05Z', '2026-12-02T15:05Z', 600, 'NaN', 'Infinity', 0, 1, 0, 0, '{}')"
+            " ('SPY', 'all', '2020-06-01T15:00Z', '2020-06-01T15:00Z', 600, 1, 1, 0, 1, 0, 0, '{}'),"
+            " ('SPY', 'all', '2020-06-01T15:05Z', '2020-06-01T15:05Z', 600, 'NaN', 'Infinity', 0, 1, 0, 0, '{}')"
         )
         migrate(conn)
         bars = conn.execute("select ts from honeydrip.historical_bars").fetchall()
         snapshots = conn.execute("select bucket from honeydrip.gamma_snapshots").fetchall()
-    assert bars == [(datetime(2026, 12, 2, 15, 0, tzinfo=UTC),)]
-    assert snapshots == [(datetime(2026, 12, 2, 15, 0, tzinfo=UTC),)]
+    assert bars == [(datetime(2020, 6, 1, 15, 0, tzinfo=UTC),)]
+    assert snapshots == [(datetime(2020, 6, 1, 15, 0, tzinfo=UTC),)]
