@@ -77,14 +77,6 @@ def _from_row(row: dict[str, Any], *, hit: bool) -> Cached:
     return Cached(row["body"], row["fetched_at"], hit)
 
 
-def _fresh(conn: psycopg.Connection[Any], key: str) -> dict[str, Any] | None:
-    row: dict[str, Any] | None = conn.execute(
-        "select kind, body, fetched_at from honeydrip.market_cache where key = %s and expires_at > clock_timestamp()",
-        (key,),
-    ).fetchone()
-    return row
-
-
 def _store(conn: psycopg.Connection[Any], key: str, kind: str, body: Any, ttl_s: float) -> dict[str, Any]:
     row = conn.execute(
         "insert into honeydrip.market_cache (key, kind, body, fetched_at, expires_at)"
@@ -94,11 +86,13 @@ def _store(conn: psycopg.Connection[Any], key: str, kind: str, body: Any, ttl_s:
         " returning kind, body, fetched_at",
         (key, kind, orjson.dumps(body).decode(), ttl_s),
     ).fetchone()
-    conn.execute(
-        "delete from honeydrip.market_cache where expires_at < clock_timestamp() - %s::interval", (_KEEP_EXPIRED,)
-    )
     assert row is not None
     return dict(row)
+
+
+def _refusal(error: MassiveError) -> dict[str, str]:
+    """A refusal as stored, so `_from_row` raises the same kind again."""
+    return {"type": type(error).__name__, "message": str(error)[:500]}
 
 
 def fetch_through(key: str, ttl_s: float, fetch: Callable[[], Any], *, wait_s: float) -> Cached:
@@ -106,30 +100,11 @@ def fetch_through(key: str, ttl_s: float, fetch: Callable[[], Any], *, wait_s: f
 
     Waits at most `wait_s` for another request's fetch of the same key (CacheBusy past that).
     """
-    from shared.db import service_tx
-
-    with service_tx() as conn:
-        row = _fresh(conn, key)
-    if row is not None:
-        return _from_row(row, hit=True)
-    hit = True
-    try:
-        with service_tx() as conn:
-            conn.execute(f"set local lock_timeout = '{max(int(wait_s * 1000), 1)}ms'")
-            conn.execute("select pg_advisory_xact_lock(hashtextextended(%s, 21))", (key,))
-            row = _fresh(conn, key)
-            if row is None:
-                hit = False
-                try:
-                    row = _store(conn, key, "ok", fetch(), ttl_s)
-                except MassiveError as error:
-                    body = {"type": type(error).__name__, "message": str(error)[:500]}
-                    row = _store(conn, key, "error", body, _error_ttl(error))
-                    log.info("market data refused upstream", extra={"key": key, "error": type(error).__name__})
-    except psycopg.errors.LockNotAvailable:
-        raise CacheBusy(f"waited {wait_s:.0f} s for another request's fetch of {key}") from None
-    # Raised (for a stored refusal) only once the transaction that stored it has committed.
-    return _from_row(row, hit=hit)
+    answer = fetch_many([key], ttl_s, lambda _: {key: fetch()}, wait_s=wait_s)[key]
+    if isinstance(answer, MassiveError):
+        # Raised only once the transaction that stored the refusal has committed.
+        raise answer
+    return answer
 
 
 def fetch_many(
@@ -175,21 +150,25 @@ def fetch_many(
                 try:
                     fetched = fetch(still)
                 except MassiveError as error:
-                    body = {"type": type(error).__name__, "message": str(error)[:500]}
+                    log.info("market data refused upstream", extra={"keys": still, "error": type(error).__name__})
                     for key in still:
-                        answers[key] = outcome(_store(conn, key, "error", body, _error_ttl(error)), False)
+                        answers[key] = outcome(_store(conn, key, "error", _refusal(error), _error_ttl(error)), False)
                 else:
                     for key in still:
                         value = fetched.get(key)
                         if isinstance(value, MassiveError):
-                            told = {"type": type(value).__name__, "message": str(value)[:500]}
-                            row = _store(conn, key, "error", told, _error_ttl(value))
+                            row = _store(conn, key, "error", _refusal(value), _error_ttl(value))
                         elif key in fetched:
                             row = _store(conn, key, "ok", value, ttl_s)
                         else:
                             absent = {"type": "NotFoundError", "message": f"Massive has no {key}"}
                             row = _store(conn, key, "error", absent, ERROR_TTL_S[NotFoundError])
                         answers[key] = outcome(row, False)
+                # Once per fill, not per key: rows long expired go.
+                conn.execute(
+                    "delete from honeydrip.market_cache where expires_at < clock_timestamp() - %s::interval",
+                    (_KEEP_EXPIRED,),
+                )
     except psycopg.errors.LockNotAvailable:
         raise CacheBusy(f"waited {wait_s:.0f} s for another request's fetch of {', '.join(missing)}") from None
     return answers
