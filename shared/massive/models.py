@@ -15,7 +15,15 @@ from dataclasses import dataclass, field
 from datetime import date
 from typing import Annotated, Any, Generic, TypeVar
 
-from pydantic import BaseModel, ConfigDict, Field, ValidationError, field_validator, model_validator
+from pydantic import (
+    BaseModel,
+    ConfigDict,
+    Field,
+    ValidationError,
+    ValidationInfo,
+    field_validator,
+    model_validator,
+)
 
 # Past these a number is a unit error or a lie, not a market: no listed price reaches ten million,
 # no contract has a billion open, no bar trades a trillion shares in its window.
@@ -146,6 +154,13 @@ def _finite_values(value: dict[str, Any] | None, what: str) -> dict[str, Any] | 
     return value
 
 
+def _possible_numbers(value: Any, info: ValidationInfo) -> Any:
+    """The validator of a snapshot's sub-objects (`_finite_values`), shared by the snapshot models."""
+    if isinstance(value, dict):
+        return _finite_values(value, str(info.field_name))
+    return value
+
+
 class OptionSnapshot(_Loose):
     """One contract of an option chain snapshot; greeks can be absent (deep in the money)."""
 
@@ -160,12 +175,9 @@ class OptionSnapshot(_Loose):
     last_trade: dict[str, float | int | str | list[int] | None] | None = None
     underlying_asset: dict[str, float | int | str | None] | None = None
 
-    @field_validator("day", "last_quote", "last_trade", "underlying_asset", mode="before")
-    @classmethod
-    def _numbers_possible(cls, value: Any, info: Any) -> Any:
-        if isinstance(value, dict):
-            return _finite_values(value, info.field_name)
-        return value
+    _numbers_possible = field_validator("day", "last_quote", "last_trade", "underlying_asset", mode="before")(
+        _possible_numbers
+    )
 
 
 class IndexSnapshot(_Loose):
@@ -208,12 +220,7 @@ class StockSnapshot(_Loose):
     lastTrade: dict[str, float | int | str | list[int] | None] | None = None  # noqa: N815
     prevDay: dict[str, float | int | None] | None = None  # noqa: N815
 
-    @field_validator("day", "prevDay", mode="before")
-    @classmethod
-    def _numbers_possible(cls, value: Any, info: Any) -> Any:
-        if isinstance(value, dict):
-            return _finite_values(value, info.field_name)
-        return value
+    _numbers_possible = field_validator("day", "prevDay", mode="before")(_possible_numbers)
 
     @property
     def last_price(self) -> float | None:
