@@ -56,6 +56,18 @@ def request_client(deadline_s: float) -> MassiveRest:
         return client
 
 
+def _quote_body(
+    price: float, change: float | None, percent: float | None, as_of_ns: int | None
+) -> dict[str, Any]:
+    """A quote as cached: Massive's percent to a hundredth, or ours from the change when it gives none."""
+    return {
+        "price": price,
+        "change": change,
+        "change_percent": round(percent, 2) if percent is not None else change_percent(change, price),
+        "as_of_ns": as_of_ns,
+    }
+
+
 @dataclass(frozen=True)
 class Chain:
     """One expiration's contracts and the underlying's price, as of when Massive gave them."""
@@ -143,28 +155,17 @@ class MarketData:
                 if item.error or item.value is None:
                     continue
                 session = item.session or {}
-                change = session.get("change")
-                percent = session.get("change_percent")
-                found[f"quote:{item.ticker}"] = {
-                    "price": item.value,
-                    "change": change,
-                    "change_percent": round(percent, 2) if percent is not None else change_percent(change, item.value),
-                    "as_of_ns": item.last_updated,
-                }
+                found[f"quote:{item.ticker}"] = _quote_body(
+                    item.value, session.get("change"), session.get("change_percent"), item.last_updated
+                )
         if stocks:
             for stock in client.stock_snapshots(stocks, deadline=self._deadline):
                 price = stock.last_price
                 if price is None:
                     continue
-                percent = stock.todaysChangePerc
-                found[f"quote:{stock.ticker}"] = {
-                    "price": price,
-                    "change": stock.todaysChange,
-                    "change_percent": (
-                        round(percent, 2) if percent is not None else change_percent(stock.todaysChange, price)
-                    ),
-                    "as_of_ns": stock.updated,
-                }
+                found[f"quote:{stock.ticker}"] = _quote_body(
+                    price, stock.todaysChange, stock.todaysChangePerc, stock.updated
+                )
         return found
 
     def spot(self, underlying: str) -> float:
