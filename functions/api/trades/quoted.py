@@ -12,7 +12,6 @@ from decimal import Decimal
 
 from pydantic import BaseModel, ConfigDict
 
-from functions.api.market import market_data, upstream_error
 from functions.web.errors import Unprocessable
 from shared.market_data.cache import CacheBusy
 from shared.massive.errors import MassiveError
@@ -33,6 +32,10 @@ class SnapshotQuote(BaseModel):
 
 def quoted_mid(occ: str) -> tuple[Decimal, SnapshotQuote]:
     """The contract's mid as a premium, and the quote it came from; 422 naming current_price without one."""
+    # Imported here: only a load without a price quotes Massive, so the trades handler need not import the
+    # market area (its models and the Massive models) at every cold start.
+    from functions.api.market import market_data, upstream_error
+
     try:
         answer = market_data().contract(occ)
     except (MassiveError, CacheBusy) as error:
