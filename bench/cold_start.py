@@ -1,20 +1,23 @@
-"""Each Lambda artefact's size, each handler's cold import from its own zip, and a first request with and
-without the before-snapshot warm-up, the way Lambda runs them.
+"""Each Lambda artefact's size, each handler's import and init from its own zip, and a first request
+after an on-demand init and after a SnapStart restore, the way Lambda runs them.
 
     .venv/bin/python bench/cold_start.py [--runs 15] [--request-runs 5]
 
-Builds the artefacts (deploy/lambda_build.py, cached) and extracts each. An import is timed in a fresh
-interpreter of the runtime's Python (`-I -S`, only the function's own extracted zip on sys.path, its
-unchecked-hash bytecode used as is): what Lambda's init does before the first event. The bare stack is
-the same interpreter importing flask, psycopg, pydantic, PyJWT and apig-wsgi and nothing of ours,
-timed right after each handler's import so both see the same load; a second baseline also defines one
-model (pydantic 2 loads its model machinery with the first model).
+Builds the artefacts (deploy/lambda_build.py, cached) and extracts each. Everything runs in a fresh
+interpreter of the runtime's Python (`-I -S`, only the function's own extracted zip and the runtime's
+`snapshot_restore_py` on sys.path, its unchecked-hash bytecode used as is), with the `_HANDLER` and
+`AWS_LAMBDA_INITIALIZATION_TYPE` Lambda's runtime sets. A request handler's import is its SnapStart
+init before the hooks; its on-demand init is the import that also builds its area (what a function
+with `SNAPSTART=false` pays before its first event). The bare stack is the same interpreter importing
+flask, psycopg, pydantic, PyJWT and apig-wsgi and nothing of ours, timed right after each measurement
+so both see the same load; a second baseline also defines one model (pydantic 2 loads its model
+machinery with the first model).
 
-The first request: a fresh interpreter imports a request handler and serves one of its routes
-(`DATABASE_URL` an embedded Postgres, migrated; a signed token) twice. "cold" is what a function
-without SnapStart pays at its first event; "after warm-up" first runs the SnapStart before-snapshot
-hooks (functions/web/snapstart.py) and the after-restore ones, as a restored environment would have,
-so it is what a restored function's first request pays. Prints Markdown tables; medians.
+The first request: a fresh interpreter inits a request handler and serves one of its routes
+(`DATABASE_URL` an embedded Postgres, migrated; a signed token) twice. "on-demand" is init (the area
+built) plus the first event; "SnapStart" runs the before-snapshot hooks (functions/web/snapstart.py)
+and the after-restore ones, as a restored environment would have, so its first request is what a
+restored function pays. Prints Markdown tables; medians.
 """
 
 from __future__ import annotations
@@ -45,9 +48,12 @@ BARE_STACK_WITH_A_MODEL = BARE_STACK + "; exec('class M(pydantic.BaseModel):\\n 
 # Request handlers' import target, from the issue.
 TARGET = 1.25
 JWT_SECRET = "bench-cold-start-secret-0123456789abcdef0123456789abcdef"
+# What a request handler's init reads (nothing connects during init: the pool opens on the first request).
+INIT_SETTINGS = {"DATABASE_URL": "postgresql://bench@127.0.0.1:9/bench", "SUPABASE_JWT_SECRET": JWT_SECRET,
+                 "WEB_ORIGIN": "https://app.example.test", "LOG_LEVEL": "WARNING", "LOG_FORMAT": "json"}  # fmt: skip
 ADMIN = uuid.UUID("00000000-0000-4000-8000-00000000c01d")
 # Path parameters of the routes a first request calls.
-PATH_VALUES = {"symbol": "SPY", "asset": "swagger-ui.css"}
+PATH_VALUES = {"symbol": "SPY", "underlying": "SPY", "asset": "swagger-ui.css"}
 ANY_ID = "00000000-0000-4000-8000-000000000001"
 # A route that validates a body and writes (trades' first post builds its models), besides each GET.
 TRADE_BODY = {
@@ -59,18 +65,19 @@ _FIRST_REQUEST = """
 import importlib, json, sys, time
 event = json.loads(sys.argv[1])
 t = time.perf_counter()
-module = importlib.import_module(sys.argv[2])
+module = importlib.import_module(sys.argv[2])  # Lambda's init (on-demand: the area is built here)
+handler = getattr(module, sys.argv[3])
 imported = time.perf_counter()
-if sys.argv[3] == "warm":
+if sys.argv[4] == "warm":  # SnapStart: its hooks before the snapshot, then after the restore
     import snapshot_restore_py
     for func, args, kwargs in snapshot_restore_py.get_before_snapshot():
         func(*args, **kwargs)
     for func, args, kwargs in snapshot_restore_py.get_after_restore():
         func(*args, **kwargs)
 warmed = time.perf_counter()
-first = module.handler(event, None)
+first = handler(event, None)
 served = time.perf_counter()
-second = module.handler(event, None)
+second = handler(event, None)
 again = time.perf_counter()
 print(json.dumps({"status": first["statusCode"], "again": second["statusCode"],
                   "import": (imported - t) * 1e3, "warm": (warmed - imported) * 1e3,
@@ -91,21 +98,29 @@ def _run(python: Path, paths: list[Path], code: str, args: list[str], env: dict[
     return result.stdout.strip()
 
 
-def time_import(python: Path, root: Path, statement: str) -> float:
+def time_import(python: Path, paths: list[Path], statement: str, env: dict[str, str]) -> float:
     """Milliseconds one fresh interpreter spends on `statement` (interpreter start-up excluded)."""
     code = f"import time; t = time.perf_counter(); {statement}; print((time.perf_counter() - t) * 1000)"
-    return float(_run(python, [root], code, [], {}))
+    return float(_run(python, paths, code, [], env))
 
 
-def paired_ms(python: Path, root: Path, statement: str, runs: int) -> tuple[list[float], list[float]]:
-    """`runs` imports of `statement` and of the bare stack, alternated, so both see the same machine load."""
-    time_import(python, root, statement)  # the page cache, as a warm Lambda host would have it
+def paired_ms(
+    python: Path, paths: list[Path], statement: str, runs: int, env: dict[str, str] | None = None
+) -> tuple[list[float], list[float]]:
+    """`runs` runs of `statement` and imports of the bare stack, alternated, so both see the same machine load."""
+    env = env or {}
+    time_import(python, paths, statement, env)  # the page cache, as a warm Lambda host would have it
     ours: list[float] = []
     bare: list[float] = []
     for _ in range(runs):
-        ours.append(time_import(python, root, statement))
-        bare.append(time_import(python, root, BARE_STACK))
+        ours.append(time_import(python, paths, statement, env))
+        bare.append(time_import(python, paths, BARE_STACK, {}))
     return ours, bare
+
+
+def init_env(function: Function, kind: str, settings: dict[str, str]) -> dict[str, str]:
+    """What Lambda's runtime sets for `function`'s init of `kind` (on-demand, snap-start), with its settings."""
+    return {"_HANDLER": function.handler, "AWS_LAMBDA_INITIALIZATION_TYPE": kind, **settings}
 
 
 def http_event(method: str, path: str, query: str, token: str, body: object = None) -> dict[str, object]:
@@ -185,63 +200,83 @@ def main() -> None:
             print(f"| {kind.artifact_name} | {served} | {artifacts[kind.name].stat().st_size / 1e6:.1f} | "
                   f"{unzipped_size(artifacts[kind.name]) / 1e6:.1f} | {kind.max_unzipped / 1e6:.0f} |")
         api = roots["api"]
+        runtime = Path(scratch) / "runtime"  # what Lambda's runtime adds to sys.path: snapshot_restore_py
+        runtime.mkdir()
+        import snapshot_restore_py
+
+        shutil.copy(snapshot_restore_py.__file__, runtime)
         # Each import is paired with a bare-stack import right after it: on a shared machine the load
         # moves within a run, and interference only ever adds time, so the ratio of the minima is the
         # steadiest figure (the medians' ratio is printed too).
-        model, model_bare = paired_ms(python, api, BARE_STACK_WITH_A_MODEL, args.runs)
+        model, model_bare = paired_ms(python, [api], BARE_STACK_WITH_A_MODEL, args.runs)
         all_bare = list(model_bare)
-        print("\n| handler | artefact | import ms, median | min | bare stack beside it, median | min "
-              "| × bare (min) | × bare (median) |")
-        print("|---|---|---|---|---|---|---|---|")
-        print(f"| bare stack with a model | api | {statistics.median(model):.0f} | {min(model):.0f} | "
-              f"{statistics.median(model_bare):.0f} | {min(model_bare):.0f} | {min(model) / min(model_bare):.2f} | "
-              f"{statistics.median(model) / statistics.median(model_bare):.2f} |")
+        header = ("| handler | artefact | ms, median | min | bare stack beside it, median | min "
+                  "| × bare (min) | × bare (median) |\n|---|---|---|---|---|---|---|---|")  # fmt: skip
+
+        def row(name: str, kind: str, ours: list[float], bare: list[float]) -> float:
+            ratio = min(ours) / min(bare)
+            print(f"| {name} | {kind} | {statistics.median(ours):.0f} | {min(ours):.0f} | "
+                  f"{statistics.median(bare):.0f} | {min(bare):.0f} | {ratio:.2f} | "
+                  f"{statistics.median(ours) / statistics.median(bare):.2f} |", flush=True)
+            return ratio
+
+        print("\nThe import Lambda's init runs (a request handler's under SnapStart, before its hooks):\n")
+        print(header)
+        row("bare stack with a model", "api", model, model_bare)
         ratios = []
+        statement = "import {module}"
         for function in service.functions:
             kind = kind_of(function)
-            ours, bare = paired_ms(python, roots[kind.name], f"import {function.module}", args.runs)
+            paths, env = [roots[kind.name]], {}
+            if function.serves_requests:
+                paths, env = [api, runtime], init_env(function, "snap-start", INIT_SETTINGS)
+            ours, bare = paired_ms(python, paths, statement.format(module=function.module), args.runs, env)
             all_bare += bare
-            ratio = min(ours) / min(bare)
+            ratio = row(function.name, kind.name, ours, bare)
             if function.serves_requests:
                 ratios.append(ratio)
-            print(f"| {function.name} | {kind.name} | {statistics.median(ours):.0f} | {min(ours):.0f} | "
-                  f"{statistics.median(bare):.0f} | {min(bare):.0f} | {ratio:.2f} | "
-                  f"{statistics.median(ours) / statistics.median(bare):.2f} |")
         print(f"\nBare stack (`{BARE_STACK}`) over all {len(all_bare)} imports: median "
               f"{statistics.median(all_bare):.0f} ms, min {min(all_bare):.0f} ms. Request handlers: "
               f"{min(ratios):.2f}–{max(ratios):.2f}× the bare stack (minima), "
               f"{sum(r <= TARGET for r in ratios)} of {len(ratios)} within {TARGET}×.")
-        first_requests(python, service, api, Path(scratch), args.request_runs)
+        print("\nA request handler's on-demand init (SNAPSTART=false): the import, then its area built:\n")
+        print(header)
+        init_ratios = []
+        for function in (f for f in service.functions if f.serves_requests):
+            env = init_env(function, "on-demand", INIT_SETTINGS)
+            ours, bare = paired_ms(python, [api, runtime], f"import {function.module}", args.runs, env)
+            init_ratios.append(row(function.name, "api", ours, bare))
+        print(f"\nOn-demand init: {min(init_ratios):.2f}–{max(init_ratios):.2f}× the bare stack (minima).")
+        first_requests(python, service, api, runtime, args.request_runs)
 
 
-def first_requests(python: Path, service: object, api: Path, scratch: Path, runs: int) -> None:
-    """The first request's table: each request handler, cold and after the before-snapshot warm-up."""
-    import snapshot_restore_py
-
+def first_requests(python: Path, service: object, api: Path, runtime: Path, runs: int) -> None:
+    """The first request's table: each request handler after an on-demand init, and after a SnapStart restore."""
     from shared.auth import mint_token
 
-    runtime = scratch / "runtime"  # what Lambda's runtime adds to sys.path: snapshot_restore_py
-    runtime.mkdir()
-    shutil.copy(snapshot_restore_py.__file__, runtime)
     url, pg_scratch = database()
     try:
         token = mint_token(JWT_SECRET, ADMIN, email="bench@localhost")
         env = {"DATABASE_URL": url, "SUPABASE_JWT_SECRET": JWT_SECRET, "WEB_ORIGIN": "https://app.example.test",
                "LOG_LEVEL": "WARNING", "LOG_FORMAT": "json"}  # fmt: skip
-        cases: list[tuple[str, str, dict[str, object]]] = []
+        cases: list[tuple[str, Function, dict[str, object]]] = []
         for function in service.functions:  # type: ignore[attr-defined]
             if function.serves_requests:
                 method, path, query = first_route(function)
-                cases.append((function.name, function.module, http_event(method, path, query, token)))
-        trade = http_event("POST", "/api/trades", "", token, TRADE_BODY)
-        cases.append(("trades (POST a trade)", "functions.api.trades", trade))
-        print("\n| handler | request | status | cold: import + first request ms | warm-up ms (before the snapshot) "
-              "| after warm-up and restore: first request ms | second request ms |")
+                cases.append((function.name, function, http_event(method, path, query, token)))
+                if function.name == "trades":
+                    trade = http_event("POST", "/api/trades", "", token, TRADE_BODY)
+                    cases.append(("trades (POST a trade)", function, trade))
+        print("\n| handler | request | status | on-demand: init + first request ms "
+              "| SnapStart: hooks ms (before the snapshot) | after restore: first request ms | second request ms |")
         print("|---|---|---|---|---|---|---|")
-        for name, module, event in cases:  # one row at a time: a long run shows its progress
-            cold = [json.loads(_run(python, [api, runtime], _FIRST_REQUEST, [json.dumps(event), module, "cold"], env))
+        for name, function, event in cases:  # one row at a time: a long run shows its progress
+            args = [json.dumps(event), function.module, function.attribute]
+            cold_env = init_env(function, "on-demand", env)
+            warm_env = init_env(function, "snap-start", env)
+            cold = [json.loads(_run(python, [api, runtime], _FIRST_REQUEST, [*args, "cold"], cold_env))
                     for _ in range(runs)]  # fmt: skip
-            warm = [json.loads(_run(python, [api, runtime], _FIRST_REQUEST, [json.dumps(event), module, "warm"], env))
+            warm = [json.loads(_run(python, [api, runtime], _FIRST_REQUEST, [*args, "warm"], warm_env))
                     for _ in range(runs)]  # fmt: skip
             route = f"{event['requestContext']['http']['method']} {event['rawPath']}"  # type: ignore[index]
             print(f"| {name} | `{route}` | {cold[0]['status']} | "

@@ -1,4 +1,4 @@
-"""The HTTP areas: one module = one blueprint (`bp`) = one Lambda (`handler`), listed in AREAS.
+"""The HTTP areas: one module = one blueprint (`bp`) = one Lambda (its handler in `handlers`), listed in AREAS.
 
 Each area keeps its request and answer models beside its routes; what every area uses (the app
 factory, errors, request parsing, auth, the OpenAPI registry) is in `functions.web`.
@@ -7,10 +7,12 @@ factory, errors, request parsing, auth, the OpenAPI registry) is in `functions.w
 from __future__ import annotations
 
 import importlib
+from typing import TYPE_CHECKING
 
-from flask import Blueprint
+if TYPE_CHECKING:
+    from flask import Blueprint
 
-# Each area is a module with `bp` (its routes) and `handler` (its own Lambda).
+# Each area is a module with `bp`, its routes; functions.api.handlers holds each one's Lambda.
 AREAS: tuple[str, ...] = (
     "functions.api.health",
     "functions.api.watchlist",

@@ -19,7 +19,6 @@ from functions.web import openapi
 from functions.web.auth import current_user, requires_user
 from functions.web.cursors import page_filter, split_page
 from functions.web.errors import NotFound, Unprocessable
-from functions.web.lambda_adapter import lambda_handler
 from functions.web.requests import parse_body, parse_query
 from shared.alerts.compose import compose
 from shared.alerts.presets import AlertAction, presets_document
@@ -33,7 +32,6 @@ from shared.trades.ledger import Fill
 from shared.trades.lifecycle import Action, InputError
 
 bp = Blueprint("alerts", __name__)
-handler = lambda_handler(bp)
 
 
 class AlertListQuery(BaseModel):

@@ -11,7 +11,6 @@ from pydantic import BaseModel, ConfigDict
 from functions.web import openapi
 from functions.web.auth import current_user, requires_user
 from functions.web.errors import Unprocessable
-from functions.web.lambda_adapter import lambda_handler
 from functions.web.requests import parse_query
 from functions.web.time_window import EARLIEST, TimeWindow
 from shared.bars.store import datetime_to_ms, read_bars
@@ -20,7 +19,6 @@ from shared.db import user_tx
 from shared.symbols import SymbolError, normalize_symbol
 
 bp = Blueprint("bars", __name__)
-handler = lambda_handler(bp)
 
 # A window longer than this many bars returns its most recent ones.
 MAX_BARS = 10_000

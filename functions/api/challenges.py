@@ -21,7 +21,6 @@ from functions.web import openapi
 from functions.web.auth import current_user, requires_user
 from functions.web.cursors import decode_cursor, encode_cursor
 from functions.web.errors import NotFound, Unprocessable
-from functions.web.lambda_adapter import lambda_handler
 from functions.web.requests import parse_body, parse_query
 from shared.challenges import store
 from shared.challenges.figures import ChallengeFigures, LinkedTrade, challenge_figures
@@ -29,7 +28,6 @@ from shared.db import Connection, user_tx
 from shared.trades.dte import utc_now
 
 bp = Blueprint("challenges", __name__)
-handler = lambda_handler(bp)
 
 Balance = Annotated[Decimal, Field(gt=0, lt=Decimal("1e12"), max_digits=14, decimal_places=2)]
 Status = Literal["active", "archived"]

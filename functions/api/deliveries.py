@@ -13,14 +13,12 @@ from functions.web import openapi
 from functions.web.auth import current_user, requires_user
 from functions.web.cursors import page_filter, split_page
 from functions.web.errors import Conflict, NotFound
-from functions.web.lambda_adapter import lambda_handler
 from functions.web.requests import parse_query
 from shared.db import user_tx
 from shared.delivery.dispatch import dispatch_after_commit
 from shared.delivery.outbox import DELIVERY_COLUMNS, DeliveryOut, delivery_view, get_deliveries
 
 bp = Blueprint("deliveries", __name__)
-handler = lambda_handler(bp)
 
 RETRYABLE = ("dead", "failed")
 

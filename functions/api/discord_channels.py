@@ -18,7 +18,6 @@ from pydantic import BaseModel, ConfigDict, Field, field_validator, model_valida
 from functions.web import openapi
 from functions.web.auth import current_user, requires_user
 from functions.web.errors import Conflict, NotFound, ServiceUnavailable, Unprocessable
-from functions.web.lambda_adapter import lambda_handler
 from functions.web.requests import parse_body
 from shared.auth import VerifiedToken
 from shared.db import service_tx, user_tx
@@ -33,7 +32,6 @@ if TYPE_CHECKING:
     from shared.discord.client import DiscordWebhook
 
 bp = Blueprint("discord", __name__)
-handler = lambda_handler(bp)
 
 Action = Literal["load", "enter", "update", "exit", "signal"]
 

@@ -13,10 +13,8 @@ from swagger_ui_bundle import swagger_ui_path
 
 from functions.web import openapi
 from functions.web.errors import NotFound
-from functions.web.lambda_adapter import lambda_handler
 
 bp = Blueprint("docs", __name__)
-handler = lambda_handler(bp)
 
 ASSETS_DIR = Path(swagger_ui_path)
 # Only what the page uses; the package's other files are never served.

@@ -17,7 +17,6 @@ from pydantic import BaseModel, ConfigDict, Field
 from functions.web import openapi
 from functions.web.auth import current_user, requires_user
 from functions.web.errors import NotFound, Unprocessable
-from functions.web.lambda_adapter import lambda_handler
 from functions.web.requests import parse_query
 from functions.web.time_window import EARLIEST, TimeWindow
 from shared.db import user_tx
@@ -26,7 +25,6 @@ from shared.gamma.store import STRIKE_FIELDS, latest_chart, latest_snapshot, sna
 from shared.symbols import SymbolError, normalize_symbol
 
 bp = Blueprint("gamma_snapshots", __name__)
-handler = lambda_handler(bp)
 
 # A history window longer than this is refused: 31 days of 5-minute snapshots is ~2,400 rows.
 MAX_HISTORY_SPAN = timedelta(days=31)

@@ -11,11 +11,9 @@ from flask import Blueprint
 from pydantic import BaseModel, ConfigDict
 
 from functions.web import openapi
-from functions.web.lambda_adapter import lambda_handler
 from shared.db import default_pool, service_tx
 
 bp = Blueprint("health", __name__)
-handler = lambda_handler(bp)
 
 # A check slower than this still works but makes the API "degraded".
 DEGRADED_LATENCY_MS = 1000

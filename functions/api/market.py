@@ -20,7 +20,6 @@ from pydantic import BaseModel, ConfigDict, Field, field_validator
 from functions.web import openapi
 from functions.web.auth import current_user, requires_user
 from functions.web.errors import ApiError, NotFound, ServiceUnavailable, TooManyRequests, Unprocessable
-from functions.web.lambda_adapter import lambda_handler
 from functions.web.requests import parse_query
 from shared.market_data.cache import CacheBusy
 from shared.market_data.chain import ContractQuote, window
@@ -38,7 +37,6 @@ from shared.massive.errors import (
 from shared.symbols import SymbolError, normalize_symbol
 
 bp = Blueprint("market", __name__)
-handler = lambda_handler(bp)
 
 _TAG = "market"
 MAX_QUOTES = 50

@@ -8,11 +8,9 @@ from typing import Any
 from flask import Blueprint
 from pydantic import BaseModel, ConfigDict
 
-from functions.web.lambda_adapter import lambda_handler
 from functions.web.openapi import document, operation
 
 bp = Blueprint("openapi", __name__)
-handler = lambda_handler(bp)
 
 _lock = threading.Lock()
 _cached: dict[str, Any] | None = None

@@ -13,13 +13,11 @@ from pydantic import BaseModel, ConfigDict, Field, field_validator
 from functions.web import openapi
 from functions.web.auth import current_user, requires_user
 from functions.web.errors import NotFound
-from functions.web.lambda_adapter import lambda_handler
 from functions.web.requests import parse_body, parse_query
 from shared.db import user_tx
 from shared.symbols import SymbolError, normalize_symbol
 
 bp = Blueprint("signals", __name__)
-handler = lambda_handler(bp)
 
 MAX_LIMIT = 500
 

@@ -10,13 +10,11 @@ from pydantic import BaseModel, ConfigDict, field_validator
 from functions.web import openapi
 from functions.web.auth import current_user, requires_user
 from functions.web.errors import Conflict, NotFound, Unprocessable
-from functions.web.lambda_adapter import lambda_handler
 from functions.web.requests import parse_body
 from shared.db import user_tx
 from shared.symbols import SymbolError, normalize_symbol
 
 bp = Blueprint("watchlist", __name__)
-handler = lambda_handler(bp)
 
 
 class WatchlistAdd(BaseModel):

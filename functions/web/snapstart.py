@@ -14,32 +14,19 @@ elsewhere `register` does nothing.
 from __future__ import annotations
 
 import logging
-import os
 import random
-from collections.abc import Callable, Mapping
+from collections.abc import Callable
+from typing import TYPE_CHECKING
 
-from flask import Flask
-from pydantic import BaseModel
+if TYPE_CHECKING:
+    from flask import Flask
+    from pydantic import BaseModel
 
 log = logging.getLogger(__name__)
 
 
 # Pages with no auth and no database whose first answer is costly: rendered once before the snapshot.
 WARM_PAGES = frozenset({"/api/openapi.json", "/api/docs"})
-
-
-def is_this_functions_handler(module: str, environ: Mapping[str, str]) -> bool:
-    """Whether `module` is the one Lambda runs (`_HANDLER`, e.g. `functions/api/health.handler`).
-
-    A handler module that imports another's (alerts imports trades) must not snapshot that one's app
-    too; outside Lambda there is no `_HANDLER` and every module counts.
-    """
-    configured = environ.get("_HANDLER")
-    if not configured:
-        return True
-    target = configured.rsplit(".", 1)[0].replace("/", ".")
-    # A package's handler (functions/api/trades.handler) comes from a module inside it (trades.routes).
-    return module == target or module.startswith(f"{target}.")
 
 
 def build_models(app: Flask) -> int:
@@ -89,10 +76,8 @@ def after_restore() -> None:
     log.info("restored from a SnapStart snapshot")
 
 
-def register(build: Callable[[], Flask], module: str) -> bool:
-    """Register the hooks of handler `module` with Lambda's runtime; False where none would call them."""
-    if not is_this_functions_handler(module, os.environ):
-        return False
+def register(build: Callable[[], Flask]) -> bool:
+    """Register a handler's hooks with Lambda's runtime (its SnapStart init); False where none would call them."""
     try:
         import snapshot_restore_py
     except ImportError:

@@ -22,8 +22,6 @@ from psycopg_pool import ConnectionPool
 
 from shared.auth import VerifiedToken
 from shared.config import Settings, get_settings
-from shared.db.embedded import start_embedded
-from shared.db.migrations import migrate
 from shared.db.pool import get_pool
 
 Connection = psycopg.Connection[dict[str, Any]]
@@ -46,6 +44,10 @@ def database_url(settings: Settings | None = None) -> str:
         return settings.database_url.get_secret_value()
     with _url_lock:
         if _resolved_url is None:
+            # Only local use and tests get here: a deployed function never imports the embedded server.
+            from shared.db.embedded import start_embedded
+            from shared.db.migrations import migrate
+
             url = start_embedded()
             with psycopg.connect(url) as conn:
                 migrate(conn)

@@ -1,13 +1,15 @@
-"""What a handler's cold import may load: the shapes that keep it near the bare stack.
+"""What a request handler's init may load: the shapes that keep it near the bare stack.
 
 The times themselves are measured by `bench/cold_start.py` (docs/benchmarks.md); these tests keep
-the two structural savings from eroding: no HTTP client before a request posts, and no pydantic
-validator built before a request uses its model.
+the structural savings from eroding: the handlers' module imports no area, and an on-demand init,
+which builds the function's own area, loads no HTTP client before a request posts and builds no
+pydantic validator before a request uses its model (SnapStart builds them all before its snapshot).
 """
 
 from __future__ import annotations
 
 import json
+import os
 import subprocess
 import sys
 from functools import cache
@@ -17,13 +19,14 @@ import pytest
 
 from deploy.service import ROOT, load_service
 
-REQUEST_HANDLERS = sorted(f.module for f in load_service().functions if f.serves_requests)
+REQUEST_HANDLERS = sorted(f.handler for f in load_service().functions if f.serves_requests)
 # Settings are read by the first request of every handler; deferring them would only move the cost.
 BUILT_AT_IMPORT = {"shared.config.Settings"}
 
 _PROBE = """
-import json, sys
-import {module}
+import importlib, json, sys
+handler = getattr(importlib.import_module({module!r}), {attribute!r})  # an on-demand init: builds its area
+assert handler.built
 from pydantic import BaseModel
 
 def subclasses(cls):
@@ -40,25 +43,42 @@ print(json.dumps({{
 """
 
 
+def _init_environ(handler: str) -> dict[str, str]:
+    return {"PATH": os.environ.get("PATH", ""), "_HANDLER": handler, "AWS_LAMBDA_INITIALIZATION_TYPE": "on-demand",
+            "DATABASE_URL": "postgresql://init@127.0.0.1:9/none", "SUPABASE_JWT_SECRET": "s" * 32}  # fmt: skip
+
+
 @cache  # one fresh interpreter per handler serves both tests of it
-def _cold_import(module: str) -> dict[str, Any]:
+def _cold_import(handler: str) -> dict[str, Any]:
     # A fresh interpreter per handler, as Lambda's init is: nothing another import loaded can hide a cost.
+    module, attribute = handler.replace("/", ".").rsplit(".", 1)
+    probe = f"import sys; sys.path.insert(0, {str(ROOT)!r})\n" + _PROBE.format(module=module, attribute=attribute)
     result = subprocess.run(
-        [sys.executable, "-I", "-c", f"import sys; sys.path.insert(0, {str(ROOT)!r})\n" + _PROBE.format(module=module)],
+        [sys.executable, "-I", "-c", probe], env=_init_environ(handler),
         cwd=ROOT, capture_output=True, text=True, check=True, timeout=60,
     )  # fmt: skip
     answer: dict[str, Any] = json.loads(result.stdout)
     return answer
 
 
-@pytest.mark.parametrize("module", REQUEST_HANDLERS)
-def test_a_request_handler_loads_no_http_client_before_it_posts(module: str) -> None:
-    assert _cold_import(module)["requests"] is False, f"{module} imports `requests` at import time"
+def test_the_handlers_module_imports_no_area_nor_flask_nor_pydantic() -> None:
+    # What SnapStart's init imports before its hooks build the area (and what Lambda times as import).
+    probe = (f"import sys; sys.path.insert(0, {str(ROOT)!r})\nimport functions.api.handlers\n"
+             "print(sorted(m for m in ('flask', 'pydantic', 'psycopg', 'functions.api.trades') if m in sys.modules))")
+    environ = {**_init_environ("functions/api/handlers.trades"), "AWS_LAMBDA_INITIALIZATION_TYPE": "snap-start"}
+    result = subprocess.run([sys.executable, "-I", "-c", probe], env=environ, cwd=ROOT,
+                            capture_output=True, text=True, check=True, timeout=60)  # fmt: skip
+    assert result.stdout.strip() == "[]"
 
 
-@pytest.mark.parametrize("module", REQUEST_HANDLERS)
-def test_a_request_handler_builds_no_validator_before_a_request_uses_it(module: str) -> None:
-    built = set(_cold_import(module)["built"])
+@pytest.mark.parametrize("handler", REQUEST_HANDLERS)
+def test_a_request_handler_loads_no_http_client_before_it_posts(handler: str) -> None:
+    assert _cold_import(handler)["requests"] is False, f"{handler}'s init imports `requests`"
+
+
+@pytest.mark.parametrize("handler", REQUEST_HANDLERS)
+def test_a_request_handler_builds_no_validator_before_a_request_uses_it(handler: str) -> None:
+    built = set(_cold_import(handler)["built"])
     assert built <= BUILT_AT_IMPORT, f"give these models `defer_build=True`: {sorted(built - BUILT_AT_IMPORT)}"
 
 

@@ -332,7 +332,7 @@ def test_every_module_in_the_artefact_has_its_bytecode(packaged: dict[str, Any],
 
 
 def _in_artefact(
-    python: str, root: Path, code: str, extra_path: tuple[Path, ...] = ()
+    python: str, root: Path, code: str, extra_path: tuple[Path, ...] = (), environ: dict[str, str] | None = None
 ) -> subprocess.CompletedProcess[str]:
     """Run `code` in a clean interpreter of the runtime's Python that sees only `root` (and `extra_path`)."""
     # -I -S: no site-packages, no user paths, no PYTHON* variables: only the artefact on sys.path.
@@ -340,7 +340,7 @@ def _in_artefact(
     probe = f"import sys; sys.path[:0] = {paths!r}; assert not any(p.endswith('site-packages') for p in sys.path)\n"
     return subprocess.run(
         [python, "-I", "-S", "-c", probe + code],
-        cwd=root, env={"PATH": os.environ.get("PATH", "")},
+        cwd=root, env={"PATH": os.environ.get("PATH", ""), **(environ or {})},
         capture_output=True, text=True, timeout=120, check=False,
     )  # fmt: skip
 
@@ -355,7 +355,11 @@ def test_every_handler_imports_from_its_own_artefact_alone(packaged: dict[str, A
             f"import importlib; m = importlib.import_module({function.module!r}); "
             f"assert callable(getattr(m, {function.attribute!r}))"
         )
-        result = _in_artefact(python, root, code)
+        # A request handler's on-demand init builds its area: every module the area imports, from the zip.
+        environ = _lambda_init(function, "on-demand") if function.serves_requests else {}
+        if function.serves_requests:
+            code += f"; assert m.{function.attribute}.built"
+        result = _in_artefact(python, root, code, environ=environ)
         assert result.returncode == 0, f"{function.handler} from {kind_of(function).artifact_name}:\n{result.stderr}"
 
 
@@ -386,14 +390,20 @@ def test_every_module_the_request_handlers_may_import_even_lazily_is_in_their_ar
     assert missing == []
 
 
+def _lambda_init(function: Function, kind: str) -> dict[str, str]:
+    """What Lambda's runtime sets for `function`'s init of `kind`, and the settings its area reads."""
+    return {"_HANDLER": function.handler, "AWS_LAMBDA_INITIALIZATION_TYPE": kind,
+            "DATABASE_URL": "postgresql://init@127.0.0.1:9/none", "SUPABASE_JWT_SECRET": "s" * 32}  # fmt: skip
+
+
 _WARM_UP = """
 import importlib, snapshot_restore_py
-handler = importlib.import_module({module!r})
+handler = getattr(importlib.import_module({module!r}), {attribute!r})
 hooks = snapshot_restore_py.get_before_snapshot()
-# One per handler module imported (alerts imports trades: two), each building its own app.
-assert hooks, "no before-snapshot hook registered"
+assert len(hooks) == 1, hooks  # the function's own handler, none of the others in its module
 for func, args, kwargs in hooks:
     func(*args, **kwargs)
+assert handler.built
 print("warm")
 """
 
@@ -409,8 +419,9 @@ def test_every_request_handler_warms_up_for_its_snapshot_from_its_own_artefact(
     shutil.copy(snapshot_restore_py.__file__, runtime)
     python = _runtime_python(service)
     for function in (f for f in service.functions if f.serves_requests):
-        code = _WARM_UP.format(module=function.module)
-        result = _in_artefact(python, packaged["extracted"]["api"], code, (runtime,))
+        code = _WARM_UP.format(module=function.module, attribute=function.attribute)
+        environ = _lambda_init(function, "snap-start")
+        result = _in_artefact(python, packaged["extracted"]["api"], code, (runtime,), environ)
         assert result.returncode == 0 and result.stdout.strip() == "warm", f"{function.name}:\n{result.stderr}"
 
 

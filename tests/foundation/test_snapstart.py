@@ -36,12 +36,12 @@ def backends():
             "select pid from pg_stat_activity where datname = current_database() and pid <> pg_backend_pid()"
             " and application_name <> 'test-admin'"))
 
-from functions.api import watchlist  # the function's init: registers its hooks
+from functions.api.handlers import watchlist  # the function's SnapStart init: registers its hooks
 event = json.loads(sys.argv[1])
 report = {"hooks": [len(snapshot_restore_py.get_before_snapshot()), len(snapshot_restore_py.get_after_restore())]}
 run(snapshot_restore_py.get_before_snapshot())
 report["pools_in_snapshot"] = len(pool._pools)
-report["first"] = watchlist.handler(event, None)["statusCode"]
+report["first"] = watchlist(event, None)["statusCode"]
 before = backends()
 with psycopg.connect(os.environ["DATABASE_URL"], application_name="test-admin") as admin:
     for pid in before:  # the sockets the snapshot carried: gone under the process
@@ -53,7 +53,7 @@ for _ in range(2):  # two environments restored from one snapshot
     run(snapshot_restore_py.get_after_restore())
     draws.append(random.random())
 report["pools_after_restore"] = len(pool._pools)
-report["second"] = watchlist.handler(event, None)["statusCode"]
+report["second"] = watchlist(event, None)["statusCode"]
 after = backends()
 report["fresh_connection"] = bool(after) and not set(after) & set(before)
 report["draws_differ"] = draws[0] != draws[1]
@@ -64,7 +64,8 @@ print(json.dumps(report))
 @pytest.fixture
 def restored(database_url: str, db: psycopg.Connection[Any], admin: Admin) -> dict[str, Any]:
     event = http_api_event("GET", "/api/watchlist", headers=admin.headers)
-    env = {**os.environ, "DATABASE_URL": database_url, "SUPABASE_JWT_SECRET": TEST_JWT_SECRET, "LOG_FORMAT": "json"}
+    env = {**os.environ, "DATABASE_URL": database_url, "SUPABASE_JWT_SECRET": TEST_JWT_SECRET, "LOG_FORMAT": "json",
+           "_HANDLER": "functions/api/handlers.watchlist", "AWS_LAMBDA_INITIALIZATION_TYPE": "snap-start"}
     result = subprocess.run(
         [sys.executable, "-c", RESTORED_PROCESS, json.dumps(event)],
         capture_output=True, text=True, env=env, cwd=repo_path(), timeout=120, check=False,
@@ -102,24 +103,54 @@ def test_without_lambdas_runtime_registering_does_nothing(monkeypatch: pytest.Mo
     from functions.web import snapstart
 
     monkeypatch.setitem(sys.modules, "snapshot_restore_py", None)  # what `import` finds outside Lambda
-    assert snapstart.register(lambda: pytest.fail("built without a snapshot"), "functions.api.health") is False
+    assert snapstart.register(lambda: pytest.fail("built without a snapshot")) is False
 
 
 @pytest.mark.parametrize(
-    ("module", "handler", "registers"),
+    ("name", "configured", "ours"),
     [
-        ("functions.api.health", "functions/api/health.handler", True),
-        ("functions.api.trades.routes", "functions/api/trades.handler", True),  # a package's handler
-        ("functions.api.trades.routes", "functions/api/alerts.handler", False),  # alerts imports trades
-        ("functions.api.discord_channels", "functions/api/deliveries.handler", False),
-        ("functions.api.health", None, True),  # outside Lambda: every handler module
+        ("functions/api/handlers.trades", "functions/api/handlers.trades", True),
+        ("functions/api/handlers.trades", "functions/api/handlers.alerts", False),
+        ("functions/api/handlers.trades", None, False),  # outside Lambda: no handler's init
     ],
 )
-def test_only_the_functions_own_handler_snapshots_its_app(module: str, handler: str | None, registers: bool) -> None:
-    from functions.web.snapstart import is_this_functions_handler
+def test_only_the_handler_lambda_runs_does_its_init(name: str, configured: str | None, ours: bool) -> None:
+    from functions.web.lambda_adapter import is_this_functions_handler
 
-    environ = {"_HANDLER": handler} if handler else {}
-    assert is_this_functions_handler(module, environ) is registers
+    environ = {"_HANDLER": configured} if configured else {}
+    assert is_this_functions_handler(name, environ) is ours
+
+
+def _init(kind: str | None, handler: str = "functions/api/handlers.health") -> bool:
+    from functions.web.lambda_adapter import AreaHandler
+
+    area = AreaHandler("functions.api.health", "functions/api/handlers.health")
+    environ = {"_HANDLER": handler, **({"AWS_LAMBDA_INITIALIZATION_TYPE": kind} if kind else {})}
+    area.init(environ)
+    return area.built
+
+
+def test_an_on_demand_init_builds_the_area_before_the_first_event(settings: Any) -> None:
+    assert _init("on-demand") is True
+
+
+def test_a_provisioned_init_builds_the_area_before_the_first_event(settings: Any) -> None:
+    assert _init("provisioned-concurrency") is True
+
+
+def test_a_snapstart_init_leaves_the_build_to_the_before_snapshot_hook(
+    settings: Any, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    monkeypatch.setitem(sys.modules, "snapshot_restore_py", None)
+    assert _init("snap-start") is False
+
+
+def test_another_functions_init_builds_nothing(settings: Any) -> None:
+    assert _init("on-demand", handler="functions/api/handlers.trades") is False
+
+
+def test_outside_lambda_the_first_request_builds_the_area(settings: Any) -> None:
+    assert _init(None, handler="") is False
 
 
 def test_the_warm_up_renders_the_openapi_document_into_the_snapshot(settings: Any) -> None:

@@ -256,7 +256,7 @@ def test_no_handler_but_the_gamma_job_loads_numpy_or_matplotlib_at_import() -> N
         " 'functions.jobs.discord_send', 'functions.jobs.discord_sweeper')\n"
         "for name in (*AREAS, *jobs):\n"
         "    module = importlib.import_module(name)\n"
-        "    assert callable(module.handler), name\n"
+        "    assert callable(getattr(module, 'handler', None)) or hasattr(module, 'bp'), name\n"
         "    loaded = [m for m in ('numpy', 'matplotlib') if m in sys.modules]\n"
         "    assert not loaded, (name, loaded)\n"
         "print('clean')\n"

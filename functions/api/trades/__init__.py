@@ -1,6 +1,6 @@
-"""/api/trades: the trade lifecycle over HTTP. `routes` holds the blueprint and its Lambda; `bodies`,
+"""/api/trades: the trade lifecycle over HTTP. `routes` holds the blueprint; `bodies`,
 `answers` and `views` are the API's request models, answer models and how a trade becomes one."""
 
-from functions.api.trades.routes import bp, handler
+from functions.api.trades.routes import bp
 
-__all__ = ["bp", "handler"]
+__all__ = ["bp"]

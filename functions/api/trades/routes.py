@@ -34,7 +34,6 @@ from functions.web import openapi
 from functions.web.auth import current_user, requires_user
 from functions.web.cursors import decode_cursor, encode_cursor
 from functions.web.errors import Conflict, NotFound, Unprocessable
-from functions.web.lambda_adapter import lambda_handler
 from functions.web.requests import parse_body, parse_query
 from shared.alerts.compose import Composition, compose
 from shared.alerts.models import AlertBlock
@@ -69,7 +68,6 @@ from shared.trades.models import ActionInputs, Side, Trade
 from shared.trades.sources import PRICE_FIELDS, price_sources
 
 bp = Blueprint("trades", __name__)
-handler = lambda_handler(bp)
 log = logging.getLogger(__name__)
 
 # App config keys: a clock and a dispatcher other than the real ones (tests, the benchmark).
