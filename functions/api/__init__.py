@@ -18,7 +18,7 @@ AREAS: tuple[str, ...] = (
     "functions.api.watchlist",
     "functions.api.discord_channels",
     "functions.api.deliveries",
-    "functions.api.trades",
+    "functions.api.trades.routes",
     "functions.api.alerts",
     "functions.api.openapi",
     "functions.api.bars",

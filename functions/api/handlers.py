@@ -9,8 +9,8 @@ from __future__ import annotations
 from functions.web.lambda_adapter import AreaHandler, area_handler
 
 
-def _handler(area: str) -> AreaHandler:
-    return area_handler(f"functions.api.{area}", f"{__name__.replace('.', '/')}.{area}")
+def _handler(name: str, area: str = "") -> AreaHandler:
+    return area_handler(area or f"functions.api.{name}", f"{__name__.replace('.', '/')}.{name}")
 
 
 # One per module in functions.api.AREAS (tests/foundation/test_lambda_handlers.py holds them equal).
@@ -18,7 +18,7 @@ health = _handler("health")
 watchlist = _handler("watchlist")
 discord_channels = _handler("discord_channels")
 deliveries = _handler("deliveries")
-trades = _handler("trades")
+trades = _handler("trades", "functions.api.trades.routes")
 alerts = _handler("alerts")
 openapi = _handler("openapi")
 bars = _handler("bars")

@@ -1,6 +1,5 @@
-"""/api/trades: the trade lifecycle over HTTP. `routes` holds the blueprint; `bodies`,
-`answers` and `views` are the API's request models, answer models and how a trade becomes one."""
+"""/api/trades: the trade lifecycle over HTTP. `routes` holds the blueprint; `bodies`, `answers` and
+`views` are the API's request models, answer models and how a trade becomes one.
 
-from functions.api.trades.routes import bp
-
-__all__ = ["bp"]
+Empty on purpose: an area borrowing a piece (challenges' `views.decimal_text`) loads that piece, not
+every route of the trades area."""
