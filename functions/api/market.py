@@ -12,28 +12,21 @@ from __future__ import annotations
 import functools
 from collections.abc import Callable
 from datetime import date, datetime
-from typing import Any, Literal, ParamSpec, TypeVar
+from typing import Literal, ParamSpec, TypeVar
 
 from flask import Blueprint
 from pydantic import BaseModel, ConfigDict, Field, field_validator
 
 from functions.web import openapi
 from functions.web.auth import current_user, requires_user
-from functions.web.errors import ApiError, NotFound, ServiceUnavailable, TooManyRequests, Unprocessable
+from functions.web.errors import NotFound, TooManyRequests, Unprocessable
 from functions.web.requests import parse_query
+from functions.web.upstream import market_data, upstream_error
 from shared.market_data.cache import CacheBusy
 from shared.market_data.chain import ContractQuote, window
 from shared.market_data.expirations import Expiration
 from shared.market_data.quotes import Quote
-from shared.massive.errors import (
-    DeadlineExceeded,
-    EntitlementError,
-    MassiveError,
-    NotConfigured,
-    NotFoundError,
-    RateLimitedError,
-    UpstreamTimeout,
-)
+from shared.massive.errors import MassiveError, NotFoundError
 from shared.symbols import SymbolError, normalize_symbol
 
 bp = Blueprint("market", __name__)
@@ -41,9 +34,6 @@ bp = Blueprint("market", __name__)
 _TAG = "market"
 MAX_QUOTES = 50
 MAX_STRIKES_EACH_SIDE = 50
-# What an admin is told to wait after Massive's 429: its limit takes minutes to clear, and the
-# cache answers everyone the same refusal meanwhile.
-RATE_LIMITED_RETRY_S = 10
 
 P = ParamSpec("P")
 R = TypeVar("R")
@@ -145,37 +135,6 @@ class QuotesResponse(BaseModel):
 
 
 # ------------------------------------------------------------------------------------------ edges
-
-
-def market_data() -> Any:
-    """The market data service for this request, with the configured upstream deadline."""
-    from shared.config import get_settings
-    from shared.market_data.service import MarketData, request_client
-
-    deadline = get_settings().market_upstream_deadline_s
-    return MarketData(lambda: request_client(deadline), wait_s=deadline)
-
-
-def upstream_error(error: Exception, what: str) -> ApiError:
-    """Massive's refusal told in our words: never its text, never its key."""
-    if isinstance(error, NotConfigured):
-        return ServiceUnavailable(
-            f"market data is not configured here (no MASSIVE_API_KEY); {what} cannot be read",
-            code="market_data_not_configured",
-        )
-    if isinstance(error, RateLimitedError):
-        return ServiceUnavailable(
-            f"Massive is rate-limiting our plan; {what} will be back shortly",
-            code="upstream_rate_limited",
-            headers={"Retry-After": str(RATE_LIMITED_RETRY_S)},
-        )
-    if isinstance(error, EntitlementError):
-        return ApiError(f"our Massive plan does not include {what}", status=403, code="not_entitled")
-    if isinstance(error, NotFoundError):
-        return NotFound(f"Massive has no {what}", code="not_found")
-    if isinstance(error, UpstreamTimeout | DeadlineExceeded | CacheBusy):
-        return ApiError(f"Massive did not answer in time for {what}", status=504, code="upstream_timeout")
-    return ApiError(f"Massive could not give {what} right now", status=502, code="upstream_unavailable")
 
 
 def fair_use(view: Callable[P, R]) -> Callable[P, R]:

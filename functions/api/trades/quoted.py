@@ -2,7 +2,8 @@
 
 Asked before the trade's transaction opens, so no connection is held while Massive answers; the
 lookup is the market routes' cached one (`MarketData.contract`), so an admin who just opened the
-chain costs Massive nothing more. Upstream trouble is told as the market routes tell it.
+chain costs Massive nothing more. Upstream trouble is told as the market routes tell it
+(functions/web/upstream.py).
 """
 
 from __future__ import annotations
@@ -32,9 +33,8 @@ class SnapshotQuote(BaseModel):
 
 def quoted_mid(occ: str) -> tuple[Decimal, SnapshotQuote]:
     """The contract's mid as a premium, and the quote it came from; 422 naming current_price without one."""
-    # Imported here: only a load without a price quotes Massive, so the trades handler need not import the
-    # market area (its models and the Massive models) at every cold start.
-    from functions.api.market import market_data, upstream_error
+    # Imported here: only a load without a price reads Massive.
+    from functions.web.upstream import market_data, upstream_error
 
     try:
         answer = market_data().contract(occ)
