@@ -1,9 +1,9 @@
 """Each HTTP area as its own AWS Lambda behind HTTP (API Gateway v1/v2 payloads, Function URLs).
 
 A handler names its area's module and imports none of it: the area, its models and the app are
-built by Lambda's init (an on-demand or provisioned init right after the import, where Lambda gives
-init its CPU; SnapStart before its snapshot, functions/web/snapstart.py), or by the first request
-anywhere else. So the import Lambda times is the handler's own, and what the area costs is paid once,
+built by Lambda's init (an on-demand or provisioned init right after the import, before the first
+event reaches the environment; SnapStart before its snapshot, functions/web/snapstart.py), or by the
+first request anywhere else. So the import is the handler's own, and what the area costs is paid once,
 in init, never by a restored environment.
 """
 
