@@ -119,10 +119,11 @@ ci-deps:
 
 test: lint pytest
 
-# The database suites once more against a server Postgres, when one answers at SERVER_DATABASE_URL.
+# The database suites' tests that reach Postgres, once more against a server Postgres, when one answers at
+# SERVER_DATABASE_URL (the others, pure or on fakes, ran in `make test` already).
 test-server-db: install
 	@if $(BIN)/python -c "import psycopg; psycopg.connect('$(SERVER_DATABASE_URL)', connect_timeout=3).close()" 2>/dev/null; then \
-		DATABASE_URL='$(SERVER_DATABASE_URL)' $(BIN)/pytest tests/foundation tests/discord tests/delivery tests/trades tests/alerts tests/jobs tests/gamma tests/signals tests/bars tests/massive tests/market_data; \
+		DATABASE_URL='$(SERVER_DATABASE_URL)' $(BIN)/pytest --database-tests-only tests/foundation tests/discord tests/delivery tests/trades tests/alerts tests/jobs tests/gamma tests/signals tests/bars tests/massive tests/market_data; \
 	else \
 		echo "test-server-db: no Postgres answers at $(SERVER_DATABASE_URL); the embedded pass in 'make test' stands"; \
 	fi

@@ -6,6 +6,8 @@ each function's zip, which deploy/serverless-plugins/lambda-build.js gives each 
 files, and the ones pip writes are timestamp-checked, so a read-only /var/task recompiled every
 module on every cold start. Here every .pyc is `unchecked-hash` (valid whatever the zip does to
 mtimes), and the dependency tree is cached per lock file, so a second build does not touch PyPI.
+A zip whose inputs (its dependency tree, our files' bytes, the version, the runtime's Python and this
+builder) are unchanged since it was written is kept as it is; `--fetch` only fills the wheel cache.
 """
 
 from __future__ import annotations
@@ -123,6 +125,16 @@ def stage(service: Service, kind: Kind, out_dir: Path) -> Path:
     return staging
 
 
+def inputs_digest(service: Service, kind: Kind, deps: Path, root: Path = ROOT) -> str:
+    """What the kind's zip is made of, as one digest: a zip written from the same digest is the same zip."""
+    digest = hashlib.sha256(f"{deps.name}:{_project_version()}:{service.python_version}:{LAMBDA_TASK_ROOT}".encode())
+    for builder in (Path(__file__), ROOT / "deploy" / "artefacts.py", ROOT / "deploy" / "service.py"):
+        digest.update(builder.read_bytes())
+    for relative in code_files(kind, service.functions, root):
+        digest.update(relative.as_posix().encode() + b"\0" + (root / relative).read_bytes() + b"\0")
+    return digest.hexdigest()
+
+
 def write_zip(staging: Path, artifact: Path) -> None:
     """Zip `staging` deterministically (sorted entries, one timestamp, 0644/0755 modes)."""
     artifact.parent.mkdir(parents=True, exist_ok=True)
@@ -144,10 +156,16 @@ def build(out_dir: Path = OUT_DIR) -> dict[str, Path]:
     service = load_service()
     artifacts: dict[str, Path] = {}
     for kind in KINDS:
+        artifact = artifacts[kind.name] = out_dir / kind.artifact_name
+        recorded = artifact.with_suffix(".inputs")
+        digest = inputs_digest(service, kind, install_dependencies(service, kind, out_dir))
+        if artifact.exists() and recorded.exists() and recorded.read_text(encoding="utf-8").strip() == digest:
+            continue
+        recorded.unlink(missing_ok=True)
         staging = stage(service, kind, out_dir)
-        artifacts[kind.name] = out_dir / kind.artifact_name
-        write_zip(staging, artifacts[kind.name])
+        write_zip(staging, artifact)
         shutil.rmtree(staging, ignore_errors=True)
+        recorded.write_text(digest + "\n", encoding="utf-8")
     snapstart = snapstart_enabled(os.environ)
     shown = {
         f.name: {"artifact": _shown(artifacts[kind_of(f).name]), "snapStart": uses_snapstart(f, snapstart)}
@@ -170,7 +188,13 @@ def unzipped_size(artifact: Path) -> int:
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0] if __doc__ else None)
     parser.add_argument("--out", type=Path, default=OUT_DIR, help="where the zips and their caches go")
+    parser.add_argument("--fetch", action="store_true", help="only fill the cache of locked wheels (needs PyPI)")
     args = parser.parse_args()
+    if args.fetch:
+        service = load_service()
+        for kind in KINDS:
+            print(f"lambda build: {kind.name}: {_shown(install_dependencies(service, kind, args.out))}")
+        return
     for name, artifact in build(args.out).items():
         print(f"lambda build: {name}: {_shown(artifact)} ({artifact.stat().st_size / 1e6:.1f} MB, "
               f"{unzipped_size(artifact) / 1e6:.1f} MB unzipped)")

@@ -37,6 +37,22 @@ MakeToken = Callable[..., tuple[str, VerifiedToken]]
 __all__ = ["massive", "massive_env", "rest", "sleeps"]
 
 
+def pytest_addoption(parser: pytest.Parser) -> None:
+    parser.addoption(
+        "--database-tests-only", action="store_true",
+        help="run only the tests that reach Postgres (make test-server-db: the rest ran in make test already)",
+    )  # fmt: skip
+
+
+def pytest_collection_modifyitems(config: pytest.Config, items: list[pytest.Item]) -> None:
+    if not config.getoption("--database-tests-only"):
+        return
+    # A test reaches Postgres through the session's server (every database fixture depends on it).
+    reach = {id(item) for item in items if "postgres_admin_url" in getattr(item, "fixturenames", ())}
+    config.hook.pytest_deselected(items=[item for item in items if id(item) not in reach])
+    items[:] = [item for item in items if id(item) in reach]
+
+
 @pytest.fixture(scope="session")
 def postgres_admin_url(pytestconfig: pytest.Config) -> str:
     """A superuser URL on the test server (DATABASE_URL's server, or the embedded one)."""

@@ -99,3 +99,22 @@ def test_only_request_handlers_get_snapstart() -> None:
     assert uses_snapstart(_area("health"), True)
     assert not uses_snapstart(_area("health"), False)
     assert not uses_snapstart(job, True)
+
+
+def test_a_zip_is_rebuilt_when_a_file_it_holds_changes_and_kept_when_nothing_it_holds_did(tmp_path: Path) -> None:
+    from deploy.lambda_build import inputs_digest
+    from deploy.service import load_service
+
+    root = _tree(tmp_path, {
+        "functions/__init__.py": "", "functions/api/__init__.py": "", "shared/__init__.py": "",
+        "shared/quotes.py": "X = 1\n", "shared/unused.py": "",
+        "functions/api/market.py": "from shared import quotes\nhandler = None\n",
+    })  # fmt: skip
+    service = load_service().model_copy(update={"functions": [_area("market")]})
+    deps = tmp_path / "deps-api-x86_64-0123"
+    first = inputs_digest(service, API, deps, root)
+    (root / "shared" / "unused.py").write_text("Y = 2\n", encoding="utf-8")
+    assert inputs_digest(service, API, deps, root) == first
+    (root / "shared" / "quotes.py").write_text("X = 2\n", encoding="utf-8")
+    assert inputs_digest(service, API, deps, root) != first
+    assert inputs_digest(service, API, tmp_path / "deps-api-x86_64-4567", root) != first

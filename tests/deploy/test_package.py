@@ -81,9 +81,9 @@ def packaged(tmp_path_factory: pytest.TempPathFactory) -> dict[str, Any]:
     shutil.rmtree(ROOT / ".serverless", ignore_errors=True)
     # The wheels come from PyPI once per lock file (cached under .local/lambda); then Serverless, behind
     # the dead proxy, rebuilds the zip itself (deploy/serverless-plugins/lambda-build.js) from that cache.
-    subprocess.run([sys.executable, "-m", "deploy.lambda_build"], cwd=ROOT, check=True, timeout=600)
-    for kind in KINDS:
-        (OUT_DIR / kind.artifact_name).unlink()
+    subprocess.run([sys.executable, "-m", "deploy.lambda_build", "--fetch"], cwd=ROOT, check=True, timeout=600)
+    for kind in KINDS:  # so the zips below are the ones Serverless's packaging built
+        (OUT_DIR / kind.artifact_name).unlink(missing_ok=True)
     env["LAMBDA_BUILD_PYTHON"] = sys.executable
     env.pop("SNAPSTART", None)
     result = subprocess.run(
