@@ -48,6 +48,7 @@ PAGE = """<!doctype html>
 """
 
 # In a file of its own, not inline, so the page runs under script-src 'self'.
+START_TYPE = "text/javascript"
 START = """window.onload = function () {
   window.ui = SwaggerUIBundle({
     url: "/api/openapi.json",
@@ -80,12 +81,12 @@ def docs_page() -> Response:
 
 @bp.get("/api/docs/<asset>")
 @openapi.operation(
-    summary="The documentation page's scripts and styles", tag="meta", response=None, auth=False,
-    content_type="text/plain", errors=(404,),
+    summary="The documentation page's scripts, styles and icon", tag="meta", response=None, auth=False,
+    content_type=tuple(sorted({*ASSETS.values(), START_TYPE})), errors=(404,),
 )
 def docs_asset(asset: str) -> Response:
     if asset == "start.js":
-        return _page(START, "text/javascript")
+        return _page(START, START_TYPE)
     mimetype = ASSETS.get(asset)
     if mimetype is None:
         raise NotFound(f"no documentation asset named {asset[:60]!r}", field="asset")

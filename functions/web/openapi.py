@@ -101,8 +101,9 @@ class Operation:
     auth: bool = True
     headers: tuple[str, ...] = ()
     errors: tuple[int, ...] = ()
-    # For views that answer something other than JSON (the documentation page and its assets).
-    content_type: str = "application/json"
+    # For views that answer something other than JSON (the documentation page and its assets): one
+    # media type, or each of those the view may answer with.
+    content_type: str | tuple[str, ...] = "application/json"
     # Other statuses the same model answers with (health: 503 when the database is down).
     also: tuple[int, ...] = ()
 
@@ -152,7 +153,7 @@ def operation(
     auth: bool = True,
     headers: tuple[str, ...] = (),
     errors: tuple[int, ...] = (),
-    content_type: str = "application/json",
+    content_type: str | tuple[str, ...] = "application/json",
     also: tuple[int, ...] = (),
 ) -> Callable[[Callable[P, Any]], Callable[P, Any]]:
     """Describe a view (place it under `@bp.get(...)`): what it takes, what model it answers with.
@@ -250,7 +251,8 @@ def _success(op: Operation, refs: dict[tuple[Any, str], Any]) -> dict[str, Any]:
         elif op.response is None and op.content_type == "application/json":
             answers[str(status)] = {"description": "No content"}
         elif op.response is None:
-            answers[str(status)] = {"description": "OK", "content": {op.content_type: {"schema": {"type": "string"}}}}
+            types = (op.content_type,) if isinstance(op.content_type, str) else op.content_type
+            answers[str(status)] = {"description": "OK", "content": {t: {"schema": {"type": "string"}} for t in types}}
         else:
             schema = refs[(op.response, "serialization")]
             answers[str(status)] = {"description": "OK", "content": {"application/json": {"schema": schema}}}

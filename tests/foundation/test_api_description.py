@@ -111,3 +111,12 @@ def test_an_unknown_docs_asset_is_a_json_404(client: FlaskClient) -> None:
     response = client.get("/api/docs/index.html")
     assert response.status_code == 404
     assert response.get_json()["error"]["field"] == "asset"
+
+
+def test_every_docs_asset_answers_with_a_content_type_the_document_lists(client: FlaskClient) -> None:
+    from functions.api.docs import ASSETS
+
+    doc = client.get("/api/openapi.json").get_json()
+    listed = set(doc["paths"]["/api/docs/{asset}"]["get"]["responses"]["200"]["content"])
+    for asset in (*ASSETS, "start.js"):
+        assert client.get(f"/api/docs/{asset}").mimetype in listed, asset
