@@ -89,9 +89,8 @@ def _project_version() -> str:
     return str(project["version"])
 
 
-def stage(service: Service, kind: Kind, out_dir: Path) -> Path:
-    """The kind's tree: its dependencies, its share of our code, our distribution metadata, all compiled."""
-    deps = install_dependencies(service, kind, out_dir)
+def stage(service: Service, kind: Kind, deps: Path, out_dir: Path) -> Path:
+    """The kind's tree: its dependencies (`deps`), its share of our code, our distribution metadata, all compiled."""
     staging = out_dir / f"staging-{kind.name}"
     shutil.rmtree(staging, ignore_errors=True)
     shutil.copytree(deps, staging, ignore=shutil.ignore_patterns(".complete", "__pycache__"))
@@ -158,11 +157,12 @@ def build(out_dir: Path = OUT_DIR) -> dict[str, Path]:
     for kind in KINDS:
         artifact = artifacts[kind.name] = out_dir / kind.artifact_name
         recorded = artifact.with_suffix(".inputs")
-        digest = inputs_digest(service, kind, install_dependencies(service, kind, out_dir))
+        deps = install_dependencies(service, kind, out_dir)
+        digest = inputs_digest(service, kind, deps)
         if artifact.exists() and recorded.exists() and recorded.read_text(encoding="utf-8").strip() == digest:
             continue
         recorded.unlink(missing_ok=True)
-        staging = stage(service, kind, out_dir)
+        staging = stage(service, kind, deps, out_dir)
         write_zip(staging, artifact)
         shutil.rmtree(staging, ignore_errors=True)
         recorded.write_text(digest + "\n", encoding="utf-8")
