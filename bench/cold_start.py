@@ -48,7 +48,8 @@ BARE_STACK_WITH_A_MODEL = BARE_STACK + "; exec('class M(pydantic.BaseModel):\\n 
 # Request handlers' import target, from the issue.
 TARGET = 1.25
 JWT_SECRET = "bench-cold-start-secret-0123456789abcdef0123456789abcdef"
-# What a request handler's init reads (nothing connects during init: the pool opens on the first request).
+# What a request handler's init reads (nothing connects during init: the pool opens on the first request;
+# the first-request table points DATABASE_URL at a real database).
 INIT_SETTINGS = {"DATABASE_URL": "postgresql://bench@127.0.0.1:9/bench", "SUPABASE_JWT_SECRET": JWT_SECRET,
                  "WEB_ORIGIN": "https://app.example.test", "LOG_LEVEL": "WARNING", "LOG_FORMAT": "json"}  # fmt: skip
 ADMIN = uuid.UUID("00000000-0000-4000-8000-00000000c01d")
@@ -116,11 +117,6 @@ def paired_ms(
         ours.append(time_import(python, paths, statement, env))
         bare.append(time_import(python, paths, BARE_STACK, {}))
     return ours, bare
-
-
-def init_env(function: Function, kind: str, settings: dict[str, str]) -> dict[str, str]:
-    """What Lambda's runtime sets for `function`'s init of `kind` (on-demand, snap-start), with its settings."""
-    return {"_HANDLER": function.handler, "AWS_LAMBDA_INITIALIZATION_TYPE": kind, **settings}
 
 
 def http_event(method: str, path: str, query: str, token: str, body: object = None) -> dict[str, object]:
@@ -224,13 +220,12 @@ def main() -> None:
         print(header)
         row("bare stack with a model", "api", model, model_bare)
         ratios = []
-        statement = "import {module}"
         for function in service.functions:
             kind = kind_of(function)
             paths, env = [roots[kind.name]], {}
             if function.serves_requests:
-                paths, env = [api, runtime], init_env(function, "snap-start", INIT_SETTINGS)
-            ours, bare = paired_ms(python, paths, statement.format(module=function.module), args.runs, env)
+                paths, env = [api, runtime], {**INIT_SETTINGS, **function.init_environ("snap-start")}
+            ours, bare = paired_ms(python, paths, f"import {function.module}", args.runs, env)
             all_bare += bare
             ratio = row(function.name, kind.name, ours, bare)
             if function.serves_requests:
@@ -243,7 +238,7 @@ def main() -> None:
         print(header)
         init_ratios = []
         for function in (f for f in service.functions if f.serves_requests):
-            env = init_env(function, "on-demand", INIT_SETTINGS)
+            env = {**INIT_SETTINGS, **function.init_environ("on-demand")}
             ours, bare = paired_ms(python, [api, runtime], f"import {function.module}", args.runs, env)
             init_ratios.append(row(function.name, "api", ours, bare))
         print(f"\nOn-demand init: {min(init_ratios):.2f}–{max(init_ratios):.2f}× the bare stack (minima).")
@@ -257,8 +252,7 @@ def first_requests(python: Path, service: object, api: Path, runtime: Path, runs
     url, pg_scratch = database()
     try:
         token = mint_token(JWT_SECRET, ADMIN, email="bench@localhost")
-        env = {"DATABASE_URL": url, "SUPABASE_JWT_SECRET": JWT_SECRET, "WEB_ORIGIN": "https://app.example.test",
-               "LOG_LEVEL": "WARNING", "LOG_FORMAT": "json"}  # fmt: skip
+        env = {**INIT_SETTINGS, "DATABASE_URL": url}
         cases: list[tuple[str, Function, dict[str, object]]] = []
         for function in service.functions:  # type: ignore[attr-defined]
             if function.serves_requests:
@@ -272,8 +266,8 @@ def first_requests(python: Path, service: object, api: Path, runtime: Path, runs
         print("|---|---|---|---|---|---|---|")
         for name, function, event in cases:  # one row at a time: a long run shows its progress
             args = [json.dumps(event), function.module, function.attribute]
-            cold_env = init_env(function, "on-demand", env)
-            warm_env = init_env(function, "snap-start", env)
+            cold_env = {**env, **function.init_environ("on-demand")}
+            warm_env = {**env, **function.init_environ("snap-start")}
             cold = [json.loads(_run(python, [api, runtime], _FIRST_REQUEST, [*args, "cold"], cold_env))
                     for _ in range(runs)]  # fmt: skip
             warm = [json.loads(_run(python, [api, runtime], _FIRST_REQUEST, [*args, "warm"], warm_env))

@@ -35,12 +35,16 @@ class Function(BaseModel):
 
     @property
     def module(self) -> str:
-        """The Python module Lambda imports: `functions/api/health.handler` → `functions.api.health`."""
+        """The Python module Lambda imports: `functions/api/handlers.health` → `functions.api.handlers`."""
         return self.handler.rsplit(".", 1)[0].replace("/", ".")
 
     @property
     def attribute(self) -> str:
         return self.handler.rsplit(".", 1)[1]
+
+    def init_environ(self, kind: str) -> dict[str, str]:
+        """What Lambda's runtime sets for this function's init of `kind` (on-demand, snap-start, …)."""
+        return {"_HANDLER": self.handler, "AWS_LAMBDA_INITIALIZATION_TYPE": kind}
 
     @property
     def serves_requests(self) -> bool:

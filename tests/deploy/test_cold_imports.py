@@ -17,9 +17,11 @@ from typing import Any
 
 import pytest
 
-from deploy.service import ROOT, load_service
+from deploy.service import ROOT, Function, load_service
 
-REQUEST_HANDLERS = sorted(f.handler for f in load_service().functions if f.serves_requests)
+REQUEST_HANDLERS = sorted((f for f in load_service().functions if f.serves_requests), key=lambda f: f.name)
+# What a request handler's init reads; nothing connects during init, so the database need not exist.
+INIT_SETTINGS = {"DATABASE_URL": "postgresql://init@127.0.0.1:9/none", "SUPABASE_JWT_SECRET": "s" * 32}
 # Settings are read by the first request of every handler; deferring them would only move the cost.
 BUILT_AT_IMPORT = {"shared.config.Settings"}
 
@@ -43,18 +45,23 @@ print(json.dumps({{
 """
 
 
-def _init_environ(handler: str) -> dict[str, str]:
-    return {"PATH": os.environ.get("PATH", ""), "_HANDLER": handler, "AWS_LAMBDA_INITIALIZATION_TYPE": "on-demand",
-            "DATABASE_URL": "postgresql://init@127.0.0.1:9/none", "SUPABASE_JWT_SECRET": "s" * 32}  # fmt: skip
+def _init_environ(function: Function, kind: str) -> dict[str, str]:
+    return {"PATH": os.environ.get("PATH", ""), **INIT_SETTINGS, **function.init_environ(kind)}
+
+
+def _cold_import(function: Function) -> dict[str, Any]:
+    return _cold_import_of(function.name)
 
 
 @cache  # one fresh interpreter per handler serves both tests of it
-def _cold_import(handler: str) -> dict[str, Any]:
+def _cold_import_of(name: str) -> dict[str, Any]:
     # A fresh interpreter per handler, as Lambda's init is: nothing another import loaded can hide a cost.
-    module, attribute = handler.replace("/", ".").rsplit(".", 1)
-    probe = f"import sys; sys.path.insert(0, {str(ROOT)!r})\n" + _PROBE.format(module=module, attribute=attribute)
+    function = next(f for f in REQUEST_HANDLERS if f.name == name)
+    probe = f"import sys; sys.path.insert(0, {str(ROOT)!r})\n" + _PROBE.format(
+        module=function.module, attribute=function.attribute
+    )
     result = subprocess.run(
-        [sys.executable, "-I", "-c", probe], env=_init_environ(handler),
+        [sys.executable, "-I", "-c", probe], env=_init_environ(function, "on-demand"),
         cwd=ROOT, capture_output=True, text=True, check=True, timeout=60,
     )  # fmt: skip
     answer: dict[str, Any] = json.loads(result.stdout)
@@ -65,20 +72,21 @@ def test_the_handlers_module_imports_no_area_nor_flask_nor_pydantic() -> None:
     # What SnapStart's init imports before its hooks build the area (and what Lambda times as import).
     probe = (f"import sys; sys.path.insert(0, {str(ROOT)!r})\nimport functions.api.handlers\n"
              "print(sorted(m for m in ('flask', 'pydantic', 'psycopg', 'functions.api.trades') if m in sys.modules))")
-    environ = {**_init_environ("functions/api/handlers.trades"), "AWS_LAMBDA_INITIALIZATION_TYPE": "snap-start"}
+    trades = next(f for f in REQUEST_HANDLERS if f.name == "trades")
+    environ = _init_environ(trades, "snap-start")
     result = subprocess.run([sys.executable, "-I", "-c", probe], env=environ, cwd=ROOT,
                             capture_output=True, text=True, check=True, timeout=60)  # fmt: skip
     assert result.stdout.strip() == "[]"
 
 
-@pytest.mark.parametrize("handler", REQUEST_HANDLERS)
-def test_a_request_handler_loads_no_http_client_before_it_posts(handler: str) -> None:
-    assert _cold_import(handler)["requests"] is False, f"{handler}'s init imports `requests`"
+@pytest.mark.parametrize("function", REQUEST_HANDLERS, ids=lambda f: f.name)
+def test_a_request_handler_loads_no_http_client_before_it_posts(function: Function) -> None:
+    assert _cold_import(function)["requests"] is False, f"{function.handler}'s init imports `requests`"
 
 
-@pytest.mark.parametrize("handler", REQUEST_HANDLERS)
-def test_a_request_handler_builds_no_validator_before_a_request_uses_it(handler: str) -> None:
-    built = set(_cold_import(handler)["built"])
+@pytest.mark.parametrize("function", REQUEST_HANDLERS, ids=lambda f: f.name)
+def test_a_request_handler_builds_no_validator_before_a_request_uses_it(function: Function) -> None:
+    built = set(_cold_import(function)["built"])
     assert built <= BUILT_AT_IMPORT, f"give these models `defer_build=True`: {sorted(built - BUILT_AT_IMPORT)}"
 
 
