@@ -24,6 +24,7 @@ from deploy.artefacts import DEV_ONLY, KINDS, Kind, import_closure, kind_of
 from deploy.elf import elf_machine, native_libraries
 from deploy.lambda_build import MAP_NAME, OUT_DIR, unzipped_size
 from deploy.service import ELF_MACHINES, ROOT, Function, Service, load_service, runtime_interpreter
+from tests.deploy.test_cold_imports import INIT_SETTINGS
 
 # The module's packaging fixture builds and unpacks every artefact with npx serverless: about a minute
 # on an idle 2-core machine, past pytest-timeout's 120 s when the machine is loaded.
@@ -58,12 +59,8 @@ def service() -> Service:
     return load_service()
 
 
-@pytest.fixture(scope="module")
-def packaged(tmp_path_factory: pytest.TempPathFactory) -> dict[str, Any]:
-    """`make package` with fake AWS credentials and no route to AWS; the template and each kind's unpacked zip."""
-    _tool("npm", "install Node.js 18+ with npm (apt-get install nodejs npm); `make ci-deps` runs `npm ci`")
-    if not (ROOT / "node_modules" / ".bin" / "serverless").exists():
-        pytest.fail("node_modules has no serverless: run `make node` (npm ci from package-lock.json)")
+def _offline_packaging_env(snapstart: str | None) -> dict[str, str]:
+    """`make package`'s environment with fake AWS credentials and no route to AWS; SNAPSTART as given."""
     env = {
         **os.environ,
         **SENTINELS,
@@ -77,18 +74,38 @@ def packaged(tmp_path_factory: pytest.TempPathFactory) -> dict[str, Any]:
         "NO_PROXY": "",
         "SLS_TELEMETRY_DISABLED": "1",
         "SLS_NOTIFICATIONS_MODE": "off",
+        "LAMBDA_BUILD_PYTHON": sys.executable,
     }
+    env.pop("SNAPSTART", None)
+    if snapstart is not None:
+        env["SNAPSTART"] = snapstart
+    return env
+
+
+def _cfn_lint(template_path: Path) -> subprocess.CompletedProcess[str]:
+    # W3005: Serverless itself writes DependsOn entries that a Ref already implies.
+    cfn_lint = _tool("cfn-lint", "pip install cfn-lint (a dev dependency: make install)")
+    return subprocess.run(
+        [cfn_lint, "--ignore-checks", "W3005", "--", str(template_path)],
+        capture_output=True, text=True, timeout=300, check=False,
+    )  # fmt: skip
+
+
+@pytest.fixture(scope="module")
+def packaged(tmp_path_factory: pytest.TempPathFactory) -> dict[str, Any]:
+    """`make package` with fake AWS credentials and no route to AWS; the template and each kind's unpacked zip."""
+    _tool("npm", "install Node.js 18+ with npm (apt-get install nodejs npm); `make ci-deps` runs `npm ci`")
+    if not (ROOT / "node_modules" / ".bin" / "serverless").exists():
+        pytest.fail("node_modules has no serverless: run `make node` (npm ci from package-lock.json)")
     shutil.rmtree(ROOT / ".serverless", ignore_errors=True)
     # The wheels come from PyPI once per lock file (cached under .local/lambda); then Serverless, behind
     # the dead proxy, rebuilds the zip itself (deploy/serverless-plugins/lambda-build.js) from that cache.
     subprocess.run([sys.executable, "-m", "deploy.lambda_build", "--fetch"], cwd=ROOT, check=True, timeout=600)
     for kind in KINDS:  # so the zips below are the ones Serverless's packaging built
         (OUT_DIR / kind.artifact_name).unlink(missing_ok=True)
-    env["LAMBDA_BUILD_PYTHON"] = sys.executable
-    env.pop("SNAPSTART", None)
     result = subprocess.run(
         [str(ROOT / "node_modules" / ".bin" / "serverless"), "package", "--stage", "prod"],
-        cwd=ROOT, env=env, capture_output=True, text=True, timeout=300, check=False,
+        cwd=ROOT, env=_offline_packaging_env(None), capture_output=True, text=True, timeout=300, check=False,
     )  # fmt: skip
     assert result.returncode == 0, f"serverless package failed:\n{result.stdout}\n{result.stderr}"
     template_path = ROOT / ".serverless" / "cloudformation-template-update-stack.json"
@@ -124,12 +141,7 @@ def _function_resource(template: dict[str, Any], name: str) -> dict[str, Any]:
 
 
 def test_template_passes_cfn_lint(packaged: dict[str, Any]) -> None:
-    # W3005: Serverless itself writes DependsOn entries that a Ref already implies.
-    cfn_lint = _tool("cfn-lint", "pip install cfn-lint (a dev dependency: make install)")
-    result = subprocess.run(
-        [cfn_lint, "--ignore-checks", "W3005", "--", str(packaged["template_path"])],
-        capture_output=True, text=True, timeout=300, check=False,
-    )  # fmt: skip
+    result = _cfn_lint(packaged["template_path"])
     assert result.returncode == 0, result.stdout + result.stderr
 
 
@@ -174,14 +186,10 @@ def test_scheduled_and_queue_functions_get_no_snapstart(packaged: dict[str, Any]
 def packaged_without_snapstart(packaged: dict[str, Any], tmp_path_factory: pytest.TempPathFactory) -> dict[str, Any]:
     """`SNAPSTART=false make package`, into its own folder (after the main packaging, whose wheels it reuses)."""
     out = tmp_path_factory.mktemp("package-no-snapstart")
-    env = {**os.environ, **SENTINELS, "SNAPSTART": "false", "LAMBDA_BUILD_PYTHON": sys.executable,
-           "AWS_ACCESS_KEY_ID": "AKIAFAKEFAKEFAKEFAKE", "AWS_SECRET_ACCESS_KEY": "fake-secret-access-key",
-           "AWS_EC2_METADATA_DISABLED": "true", "HTTPS_PROXY": "http://127.0.0.1:9", "HTTP_PROXY": "http://127.0.0.1:9",
-           "NO_PROXY": "", "SLS_TELEMETRY_DISABLED": "1", "SLS_NOTIFICATIONS_MODE": "off"}  # fmt: skip
     try:
         result = subprocess.run(
             [str(ROOT / "node_modules" / ".bin" / "serverless"), "package", "--stage", "prod", "--package", str(out)],
-            cwd=ROOT, env=env, capture_output=True, text=True, timeout=300, check=False,
+            cwd=ROOT, env=_offline_packaging_env("false"), capture_output=True, text=True, timeout=300, check=False,
         )  # fmt: skip
         assert result.returncode == 0, f"serverless package failed:\n{result.stdout}\n{result.stderr}"
         template_path = out / "cloudformation-template-update-stack.json"
@@ -202,11 +210,7 @@ def test_snapstart_false_deploys_every_function_without_snapstart_or_its_alias(
     # The routes call the function itself again.
     health = _integrations_of(template, "health")
     assert health and health[0]["Properties"]["IntegrationUri"] == {"Fn::GetAtt": ["HealthLambdaFunction", "Arn"]}
-    cfn_lint = _tool("cfn-lint", "pip install cfn-lint (a dev dependency: make install)")
-    linted = subprocess.run(
-        [cfn_lint, "--ignore-checks", "W3005", "--", str(packaged_without_snapstart["template_path"])],
-        capture_output=True, text=True, timeout=300, check=False,
-    )  # fmt: skip
+    linted = _cfn_lint(packaged_without_snapstart["template_path"])
     assert linted.returncode == 0, linted.stdout + linted.stderr
 
 
@@ -356,7 +360,7 @@ def test_every_handler_imports_from_its_own_artefact_alone(packaged: dict[str, A
             f"assert callable(getattr(m, {function.attribute!r}))"
         )
         # A request handler's on-demand init builds its area: every module the area imports, from the zip.
-        environ = _lambda_init(function, "on-demand") if function.serves_requests else {}
+        environ = {**INIT_SETTINGS, **function.init_environ("on-demand")} if function.serves_requests else {}
         if function.serves_requests:
             code += f"; assert m.{function.attribute}.built"
         result = _in_artefact(python, root, code, environ=environ)
@@ -390,12 +394,6 @@ def test_every_module_the_request_handlers_may_import_even_lazily_is_in_their_ar
     assert missing == []
 
 
-def _lambda_init(function: Function, kind: str) -> dict[str, str]:
-    """What Lambda's runtime sets for `function`'s init of `kind`, and the settings its area reads."""
-    return {"_HANDLER": function.handler, "AWS_LAMBDA_INITIALIZATION_TYPE": kind,
-            "DATABASE_URL": "postgresql://init@127.0.0.1:9/none", "SUPABASE_JWT_SECRET": "s" * 32}  # fmt: skip
-
-
 _WARM_UP = """
 import importlib, snapshot_restore_py
 handler = getattr(importlib.import_module({module!r}), {attribute!r})
@@ -420,7 +418,7 @@ def test_every_request_handler_warms_up_for_its_snapshot_from_its_own_artefact(
     python = _runtime_python(service)
     for function in (f for f in service.functions if f.serves_requests):
         code = _WARM_UP.format(module=function.module, attribute=function.attribute)
-        environ = _lambda_init(function, "snap-start")
+        environ = {**INIT_SETTINGS, **function.init_environ("snap-start")}
         result = _in_artefact(python, packaged["extracted"]["api"], code, (runtime,), environ)
         assert result.returncode == 0 and result.stdout.strip() == "warm", f"{function.name}:\n{result.stderr}"
 
